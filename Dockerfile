@@ -1,0 +1,23 @@
+# Server mode: the collector talks to a ClickHouse server (CLICKHOUSE_URL), so the
+# embedded engine (chDB, an optional dependency of ~550 MB) is left out of the image.
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=optional --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY collector ./collector
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY schema ./schema
+USER node
+EXPOSE 8787
+ENV HOST=0.0.0.0 PORT=8787
+HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
+  CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8787)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "dist/collector/src/main.js"]

@@ -1,0 +1,49 @@
+/**
+ * createApp(deps): the HTTP surface, built from web-standard pieces only (Request,
+ * Response, Web Crypto, streams). Everything that touches the file system, the engine
+ * or the socket is passed in, so the same app can run on other runtimes.
+ */
+import { Hono } from 'hono'
+import { cors } from 'hono/cors'
+import { errorResponse } from './http/errors.js'
+import { renderMetrics } from './http/metrics.js'
+import type { Logger } from './logger.js'
+import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
+
+export interface AppDeps extends IngestRouteDeps {
+  /** Resolves when the store answers; rejects otherwise. */
+  checkStore: () => Promise<void>
+  logger: Logger
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono()
+
+  app.use(
+    '/api/event',
+    cors({ origin: '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], maxAge: 86_400 }),
+  )
+  app.post('/api/event', createIngestHandler(deps))
+
+  app.get('/healthz', async (c) => {
+    try {
+      await deps.checkStore()
+      return c.json({ status: 'ok' })
+    } catch {
+      return c.json({ status: 'unavailable', error: { code: 'store_unavailable', message: 'The store does not answer.' } }, 503)
+    }
+  })
+
+  app.get('/metrics', (c) =>
+    c.text(renderMetrics(deps.counters, deps.sink.pending), 200, {
+      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+    }),
+  )
+
+  app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
+  app.onError((error, c) => {
+    deps.logger.error('request failed', { route: c.req.routePath, error })
+    return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side.')
+  })
+  return app
+}

@@ -1,0 +1,28 @@
+/** Counts of what happened to events: accepted, and dropped by named reason. */
+
+export const DROP_REASONS = [
+  'payload_too_large',
+  'invalid_encoding',
+  'invalid_json',
+  'invalid_payload',
+  'user_agent_too_long',
+  'no_client_address',
+  'unknown_site',
+  'bot',
+  'overloaded',
+] as const
+
+export type DropReason = (typeof DROP_REASONS)[number]
+
+export interface IngestCounters {
+  accepted: number
+  dropped: Record<DropReason, number>
+}
+
+export function createCounters(): IngestCounters {
+  const dropped = Object.fromEntries(DROP_REASONS.map((reason) => [reason, 0])) as Record<
+    DropReason,
+    number
+  >
+  return { accepted: 0, dropped }
+}

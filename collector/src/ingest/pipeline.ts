@@ -1,0 +1,152 @@
+/**
+ * The ingest pipeline as data: an ordered list of named steps over one event draft.
+ * A step enriches the draft or drops the event with a reason; the first drop ends it.
+ * The IP enters with the request and leaves the draft at the visitor_id step.
+ */
+import { cleanUrl, type CleanUrl } from './clean-url.js'
+import { isBot } from './bots.js'
+import type { DropReason } from './counters.js'
+import { toClickHouseTime, type EventRow } from './event-row.js'
+import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
+import type { EventPayload } from './payload.js'
+import type { Session, SessionTracker } from './session.js'
+import type { SiteRegistry } from './site.js'
+import { normalizeDomain } from './site.js'
+import { resolveSource, type Source } from './source.js'
+import type { Device } from './user-agent.js'
+import { DAY_MS, utcDay, type Salt, type SaltSource } from './visitor-id.js'
+
+export interface PipelineDeps {
+  sites: SiteRegistry
+  lookupGeo: GeoLookup
+  parseUserAgent: (ua: string) => Device
+  salts: SaltSource
+  hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => Promise<bigint>
+  sessions: SessionTracker
+}
+
+/** One event on its way through the pipeline. */
+export interface EventDraft {
+  payload: EventPayload
+  site: string
+  userAgent: string
+  /** The client address: cleared by the geo step, never stored. */
+  ip: string | undefined
+  now: number
+  geo: Geo
+  device: Device | undefined
+  url: CleanUrl | undefined
+  source: Source | undefined
+  visitorId: bigint
+  previousVisitorId: (() => Promise<bigint>) | undefined
+  session: Session | undefined
+}
+
+export type Step = (draft: EventDraft, deps: PipelineDeps) => DropReason | void | Promise<DropReason | void>
+
+const checkSite: Step = (draft, { sites }) => {
+  const domain = normalizeDomain(draft.site)
+  if (domain === undefined || !sites.has(domain)) return 'unknown_site'
+  draft.site = domain
+}
+
+const filterBots: Step = (draft) => (isBot(draft.userAgent) ? 'bot' : undefined)
+
+const parseDevice: Step = (draft, { parseUserAgent }) => {
+  draft.device = parseUserAgent(draft.userAgent)
+  if (draft.device.device === 'bot') return 'bot'
+}
+
+const cleanPageUrl: Step = (draft) => {
+  draft.url = cleanUrl(new URL(draft.payload.url), draft.payload.hashRouting)
+}
+
+const findSource: Step = (draft) => {
+  if (draft.url !== undefined) draft.source = resolveSource(draft.payload.referrer, draft.url)
+}
+
+const locate: Step = (draft, { lookupGeo }) => {
+  draft.geo = draft.ip === undefined ? UNKNOWN_GEO : lookupGeo(draft.ip)
+}
+
+/** The last use of the IP: after this step the draft no longer holds it. */
+const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
+  const ip = draft.ip ?? ''
+  draft.ip = undefined
+  const salt = salts.saltFor(utcDay(draft.now))
+  if (salt === undefined) throw new Error('No salt for the current day: salts were not refreshed')
+  draft.visitorId = await hashVisitor(salt, draft.site, ip, draft.userAgent)
+  const previousSalt = salts.saltFor(utcDay(draft.now - DAY_MS))
+  // Yesterday's id is computed only if the session step needs it (just after midnight).
+  draft.previousVisitorId =
+    previousSalt === undefined
+      ? undefined
+      : () => hashVisitor(previousSalt, draft.site, ip, draft.userAgent)
+}
+
+const assignSession: Step = async (draft, { sessions }) => {
+  const previous = draft.previousVisitorId
+  draft.previousVisitorId = undefined
+  draft.session = await sessions.touch(
+    `${draft.site}:${draft.visitorId}`,
+    draft.now,
+    previous === undefined ? undefined : async () => `${draft.site}:${await previous()}`,
+  )
+}
+
+/** The steps in order. Site and bot checks come first so rejected events cost little. */
+export const STEPS: ReadonlyArray<readonly [string, Step]> = [
+  ['site', checkSite],
+  ['bot', filterBots],
+  ['geo', locate],
+  ['user_agent', parseDevice],
+  ['url', cleanPageUrl],
+  ['source', findSource],
+  ['visitor_id', identifyVisitor],
+  ['session', assignSession],
+]
+
+export type PipelineResult = { ok: true; row: EventRow } | { ok: false; reason: DropReason }
+
+export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
+  for (const [, step] of STEPS) {
+    const reason = await step(draft, deps)
+    if (reason !== undefined) return { ok: false, reason }
+  }
+  return { ok: true, row: toRow(draft) }
+}
+
+function toRow(draft: EventDraft): EventRow {
+  const { payload, geo, device, url, source, session } = draft
+  const isEngagement = payload.name === 'engagement'
+  return {
+    site_id: draft.site,
+    timestamp: toClickHouseTime(draft.now),
+    name: payload.name,
+    pathname: url?.pathname ?? '',
+    hostname: url?.hostname ?? '',
+    referrer: source?.referrer ?? '',
+    referrer_source: source?.referrerSource ?? '',
+    channel: source?.channel ?? 'Direct',
+    utm_source: source?.utmSource ?? '',
+    utm_medium: source?.utmMedium ?? '',
+    utm_campaign: source?.utmCampaign ?? '',
+    utm_content: source?.utmContent ?? '',
+    utm_term: source?.utmTerm ?? '',
+    country_code: geo.countryCode,
+    region: geo.region,
+    city: geo.city,
+    browser: device?.browser ?? '',
+    browser_version: device?.browserVersion ?? '',
+    os: device?.os ?? '',
+    os_version: device?.osVersion ?? '',
+    device: device?.device ?? '',
+    visitor_id: draft.visitorId.toString(),
+    session_id: (session?.id ?? 0n).toString(),
+    session_start: toClickHouseTime(session?.start ?? draft.now),
+    interactive: payload.interactive && !isEngagement ? 1 : 0,
+    engaged_ms: isEngagement ? payload.engagedMs : 0,
+    scroll_depth: payload.scrollDepth,
+    props: payload.props,
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * POST /api/event: reads and validates the beacon, runs the pipeline once per target
+ * site, and hands the rows to the sink. 202 when taken (or quietly dropped as a bot),
+ * a 4xx with a JSON error code for bad input, 503 with Retry-After when full.
+ */
+import type { Context } from 'hono'
+import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { errorResponse } from '../http/errors.js'
+import { resolveClientIp, type Cidr } from './client-ip.js'
+import type { DropReason, IngestCounters } from './counters.js'
+import { parsePayload } from './payload.js'
+import { runPipeline, type PipelineDeps } from './pipeline.js'
+import { readCappedBody } from './read-body.js'
+import type { EventSink } from './sink.js'
+
+export interface IngestRouteDeps extends PipelineDeps {
+  sink: EventSink
+  counters: IngestCounters
+  now: () => number
+  trustedProxies: readonly Cidr[]
+  maxBodyBytes: number
+  /** The TCP peer address; injected because only the runtime adapter knows it. */
+  socketAddress: (c: Context) => string | undefined
+}
+
+/** Longest user agent accepted; real ones stay well under 1 KB. */
+export const MAX_USER_AGENT = 1024
+
+const MESSAGES: Partial<Record<DropReason, [ContentfulStatusCode, string]>> = {
+  payload_too_large: [413, 'The body is larger than the collector accepts.'],
+  invalid_encoding: [400, 'The body is not valid UTF-8.'],
+  user_agent_too_long: [400, `The User-Agent header is longer than ${MAX_USER_AGENT} characters.`],
+  no_client_address: [400, 'The client address could not be determined.'],
+  unknown_site: [400, 'The domain is not a site registered with this collector.'],
+}
+
+export function createIngestHandler(deps: IngestRouteDeps) {
+  const drop = (c: Context, reason: DropReason, message?: string): Response => {
+    deps.counters.dropped[reason]++
+    const [status, text] = MESSAGES[reason] ?? [400, 'The event was rejected.']
+    return errorResponse(c, status, reason, message ?? text)
+  }
+
+  return async function ingestEvent(c: Context): Promise<Response> {
+    // The body is JSON whatever the Content-Type says: beacons send text/plain, and
+    // hand-written requests often send none or a form type.
+    const userAgent = c.req.header('user-agent') ?? ''
+    if (userAgent.length > MAX_USER_AGENT) return drop(c, 'user_agent_too_long')
+
+    const body = await readCappedBody(c.req.raw, deps.maxBodyBytes)
+    if (!body.ok) return drop(c, body.reason)
+    const parsed = parsePayload(body.text)
+    if (!parsed.ok) return drop(c, parsed.reason, parsed.message)
+
+    const ip = resolveClientIp(deps.socketAddress(c), c.req.header('x-forwarded-for') ?? null, deps.trustedProxies)
+    if (ip === undefined) return drop(c, 'no_client_address')
+
+    const now = deps.now()
+    const outcomes: DropReason[] = []
+    let accepted = 0
+    for (const site of parsed.payload.domains) {
+      const result = await runPipeline(
+        {
+          payload: parsed.payload,
+          site,
+          userAgent,
+          ip,
+          now,
+          geo: { countryCode: '', region: '', city: '' },
+          device: undefined,
+          url: undefined,
+          source: undefined,
+          visitorId: 0n,
+          previousVisitorId: undefined,
+          session: undefined,
+        },
+        deps,
+      )
+      if (!result.ok) outcomes.push(result.reason)
+      else if (deps.sink.write(result.row)) accepted++
+      else outcomes.push('overloaded')
+    }
+    for (const reason of outcomes) deps.counters.dropped[reason]++
+    deps.counters.accepted += accepted
+
+    if (accepted > 0 || outcomes.includes('bot')) {
+      // Bots get the same answer as people: nothing to learn from probing.
+      return c.json({ ok: true }, 202, outcomes.length > 0 ? { 'X-Glimpse-Dropped': outcomes.join(',') } : undefined)
+    }
+    if (outcomes.includes('overloaded')) {
+      return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', { 'Retry-After': '5' })
+    }
+    const [status, message] = MESSAGES.unknown_site ?? [400, '']
+    return errorResponse(c, status, 'unknown_site', message)
+  }
+}

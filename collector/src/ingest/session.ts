@@ -1,0 +1,71 @@
+/**
+ * Sessions: a visit is the run of a visitor's events with no gap longer than the idle
+ * timeout (30 minutes). The collector keeps the open sessions in memory (bounded, least
+ * recently seen evicted first); with several collectors, a load balancer routes by
+ * client address so a visitor's events meet the same cache.
+ */
+import { Lru } from './lru.js'
+
+export interface Session {
+  id: bigint
+  /** Start of the session, epoch ms; with the id it keys the sessions table. */
+  start: number
+  lastSeen: number
+}
+
+export interface SessionTracker {
+  /**
+   * The session of an event. `previousKey` is the visitor's key under yesterday's salt,
+   * so a visit that crosses midnight UTC stays one visit.
+   */
+  touch(key: string, now: number, previousKey?: () => Promise<string | undefined>): Promise<Session>
+  readonly size: number
+}
+
+function randomId(): bigint {
+  const bytes = new BigUint64Array(1)
+  crypto.getRandomValues(bytes)
+  // Zero is left free to mean "no session".
+  return bytes[0] === 0n ? 1n : (bytes[0] ?? 1n)
+}
+
+export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): SessionTracker {
+  const sessions = new Lru<string, Session>(maxSessions)
+  const isOpen = (session: Session | undefined, now: number): session is Session =>
+    session !== undefined && now - session.lastSeen <= idleMs
+
+  return {
+    async touch(key, now, previousKey) {
+      let session = sessions.get(key)
+      if (!isOpen(session, now) && previousKey !== undefined) {
+        const oldKey = await previousKey()
+        const carried = oldKey === undefined ? undefined : sessions.get(oldKey)
+        if (oldKey !== undefined && isOpen(carried, now)) {
+          sessions.delete(oldKey)
+          session = carried
+        }
+      }
+      if (!isOpen(session, now)) {
+        session = { id: randomId(), start: now, lastSeen: now }
+      } else {
+        // Events can arrive slightly out of order; a session never ends earlier.
+        session = { ...session, lastSeen: Math.max(session.lastSeen, now) }
+      }
+      sessions.set(key, session)
+      sweep(now)
+      return session
+    },
+    get size() {
+      return sessions.size
+    },
+  }
+
+  /** Drop closed sessions from the least recently seen end (amortized: a few per call). */
+  function sweep(now: number): void {
+    let budget = 4
+    for (const [key, session] of sessions.entries()) {
+      if (budget-- === 0 || isOpen(session, now)) break
+      sessions.delete(key)
+    }
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Salt keeper: makes each UTC day's random salt a day ahead, stores it so every
+ * collector uses the same one, keeps today's and yesterday's in memory, and deletes
+ * salts physically once 48 hours have passed since their day began.
+ *
+ * When two collectors create tomorrow's salt at once, all of them settle on the
+ * smallest value; salts are made a day before use, so they agree before it matters.
+ */
+import type { Store } from './client.js'
+import { toClickHouseTime } from '../ingest/event-row.js'
+import { DAY_MS, utcDay, type Salt, type SaltSource } from '../ingest/visitor-id.js'
+
+export const SALT_LIFETIME_MS = 2 * DAY_MS
+
+export interface SaltKeeper extends SaltSource {
+  /** Create missing salts, delete expired ones, reload. Call on start and periodically. */
+  refresh(now: number): Promise<void>
+  /** Days whose salt is in memory, for tests and metrics. */
+  days(): string[]
+}
+
+function hex(bytes: Uint8Array): string {
+  return Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')
+}
+
+function unhex(text: string): Salt {
+  const bytes = new Uint8Array(text.length / 2)
+  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16)
+  return bytes
+}
+
+/** The oldest day whose salt may still exist at `now`. */
+export function oldestLiveDay(now: number): string {
+  // A day's salt lives until (start of day + 48 h); that day is yesterday at the latest.
+  return utcDay(now - DAY_MS)
+}
+
+export function createSaltKeeper(store: Store): SaltKeeper {
+  const table = store.table('salts')
+  let salts = new Map<string, Salt>()
+
+  const keeper: SaltKeeper = {
+    saltFor(day) {
+      return salts.get(day)
+    },
+    days: () => [...salts.keys()].sort(),
+    async refresh(now) {
+      const cutoff = oldestLiveDay(now)
+      await store.client.command({
+        query: `ALTER TABLE ${table} DELETE WHERE day < {cutoff:Date}`,
+        query_params: { cutoff },
+        clickhouse_settings: { mutations_sync: '2' },
+      })
+      const wanted = [utcDay(now), utcDay(now + DAY_MS)]
+      const existing = await load(cutoff)
+      const missing = wanted.filter((day) => !existing.has(day))
+      if (missing.length > 0) {
+        await store.client.insert({
+          table,
+          values: missing.map((day) => ({
+            day,
+            salt: hex(crypto.getRandomValues(new Uint8Array(32))),
+            created_at: toClickHouseTime(now),
+          })),
+          format: 'JSONEachRow',
+        })
+      }
+      const next = missing.length > 0 ? await load(cutoff) : existing
+      // Only days still alive are kept in memory.
+      salts = new Map([...next].filter(([day]) => day >= cutoff))
+    },
+  }
+  return keeper
+
+  async function load(cutoff: string): Promise<Map<string, Salt>> {
+    const result = await store.client.query({
+      query: `SELECT toString(day) AS d, min(salt) AS s FROM ${table} WHERE day >= {cutoff:Date} GROUP BY day`,
+      query_params: { cutoff },
+      format: 'JSONEachRow',
+    })
+    const rows = await result.json<{ d: string; s: string }>()
+    return new Map(rows.map((row) => [row.d, unhex(row.s)]))
+  }
+}
