@@ -21,7 +21,12 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use(
     '/api/event',
-    cors({ origin: '*', allowMethods: ['POST', 'OPTIONS'], allowHeaders: ['Content-Type'], maxAge: 86_400 }),
+    cors({
+      origin: '*',
+      allowMethods: ['POST', 'OPTIONS'],
+      allowHeaders: ['Content-Type'],
+      maxAge: 86_400,
+    }),
   )
   app.post('/api/event', createIngestHandler(deps))
 
@@ -30,7 +35,13 @@ export function createApp(deps: AppDeps): Hono {
       await deps.checkStore()
       return c.json({ status: 'ok' })
     } catch {
-      return c.json({ status: 'unavailable', error: { code: 'store_unavailable', message: 'The store does not answer.' } }, 503)
+      return c.json(
+        {
+          status: 'unavailable',
+          error: { code: 'store_unavailable', message: 'The store does not answer.' },
+        },
+        503,
+      )
     }
   })
 

@@ -46,7 +46,9 @@ const envSchema = z.object({
   GEOIP_DB: z
     .string()
     .optional()
-    .transform((value) => (value === undefined || value.trim() === '' ? bundledGeoDatabases() : list(value))),
+    .transform((value) =>
+      value === undefined || value.trim() === '' ? bundledGeoDatabases() : list(value),
+    ),
   TRUSTED_PROXIES: z
     .string()
     .default('')

@@ -5,7 +5,10 @@
 import maxmind from 'maxmind'
 import { normalizeGeoRecord, UNKNOWN_GEO, type GeoLookup } from './ingest/geo.js'
 
-export async function openGeoLookup(paths: readonly string[], cacheSize = 20_000): Promise<GeoLookup> {
+export async function openGeoLookup(
+  paths: readonly string[],
+  cacheSize = 20_000,
+): Promise<GeoLookup> {
   const readers = await Promise.all(
     paths.map(async (file) => {
       // The reader caches decoded records by their offset in the file, not by address.

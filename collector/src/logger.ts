@@ -30,17 +30,28 @@ export function scrubAddresses(text: string): string {
 
 function serialize(value: unknown): unknown {
   if (value instanceof Error) {
-    return { name: value.name, message: scrubAddresses(value.message), stack: scrubAddresses(value.stack ?? '') }
+    return {
+      name: value.name,
+      message: scrubAddresses(value.message),
+      stack: scrubAddresses(value.stack ?? ''),
+    }
   }
   if (typeof value === 'string') return scrubAddresses(value)
   return value
 }
 
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stdout.write(line)): Logger {
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stdout.write(line),
+): Logger {
   const threshold = RANK[level]
   const log = (lvl: Exclude<LogLevel, 'silent'>, message: string, fields: Fields = {}) => {
     if (RANK[lvl] < threshold) return
-    const record: Record<string, unknown> = { time: new Date().toISOString(), level: lvl, msg: scrubAddresses(message) }
+    const record: Record<string, unknown> = {
+      time: new Date().toISOString(),
+      level: lvl,
+      msg: scrubAddresses(message),
+    }
     for (const [key, value] of Object.entries(fields)) record[key] = serialize(value)
     write(JSON.stringify(record) + '\n')
   }

@@ -8,7 +8,9 @@ export function renderMetrics(counters: IngestCounters, pending: number): string
     `glimpse_events_accepted_total ${counters.accepted}`,
     '# HELP glimpse_events_dropped_total Events dropped, by reason.',
     '# TYPE glimpse_events_dropped_total counter',
-    ...DROP_REASONS.map((reason) => `glimpse_events_dropped_total{reason="${reason}"} ${counters.dropped[reason]}`),
+    ...DROP_REASONS.map(
+      (reason) => `glimpse_events_dropped_total{reason="${reason}"} ${counters.dropped[reason]}`,
+    ),
     '# HELP glimpse_events_pending Events accepted but not yet stored.',
     '# TYPE glimpse_events_pending gauge',
     `glimpse_events_pending ${pending}`,

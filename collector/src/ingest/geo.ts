@@ -34,7 +34,11 @@ function text(value: unknown, max = 100): string {
 export function normalizeGeoRecord(record: unknown): Geo {
   if (typeof record !== 'object' || record === null) return UNKNOWN_GEO
   const r = record as Record<string, unknown>
-  if (typeof r.country === 'object' || typeof r.city === 'object' || Array.isArray(r.subdivisions)) {
+  if (
+    typeof r.country === 'object' ||
+    typeof r.city === 'object' ||
+    Array.isArray(r.subdivisions)
+  ) {
     const country = (r.country ?? r.registered_country) as Names | undefined
     const subdivisions = r.subdivisions as Names[] | undefined
     return {

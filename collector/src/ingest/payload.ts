@@ -91,7 +91,8 @@ const payloadSchema = wire.transform((body, ctx): EventPayload => {
   const domain = body.domain ?? body.d
   if (name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required' })
   if (url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required' })
-  if (domain === undefined) ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required' })
+  if (domain === undefined)
+    ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required' })
   const domains = (domain ?? '')
     .split(',')
     .map((item) => item.trim())
@@ -139,7 +140,11 @@ export function parsePayload(text: string): PayloadResult {
   if (!result.success) {
     const first = result.error.issues[0]
     const where = first?.path.length ? `${first.path.join('.')}: ` : ''
-    return { ok: false, reason: 'invalid_payload', message: `${where}${first?.message ?? 'invalid'}` }
+    return {
+      ok: false,
+      reason: 'invalid_payload',
+      message: `${where}${first?.message ?? 'invalid'}`,
+    }
   }
   return { ok: true, payload: result.data }
 }

@@ -42,7 +42,10 @@ export interface EventDraft {
   session: Session | undefined
 }
 
-export type Step = (draft: EventDraft, deps: PipelineDeps) => DropReason | void | Promise<DropReason | void>
+export type Step = (
+  draft: EventDraft,
+  deps: PipelineDeps,
+) => DropReason | void | Promise<DropReason | void>
 
 const checkSite: Step = (draft, { sites }) => {
   const domain = normalizeDomain(draft.site)
@@ -73,8 +76,13 @@ const locate: Step = (draft, { lookupGeo }) => {
 const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
   const ip = draft.ip ?? ''
   draft.ip = undefined
-  const salt = salts.saltFor(utcDay(draft.now))
-  if (salt === undefined) throw new Error('No salt for the current day: salts were not refreshed')
+  const day = utcDay(draft.now)
+  let salt = salts.saltFor(day)
+  if (salt === undefined) {
+    await salts.refresh(draft.now)
+    salt = salts.saltFor(day)
+    if (salt === undefined) throw new Error('No salt for the current day after a refresh')
+  }
   draft.visitorId = await hashVisitor(salt, draft.site, ip, draft.userAgent)
   const previousSalt = salts.saltFor(utcDay(draft.now - DAY_MS))
   // Yesterday's id is computed only if the session step needs it (just after midnight).

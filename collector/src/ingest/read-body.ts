@@ -4,12 +4,12 @@
  */
 
 export type BodyResult =
-  | { ok: true; text: string }
-  | { ok: false; reason: 'payload_too_large' | 'invalid_encoding' }
+  { ok: true; text: string } | { ok: false; reason: 'payload_too_large' | 'invalid_encoding' }
 
 export async function readCappedBody(request: Request, maxBytes: number): Promise<BodyResult> {
   const declared = request.headers.get('content-length')
-  if (declared !== null && Number(declared) > maxBytes) return { ok: false, reason: 'payload_too_large' }
+  if (declared !== null && Number(declared) > maxBytes)
+    return { ok: false, reason: 'payload_too_large' }
   const body = request.body
   if (body === null) return { ok: true, text: '' }
 

@@ -52,7 +52,11 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     const parsed = parsePayload(body.text)
     if (!parsed.ok) return drop(c, parsed.reason, parsed.message)
 
-    const ip = resolveClientIp(deps.socketAddress(c), c.req.header('x-forwarded-for') ?? null, deps.trustedProxies)
+    const ip = resolveClientIp(
+      deps.socketAddress(c),
+      c.req.header('x-forwarded-for') ?? null,
+      deps.trustedProxies,
+    )
     if (ip === undefined) return drop(c, 'no_client_address')
 
     const now = deps.now()
@@ -85,10 +89,16 @@ export function createIngestHandler(deps: IngestRouteDeps) {
 
     if (accepted > 0 || outcomes.includes('bot')) {
       // Bots get the same answer as people: nothing to learn from probing.
-      return c.json({ ok: true }, 202, outcomes.length > 0 ? { 'X-Glimpse-Dropped': outcomes.join(',') } : undefined)
+      return c.json(
+        { ok: true },
+        202,
+        outcomes.length > 0 ? { 'X-Glimpse-Dropped': outcomes.join(',') } : undefined,
+      )
     }
     if (outcomes.includes('overloaded')) {
-      return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', { 'Retry-After': '5' })
+      return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', {
+        'Retry-After': '5',
+      })
     }
     const [status, message] = MESSAGES.unknown_site ?? [400, '']
     return errorResponse(c, status, 'unknown_site', message)

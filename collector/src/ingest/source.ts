@@ -119,7 +119,12 @@ function lookupKnown(host: string): [string, Kind] | undefined {
 
 const PAID = /^(?:cpc|ppc|paid|paidsearch|paid_search|cpm|cpv|cpa|paid_social|paidsocial)$/
 
-function channelFor(kind: Kind | undefined, medium: string, hasCampaign: boolean, hasReferrer: boolean): Channel {
+function channelFor(
+  kind: Kind | undefined,
+  medium: string,
+  hasCampaign: boolean,
+  hasReferrer: boolean,
+): Channel {
   const m = medium.toLowerCase()
   if (m === 'email' || m === 'e-mail' || m === 'newsletter' || kind === 'email') return 'Email'
   if (PAID.test(m)) return kind === 'social' ? 'Paid Social' : 'Paid Search'
@@ -141,7 +146,8 @@ export function resolveSource(referrerText: string, page: CleanUrl): Source {
     if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && host !== page.hostname) {
       referrerHost = host
       // Only the origin and path of a referrer are kept; its query can carry anything.
-      referrer = `${parsed.protocol}//${host}${parsed.pathname === '/' ? '' : parsed.pathname}`.slice(0, 500)
+      referrer =
+        `${parsed.protocol}//${host}${parsed.pathname === '/' ? '' : parsed.pathname}`.slice(0, 500)
     }
   }
   const known = referrerHost === '' ? undefined : lookupKnown(referrerHost)
@@ -168,6 +174,11 @@ export function resolveSource(referrerText: string, page: CleanUrl): Source {
     utmCampaign,
     utmContent: page.params.utm_content ?? '',
     utmTerm: page.params.utm_term ?? '',
-    channel: channelFor(kind, utmMedium, utmCampaign !== '' || tagged !== '', referrerSource !== ''),
+    channel: channelFor(
+      kind,
+      utmMedium,
+      utmCampaign !== '' || tagged !== '',
+      referrerSource !== '',
+    ),
   }
 }

@@ -19,7 +19,7 @@ const BROWSER_NAMES: Record<string, string> = {
   'Chrome Headless': 'Chrome',
   'Mobile Firefox': 'Firefox',
   'Firefox Focus': 'Firefox',
-  'Edge': 'Microsoft Edge',
+  Edge: 'Microsoft Edge',
   'Samsung Browser': 'Samsung Internet',
 }
 

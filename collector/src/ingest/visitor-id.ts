@@ -14,6 +14,8 @@ export const DAY_MS = 24 * 60 * 60 * 1000
 /** Gives the salt of a UTC day, if one exists (today's and yesterday's are kept). */
 export interface SaltSource {
   saltFor(day: string): Salt | undefined
+  /** Make and load the salts for `now` when a day began before the periodic refresh ran. */
+  refresh(now: number): Promise<void>
 }
 
 const encoder = new TextEncoder()
@@ -21,7 +23,12 @@ const encoder = new TextEncoder()
 /** A salt: 32 random bytes. */
 export type Salt = Uint8Array<ArrayBuffer>
 
-export function createVisitorHasher(): (salt: Salt, site: string, ip: string, ua: string) => Promise<bigint> {
+export function createVisitorHasher(): (
+  salt: Salt,
+  site: string,
+  ip: string,
+  ua: string,
+) => Promise<bigint> {
   // Importing a key costs more than signing: keep one per salt (at most a few live).
   const keys = new Map<Salt, Promise<CryptoKey>>()
   return async (salt, site, ip, ua) => {

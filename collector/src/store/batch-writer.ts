@@ -59,7 +59,11 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
         (error: unknown) => {
           stats.failures++
           backoffMs = Math.min(maxBackoffMs, backoffMs === 0 ? 250 : backoffMs * 2)
-          logger.warn('insert failed; will retry', { rows: batch.length, retryInMs: backoffMs, error })
+          logger.warn('insert failed; will retry', {
+            rows: batch.length,
+            retryInMs: backoffMs,
+            error,
+          })
         },
       )
       .finally(() => {
@@ -98,7 +102,8 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
           timer = undefined
         }
         await (running ?? drainOnce())
-        if (stats.failures > before) throw new Error(`flush failed; ${queue.length} events not stored`)
+        if (stats.failures > before)
+          throw new Error(`flush failed; ${queue.length} events not stored`)
       }
     },
     async close() {

@@ -6,7 +6,11 @@
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client'
+import {
+  createClient,
+  type ClickHouseClient,
+  type ClickHouseClientConfigOptions,
+} from '@clickhouse/client'
 
 type ClientConnection = NonNullable<ClickHouseClientConfigOptions['connection']>
 

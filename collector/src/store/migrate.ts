@@ -38,10 +38,17 @@ export async function readMigrations(dir = findSchemaDir()): Promise<Migration[]
 }
 
 /** Fill in {db}, {on_cluster} and {replicated} and split into statements. */
-export function renderMigration(sql: string, database: string, cluster: string | undefined): string[] {
+export function renderMigration(
+  sql: string,
+  database: string,
+  cluster: string | undefined,
+): string[] {
   const rendered = sql
     .replaceAll('{db}', quoteIdentifier(database))
-    .replaceAll('{on_cluster}', cluster === undefined ? '' : `ON CLUSTER ${quoteIdentifier(cluster)}`)
+    .replaceAll(
+      '{on_cluster}',
+      cluster === undefined ? '' : `ON CLUSTER ${quoteIdentifier(cluster)}`,
+    )
     .replaceAll('{replicated}', cluster === undefined ? '' : 'Replicated')
   return rendered
     .split('\n')
@@ -60,15 +67,22 @@ function checksum(sql: string): string {
 export async function migrate(store: Store, migrations: Migration[]): Promise<string[]> {
   const { client, database, cluster } = store
   const onCluster = cluster === undefined ? '' : ` ON CLUSTER ${quoteIdentifier(cluster)}`
-  await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${onCluster}` })
+  await client.command({
+    query: `CREATE DATABASE IF NOT EXISTS ${quoteIdentifier(database)}${onCluster}`,
+  })
   const table = store.table('schema_migrations')
   await client.command({
     query: `CREATE TABLE IF NOT EXISTS ${table}${onCluster}
       (version UInt32, name String, checksum String, applied_at DateTime64(3, 'UTC'))
       ENGINE = ${cluster === undefined ? '' : 'Replicated'}ReplacingMergeTree(applied_at) ORDER BY version`,
   })
-  const result = await client.query({ query: `SELECT version FROM ${table} FINAL`, format: 'JSONEachRow' })
-  const applied = new Set((await result.json<{ version: number }>()).map((row) => Number(row.version)))
+  const result = await client.query({
+    query: `SELECT version FROM ${table} FINAL`,
+    format: 'JSONEachRow',
+  })
+  const applied = new Set(
+    (await result.json<{ version: number }>()).map((row) => Number(row.version)),
+  )
 
   const done: string[] = []
   for (const migration of migrations) {

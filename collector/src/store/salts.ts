@@ -25,7 +25,8 @@ function hex(bytes: Uint8Array): string {
 
 function unhex(text: string): Salt {
   const bytes = new Uint8Array(text.length / 2)
-  for (let i = 0; i < bytes.length; i++) bytes[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16)
+  for (let i = 0; i < bytes.length; i++)
+    bytes[i] = Number.parseInt(text.slice(i * 2, i * 2 + 2), 16)
   return bytes
 }
 
@@ -38,39 +39,57 @@ export function oldestLiveDay(now: number): string {
 export function createSaltKeeper(store: Store): SaltKeeper {
   const table = store.table('salts')
   let salts = new Map<string, Salt>()
+  // Concurrent callers (a burst of events just after midnight) share one refresh.
+  let inFlight: Promise<void> | undefined
 
   const keeper: SaltKeeper = {
     saltFor(day) {
       return salts.get(day)
     },
     days: () => [...salts.keys()].sort(),
-    async refresh(now) {
-      const cutoff = oldestLiveDay(now)
+    refresh(now) {
+      inFlight ??= refreshNow(now).finally(() => {
+        inFlight = undefined
+      })
+      return inFlight
+    },
+  }
+  return keeper
+
+  async function refreshNow(now: number): Promise<void> {
+    const cutoff = oldestLiveDay(now)
+    const expired = await store.client.query({
+      query: `SELECT count() AS n FROM ${table} WHERE day < {cutoff:Date}`,
+      query_params: { cutoff },
+      format: 'JSONEachRow',
+    })
+    const [{ n } = { n: '0' }] = await expired.json<{ n: string }>()
+    if (n !== '0') {
+      // A mutation rewrites the parts, so the bytes are gone, not just hidden.
       await store.client.command({
         query: `ALTER TABLE ${table} DELETE WHERE day < {cutoff:Date}`,
         query_params: { cutoff },
         clickhouse_settings: { mutations_sync: '2' },
       })
-      const wanted = [utcDay(now), utcDay(now + DAY_MS)]
-      const existing = await load(cutoff)
-      const missing = wanted.filter((day) => !existing.has(day))
-      if (missing.length > 0) {
-        await store.client.insert({
-          table,
-          values: missing.map((day) => ({
-            day,
-            salt: hex(crypto.getRandomValues(new Uint8Array(32))),
-            created_at: toClickHouseTime(now),
-          })),
-          format: 'JSONEachRow',
-        })
-      }
-      const next = missing.length > 0 ? await load(cutoff) : existing
-      // Only days still alive are kept in memory.
-      salts = new Map([...next].filter(([day]) => day >= cutoff))
-    },
+    }
+    const wanted = [utcDay(now), utcDay(now + DAY_MS)]
+    const existing = await load(cutoff)
+    const missing = wanted.filter((day) => !existing.has(day))
+    if (missing.length > 0) {
+      await store.client.insert({
+        table,
+        values: missing.map((day) => ({
+          day,
+          salt: hex(crypto.getRandomValues(new Uint8Array(32))),
+          created_at: toClickHouseTime(now),
+        })),
+        format: 'JSONEachRow',
+      })
+    }
+    const next = missing.length > 0 ? await load(cutoff) : existing
+    // Only days still alive are kept in memory.
+    salts = new Map([...next].filter(([day]) => day >= cutoff))
   }
-  return keeper
 
   async function load(cutoff: string): Promise<Map<string, Salt>> {
     const result = await store.client.query({

@@ -11,7 +11,11 @@ export async function listSites(store: Store): Promise<string[]> {
 }
 
 /** Register domains that are not registered yet; returns those added. */
-export async function registerSites(store: Store, domains: readonly string[], now: number): Promise<string[]> {
+export async function registerSites(
+  store: Store,
+  domains: readonly string[],
+  now: number,
+): Promise<string[]> {
   const known = new Set(await listSites(store))
   const added = [...new Set(domains)].filter((domain) => !known.has(domain))
   if (added.length > 0) {

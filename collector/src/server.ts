@@ -1,0 +1,125 @@
+/**
+ * The Node server: serves the app, runs the periodic salt and site refreshes, and
+ * stops gracefully: stop accepting, finish in-flight requests, drain the batch
+ * writer, close the store, all within SHUTDOWN_TIMEOUT_MS.
+ */
+import type { AddressInfo } from 'node:net'
+import type { Duplex } from 'node:stream'
+import { serve, type ServerType } from '@hono/node-server'
+import { createCollector } from './collector.js'
+import type { Config } from './config.js'
+import { DAY_MS } from './ingest/visitor-id.js'
+import type { Logger } from './logger.js'
+import { listSites } from './store/sites.js'
+
+/** Headers up to this size reach the app, which answers oversized ones with JSON. */
+const MAX_HEADER_BYTES = 256 * 1024
+const SALT_REFRESH_MS = 10 * 60 * 1000
+const SITE_REFRESH_MS = 60 * 1000
+
+export interface RunningCollector {
+  port: number
+  stop(): Promise<void>
+}
+
+/** Start the collector on a port; resolves once it listens. */
+export async function startCollector(config: Config, logger: Logger): Promise<RunningCollector> {
+  const { app, store, writer, salts, sites } = await createCollector(config, logger)
+  // Periodic work: salts (also right after each UTC midnight) and the site list.
+  let saltTimer: NodeJS.Timeout | undefined
+  const scheduleSalts = () => {
+    const untilMidnight = DAY_MS - (Date.now() % DAY_MS) + 1000
+    saltTimer = setTimeout(
+      () => {
+        salts
+          .refresh(Date.now())
+          .then(
+            () => undefined,
+            (error: unknown) => logger.error('salt refresh failed', { error }),
+          )
+          .finally(scheduleSalts)
+      },
+      Math.min(SALT_REFRESH_MS, untilMidnight),
+    )
+    saltTimer.unref()
+  }
+  scheduleSalts()
+  const siteTimer = setInterval(() => {
+    listSites(store).then(
+      (list) => sites.replace(list),
+      (error: unknown) => logger.warn('site refresh failed', { error }),
+    )
+  }, SITE_REFRESH_MS)
+  siteTimer.unref()
+
+  const server = await new Promise<ServerType>((resolve) => {
+    const s = serve(
+      {
+        fetch: app.fetch,
+        port: config.PORT,
+        hostname: config.HOST,
+        serverOptions: { maxHeaderSize: MAX_HEADER_BYTES },
+      },
+      () => resolve(s),
+    )
+  })
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    // Malformed or oversized requests never reach the app: answer them in JSON too.
+    if (!socket.writable) {
+      socket.destroy()
+      return
+    }
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
+    const body = JSON.stringify({
+      error: tooLarge
+        ? { code: 'headers_too_large', message: 'The request headers are too large.' }
+        : { code: 'bad_request', message: 'The request is malformed.' },
+    })
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    )
+  })
+  const port = (server.address() as AddressInfo).port
+  logger.info('collector listening', {
+    port,
+    host: config.HOST,
+    store: store.embedded ? 'embedded' : 'server',
+    sites: sites.list(),
+  })
+
+  let stopping: Promise<void> | undefined
+  const stop = (): Promise<void> => {
+    stopping ??= (async () => {
+      clearTimeout(saltTimer)
+      clearInterval(siteTimer)
+      const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
+      // Stop accepting; close() waits for in-flight requests to finish.
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()))
+      if ('closeIdleConnections' in server) server.closeIdleConnections()
+      await Promise.race([
+        closed,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+      ])
+      for (;;) {
+        try {
+          await writer.close()
+          break
+        } catch (error) {
+          if (Date.now() >= deadline) {
+            logger.error('shutdown deadline passed with events not stored', {
+              pending: writer.pending,
+              error,
+            })
+            break
+          }
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+      }
+      await store.close()
+      logger.info('collector stopped', { stored: writer.stats.rows })
+    })()
+    return stopping
+  }
+  return { port, stop }
+}

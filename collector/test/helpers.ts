@@ -1,0 +1,78 @@
+/** Test helpers: a real embedded store in a temporary directory, and a collector on it. */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import path from 'node:path'
+import { createCollector, type Collector } from '../src/collector.js'
+import { loadConfig } from '../src/config.js'
+import { createLogger } from '../src/logger.js'
+
+export const CHROME_UA =
+  'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
+export const IPHONE_UA =
+  'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
+
+export async function tempDir(
+  prefix = 'glimpse-test-',
+): Promise<{ dir: string; remove: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(tmpdir(), prefix))
+  return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+export interface TestCollector extends Collector {
+  dir: string
+  /** The address the fake socket reports; tests set it per request. */
+  peer: { address: string }
+  clock: { now: number }
+  rows<T = Record<string, unknown>>(sql: string, params?: Record<string, unknown>): Promise<T[]>
+  close(): Promise<void>
+}
+
+/** A collector on a fresh embedded store, with a settable clock and socket address. */
+export async function startTestCollector(env: Record<string, string> = {}): Promise<TestCollector> {
+  const { dir, remove } = await tempDir()
+  const config = loadConfig({
+    DATA_DIR: dir,
+    SITES: 'example.com,other.org',
+    LOG_LEVEL: 'silent',
+    ...env,
+  })
+  const peer = { address: '203.0.113.7' }
+  const clock = { now: Date.parse('2026-03-10T12:00:00Z') }
+  const collector = await createCollector(config, createLogger('silent'), {
+    now: () => clock.now,
+    socketAddress: () => peer.address,
+  })
+  return {
+    ...collector,
+    dir,
+    peer,
+    clock,
+    async rows<T>(sql: string, params: Record<string, unknown> = {}) {
+      const result = await collector.store.client.query({
+        query: sql,
+        query_params: params,
+        format: 'JSONEachRow',
+      })
+      return result.json<T>()
+    },
+    async close() {
+      await collector.writer.close()
+      await collector.store.close()
+      await remove()
+    },
+  }
+}
+
+export function postEvent(
+  collector: { app: Collector['app'] },
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<Response> {
+  return Promise.resolve(
+    collector.app.request('/api/event', {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/plain', 'User-Agent': CHROME_UA, ...headers },
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+    }),
+  )
+}
