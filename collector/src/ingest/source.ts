@@ -86,6 +86,9 @@ const ALIASES: Record<string, string> = {
   newsletter: 'Newsletter',
 }
 
+/** The kind of each known source by display name, for sources named in campaign tags. */
+const KIND_BY_NAME = new Map(Object.values(KNOWN))
+
 export interface Source {
   /** The page referrer, reduced to scheme, host and path. Empty for internal or none. */
   referrer: string
@@ -159,7 +162,7 @@ export function resolveSource(referrerText: string, page: CleanUrl): Source {
     const lower = tagged.toLowerCase()
     const taggedKnown = lookupKnown(stripWww(lower))
     referrerSource = ALIASES[lower] ?? taggedKnown?.[0] ?? tagged
-    kind ??= taggedKnown?.[1]
+    kind ??= taggedKnown?.[1] ?? KIND_BY_NAME.get(referrerSource)
   } else if (referrerHost !== '') {
     referrerSource = known?.[0] ?? referrerHost
   }
