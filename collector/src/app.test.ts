@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  at,
   CHROME_UA,
+  dayOf,
   IPHONE_UA,
   postEvent,
   startTestCollector,
@@ -225,16 +227,16 @@ describe('visitor id', () => {
 
   it('is the same for the same IP and UA on the same day, and differs otherwise', async () => {
     collector.peer.address = '192.0.2.44'
-    collector.clock.now = Date.parse('2026-03-10T08:00:00Z')
+    collector.clock.now = at(0, '08:00')
     await send('/v1')
-    collector.clock.now = Date.parse('2026-03-10T23:00:00Z')
+    collector.clock.now = at(0, '23:00')
     await send('/v2')
     await send('/v3', 'other.org')
     await send('/v4', 'example.com', IPHONE_UA)
     collector.peer.address = '192.0.2.45'
     await send('/v5')
     collector.peer.address = '192.0.2.44'
-    collector.clock.now = Date.parse('2026-03-11T09:00:00Z')
+    collector.clock.now = at(1, '09:00')
     await send('/v6')
 
     const first = await idOf('/v1')
@@ -249,8 +251,8 @@ describe('visitor id', () => {
 describe('sessions', () => {
   it('folds a visit into one sessions row with entry, exit, pageviews and duration', async () => {
     collector.peer.address = '192.0.2.99'
-    const at = (iso: string) => {
-      collector.clock.now = Date.parse(iso)
+    const set = (time: string) => {
+      collector.clock.now = at(2, time)
     }
     const page = async (path: string, r?: string) => {
       const response = await postEvent(collector, {
@@ -261,12 +263,12 @@ describe('sessions', () => {
       })
       expect(response.status).toBe(202)
     }
-    at('2026-03-12T10:00:00Z')
+    set('10:00')
     await page('/landing', 'https://news.ycombinator.com/item?id=1')
     await collector.writer.flush()
-    at('2026-03-12T10:05:00Z')
+    set('10:05')
     await page('/docs', 'https://example.com/landing')
-    at('2026-03-12T10:06:00Z')
+    set('10:06')
     await postEvent(collector, {
       n: 'engagement',
       u: 'https://example.com/docs',
@@ -276,7 +278,7 @@ describe('sessions', () => {
     })
     await collector.writer.flush()
     // 31 minutes idle: a new visit, a bounce.
-    at('2026-03-12T10:37:00Z')
+    set('10:37')
     await page('/pricing')
     await collector.writer.flush()
 
@@ -284,13 +286,14 @@ describe('sessions', () => {
       `SELECT session_id, min(session_start) AS start, max(session_end) AS end, sum(pageviews) AS pageviews,
               sum(engaged_ms) AS engaged, argMinMerge(entry_page) AS entry, argMaxMerge(exit_page) AS exit,
               argMinMerge(referrer_source) AS source, any(city) AS city
-       FROM glimpse.sessions WHERE site_id = 'example.com' AND toDate(session_start) = '2026-03-12'
+       FROM glimpse.sessions WHERE site_id = 'example.com' AND toDate(session_start) = {day:Date}
        GROUP BY session_id ORDER BY start`,
+      { day: dayOf(2) },
     )
     expect(sessions).toHaveLength(2)
     expect(sessions[0]).toMatchObject({
-      start: '2026-03-12 10:00:00.000',
-      end: '2026-03-12 10:06:00.000',
+      start: `${dayOf(2)} 10:00:00.000`,
+      end: `${dayOf(2)} 10:06:00.000`,
       pageviews: '2',
       engaged: '40000',
       entry: '/landing',

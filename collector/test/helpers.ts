@@ -11,6 +11,23 @@ export const CHROME_UA =
 export const IPHONE_UA =
   'Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1'
 
+const DAY = 24 * 60 * 60 * 1000
+
+/** Midnight UTC of the real current day. Salt rows carry a TTL on the store's own clock,
+ * so tests that make salts use days around the real today, not fixed dates. */
+export const TODAY = Math.floor(Date.now() / DAY) * DAY
+
+/** A time `days` after today (UTC) at "HH:MM[:SS]". */
+export function at(days: number, time = '12:00'): number {
+  const [h = 0, m = 0, s = 0] = time.split(':').map(Number)
+  return TODAY + days * DAY + ((h * 60 + m) * 60 + s) * 1000
+}
+
+/** "YYYY-MM-DD" of {@link at}. */
+export function dayOf(days: number): string {
+  return new Date(at(days)).toISOString().slice(0, 10)
+}
+
 export async function tempDir(
   prefix = 'glimpse-test-',
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
@@ -37,7 +54,7 @@ export async function startTestCollector(env: Record<string, string> = {}): Prom
     ...env,
   })
   const peer = { address: '203.0.113.7' }
-  const clock = { now: Date.parse('2026-03-10T12:00:00Z') }
+  const clock = { now: at(0) }
   const collector = await createCollector(config, createLogger('silent'), {
     now: () => clock.now,
     socketAddress: () => peer.address,

@@ -6,7 +6,14 @@ import { normalizeGeoRecord, type GeoLookup } from './geo.js'
 describe('normalizeGeoRecord', () => {
   it('reads the flat DB-IP Lite shape', () => {
     expect(
-      normalizeGeoRecord({ country_code: 'gb', state1: 'England', state2: '', city: 'London', latitude: 51.5, postcode: 'EC1' }),
+      normalizeGeoRecord({
+        country_code: 'gb',
+        state1: 'England',
+        state2: '',
+        city: 'London',
+        latitude: 51.5,
+        postcode: 'EC1',
+      }),
     ).toEqual({ countryCode: 'GB', region: 'England', city: 'London' })
   })
 
@@ -24,7 +31,10 @@ describe('normalizeGeoRecord', () => {
 
   it('falls back to the registered country and to any language', () => {
     expect(
-      normalizeGeoRecord({ registered_country: { iso_code: 'DE' }, city: { names: { de: 'München' } } }),
+      normalizeGeoRecord({
+        registered_country: { iso_code: 'DE' },
+        city: { names: { de: 'München' } },
+      }),
     ).toEqual({ countryCode: 'DE', region: '', city: 'München' })
   })
 

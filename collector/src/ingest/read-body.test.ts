@@ -28,12 +28,19 @@ describe('readCappedBody', () => {
   })
 
   it('refuses a declared Content-Length over the cap before reading', async () => {
-    const request = new Request('http://x/', { method: 'POST', body: 'x'.repeat(10), headers: { 'Content-Length': '999999' } })
+    const request = new Request('http://x/', {
+      method: 'POST',
+      body: 'x'.repeat(10),
+      headers: { 'Content-Length': '999999' },
+    })
     expect(await readCappedBody(request, 100)).toEqual({ ok: false, reason: 'payload_too_large' })
   })
 
   it('refuses invalid UTF-8', async () => {
-    const request = new Request('http://x/', { method: 'POST', body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]) })
+    const request = new Request('http://x/', {
+      method: 'POST',
+      body: new Uint8Array([0x7b, 0xff, 0xfe, 0x7d]),
+    })
     expect(await readCappedBody(request, 100)).toEqual({ ok: false, reason: 'invalid_encoding' })
   })
 

@@ -2,7 +2,8 @@ import { describe, expect, it } from 'vitest'
 import { cleanUrl } from './clean-url.js'
 import { resolveSource } from './source.js'
 
-const source = (page: string, referrer = '') => resolveSource(referrer, cleanUrl(new URL(page), false))
+const source = (page: string, referrer = '') =>
+  resolveSource(referrer, cleanUrl(new URL(page), false))
 
 describe('resolveSource', () => {
   const cases: Array<[string, string, string, string]> = [
@@ -17,11 +18,22 @@ describe('resolveSource', () => {
     ['https://a.com/', 'https://blog.example.net/post', 'blog.example.net', 'Referral'],
     ['https://a.com/', 'https://a.com/previous', '', 'Direct'],
     ['https://a.com/', 'https://www.a.com/previous', '', 'Direct'],
-    ['https://a.com/?utm_source=google&utm_medium=cpc&utm_campaign=brand', 'https://www.google.com/', 'Google', 'Paid Search'],
+    [
+      'https://a.com/?utm_source=google&utm_medium=cpc&utm_campaign=brand',
+      'https://www.google.com/',
+      'Google',
+      'Paid Search',
+    ],
     ['https://a.com/?utm_source=facebook&utm_medium=paid_social', '', 'Facebook', 'Paid Social'],
     ['https://a.com/?utm_source=newsletter&utm_medium=email', '', 'Newsletter', 'Email'],
-    ['https://a.com/?utm_source=partner-site&utm_campaign=launch', '', 'partner-site', 'Other Campaign'],
+    [
+      'https://a.com/?utm_source=partner-site&utm_campaign=launch',
+      '',
+      'partner-site',
+      'Other Campaign',
+    ],
     ['https://a.com/?ref=producthunt', '', 'producthunt', 'Other Campaign'],
+    ['https://a.com/?utm_source=newsletter', 'https://www.google.com/', 'Newsletter', 'Email'],
     ['https://a.com/', 'android-app://com.slack/', '', 'Direct'],
     ['https://a.com/', 'not a url', '', 'Direct'],
   ]
@@ -32,6 +44,8 @@ describe('resolveSource', () => {
   })
 
   it('keeps only the origin and path of the referrer', () => {
-    expect(source('https://a.com/', 'https://www.bing.com/search?q=my+name+is').referrer).toBe('https://bing.com/search')
+    expect(source('https://a.com/', 'https://www.bing.com/search?q=my+name+is').referrer).toBe(
+      'https://bing.com/search',
+    )
   })
 })

@@ -87,7 +87,7 @@ const ALIASES: Record<string, string> = {
 }
 
 /** The kind of each known source by display name, for sources named in campaign tags. */
-const KIND_BY_NAME = new Map(Object.values(KNOWN))
+const KIND_BY_NAME = new Map<string, Kind>([...Object.values(KNOWN), ['Newsletter', 'email']])
 
 export interface Source {
   /** The page referrer, reduced to scheme, host and path. Empty for internal or none. */
@@ -159,10 +159,11 @@ export function resolveSource(referrerText: string, page: CleanUrl): Source {
   let referrerSource = ''
   let kind = known?.[1]
   if (tagged !== '') {
+    // A campaign tag names the source, and its kind wins over the referrer's.
     const lower = tagged.toLowerCase()
     const taggedKnown = lookupKnown(stripWww(lower))
     referrerSource = ALIASES[lower] ?? taggedKnown?.[0] ?? tagged
-    kind ??= taggedKnown?.[1] ?? KIND_BY_NAME.get(referrerSource)
+    kind = taggedKnown?.[1] ?? KIND_BY_NAME.get(referrerSource)
   } else if (referrerHost !== '') {
     referrerSource = known?.[0] ?? referrerHost
   }

@@ -25,7 +25,9 @@ describe('visitor hash', () => {
   })
 
   it('separates fields so that shifting text between them changes the id', async () => {
-    expect(await hash(salt(1), 'a.com1', '.2.3.4', 'x')).not.toBe(await hash(salt(1), 'a.com', '1.2.3.4', 'x'))
+    expect(await hash(salt(1), 'a.com1', '.2.3.4', 'x')).not.toBe(
+      await hash(salt(1), 'a.com', '1.2.3.4', 'x'),
+    )
   })
 })
 

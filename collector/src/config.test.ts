@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, DEMO_SITES, loadConfig } from './config.js'
+
+describe('loadConfig', () => {
+  it('has defaults a newcomer can start with', () => {
+    const config = loadConfig({})
+    expect(config).toMatchObject({
+      PORT: 8787,
+      DATA_DIR: './data',
+      CLICKHOUSE_DATABASE: 'glimpse',
+      SITES: DEMO_SITES,
+    })
+    expect(config.CLICKHOUSE_URL).toBeUndefined()
+    expect(config.TRUSTED_PROXIES).toEqual([])
+    expect(config.GEOIP_DB).toHaveLength(2)
+  })
+
+  it('parses lists', () => {
+    const config = loadConfig({
+      SITES: 'WWW.Example.com, blog.example.org ',
+      TRUSTED_PROXIES: '10.0.0.0/8, ::1',
+      GEOIP_DB: '/a.mmdb,/b.mmdb',
+    })
+    expect(config.SITES).toEqual(['example.com', 'blog.example.org'])
+    expect(config.TRUSTED_PROXIES).toHaveLength(2)
+    expect(config.GEOIP_DB).toEqual(['/a.mmdb', '/b.mmdb'])
+  })
+
+  it('treats an empty SITES as no sites and other empty values as unset', () => {
+    expect(loadConfig({ SITES: '' }).SITES).toEqual([])
+    expect(loadConfig({ PORT: '' }).PORT).toBe(8787)
+  })
+
+  const bad: Array<[Record<string, string>, string]> = [
+    [{ PORT: 'eighty' }, 'PORT'],
+    [{ PORT: '70000' }, 'PORT'],
+    [{ CLICKHOUSE_URL: 'ftp://x' }, 'CLICKHOUSE_URL'],
+    [{ CLICKHOUSE_DATABASE: 'glimpse; DROP' }, 'CLICKHOUSE_DATABASE'],
+    [{ TRUSTED_PROXIES: '10.0.0.0/8,nonsense' }, 'TRUSTED_PROXIES'],
+    [{ SITES: 'ok.com,not a domain' }, 'SITES'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ MAX_BODY_BYTES: '10' }, 'MAX_BODY_BYTES'],
+  ]
+  it.each(bad)('names the bad variable in %o', (env, name) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError)
+    expect(() => loadConfig(env)).toThrow(new RegExp(`${name}:`))
+  })
+})

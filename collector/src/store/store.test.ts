@@ -1,0 +1,166 @@
+/** Migrations, salts and sites against the embedded engine (a real ClickHouse). */
+import { readdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { at, dayOf, tempDir } from '../../test/helpers.js'
+import { openStore, type Store } from './client.js'
+import { migrate, readMigrations, renderMigration } from './migrate.js'
+import { createSaltKeeper } from './salts.js'
+import { listSites, registerSites } from './sites.js'
+
+let store: Store
+let dir: { dir: string; remove: () => Promise<void> }
+
+beforeAll(async () => {
+  dir = await tempDir()
+  store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir: dir.dir })
+})
+afterAll(async () => {
+  await store.close()
+  await dir.remove()
+})
+
+const query = async <T>(sql: string, params: Record<string, unknown> = {}) =>
+  (await store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>()
+
+async function* walk(root: string): AsyncGenerator<string> {
+  for (const entry of await readdir(root, { withFileTypes: true })) {
+    const full = path.join(root, entry.name)
+    if (entry.isDirectory()) yield* walk(full)
+    else if (entry.isFile()) yield full
+  }
+}
+
+describe('migrations', () => {
+  it('apply once, record themselves, and are idempotent', async () => {
+    const migrations = await readMigrations()
+    expect(migrations.map((m) => m.version)).toEqual(
+      [...migrations.map((m) => m.version)].sort((a, b) => a - b),
+    )
+    expect(await migrate(store, migrations)).toEqual(migrations.map((m) => m.name))
+    expect(await migrate(store, migrations)).toEqual([])
+    const tables = await query<{ name: string }>(
+      "SELECT name FROM system.tables WHERE database = 'glimpse' ORDER BY name",
+    )
+    expect(tables.map((t) => t.name)).toEqual([
+      'events',
+      'salts',
+      'schema_migrations',
+      'sessions',
+      'sessions_mv',
+      'sites',
+    ])
+    const recorded = await query<{ version: number }>(
+      'SELECT version FROM glimpse.schema_migrations FINAL ORDER BY version',
+    )
+    expect(recorded.map((r) => Number(r.version))).toEqual(migrations.map((m) => m.version))
+  })
+
+  it('has the columns reports rely on', async () => {
+    const columns = await query<{ name: string }>(
+      "SELECT name FROM system.columns WHERE database = 'glimpse' AND table = 'events'",
+    )
+    const names = columns.map((c) => c.name)
+    for (const name of [
+      'timestamp',
+      'name',
+      'pathname',
+      'hostname',
+      'referrer_source',
+      'utm_source',
+      'utm_medium',
+      'utm_campaign',
+      'country_code',
+      'region',
+      'city',
+      'browser',
+      'os',
+      'device',
+      'visitor_id',
+      'session_id',
+      'site_id',
+      'props',
+    ]) {
+      expect(names).toContain(name)
+    }
+  })
+
+  it('render for a replicated cluster', async () => {
+    const [first] = await readMigrations()
+    const statements = renderMigration(first?.sql ?? '', 'glimpse', 'analytics')
+    expect(statements[0]).toContain(
+      'CREATE TABLE IF NOT EXISTS `glimpse`.events ON CLUSTER `analytics`',
+    )
+    expect(statements[0]).toContain('ENGINE = ReplicatedMergeTree')
+    const single = renderMigration(first?.sql ?? '', 'glimpse', undefined)
+    expect(single[0]).toContain('ENGINE = MergeTree')
+    expect(single[0]).not.toContain('{')
+  })
+})
+
+describe('salts', () => {
+  it('makes today and tomorrow ahead of time, shared through the store', async () => {
+    const keeper = createSaltKeeper(store)
+    await keeper.refresh(at(0, '12:00'))
+    expect(keeper.days()).toEqual([dayOf(0), dayOf(1)])
+    const other = createSaltKeeper(store)
+    await other.refresh(at(0, '13:00'))
+    expect(other.saltFor(dayOf(0))).toEqual(keeper.saltFor(dayOf(0)))
+    expect(keeper.saltFor(dayOf(0))).toHaveLength(32)
+    expect(keeper.saltFor(dayOf(0))).not.toEqual(keeper.saltFor(dayOf(1)))
+  })
+
+  it('deletes a salt physically once 48 hours have passed since its day began', async () => {
+    const keeper = createSaltKeeper(store)
+    await keeper.refresh(at(0, '12:00'))
+    const secret = Buffer.from(keeper.saltFor(dayOf(0)) ?? []).toString('hex')
+    // 47 hours into today's salt's life it is still there (as yesterday's, for visits crossing midnight).
+    await keeper.refresh(at(1, '23:00'))
+    expect(keeper.days()).toEqual([dayOf(0), dayOf(1), dayOf(2)])
+    await keeper.refresh(at(2, '00:00:01'))
+    expect(keeper.saltFor(dayOf(0))).toBeUndefined()
+    expect(keeper.days()).toEqual([dayOf(1), dayOf(2), dayOf(3)])
+    const left = await query<{ d: string }>(
+      'SELECT toString(day) AS d FROM glimpse.salts WHERE day <= {day:Date}',
+      { day: dayOf(0) },
+    )
+    expect(left).toEqual([])
+    // Not in any part on disk either: the mutation rewrote the parts, and the replaced
+    // ones are removed by the engine's cleanup within seconds (old_parts_lifetime).
+    const filesWithSecret = async () => {
+      const hits: string[] = []
+      for await (const file of walk(dir.dir))
+        if ((await readFile(file)).includes(secret)) hits.push(file)
+      return hits
+    }
+    const deadline = Date.now() + 20_000
+    let hits = await filesWithSecret()
+    while (hits.length > 0 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 250))
+      hits = await filesWithSecret()
+    }
+    expect(hits).toEqual([])
+  })
+
+  it('refresh is single-flight', async () => {
+    const keeper = createSaltKeeper(store)
+    const now = at(5, '00:00')
+    await Promise.all([keeper.refresh(now), keeper.refresh(now), keeper.refresh(at(5, '12:00'))])
+    const rows = await query<{ n: string }>(
+      'SELECT count() AS n FROM glimpse.salts WHERE day = {day:Date}',
+      { day: dayOf(5) },
+    )
+    expect(rows[0]?.n).toBe('1')
+  })
+})
+
+describe('sites', () => {
+  it('registers new domains once', async () => {
+    expect(await registerSites(store, ['a.com', 'b.com', 'a.com'], Date.now())).toEqual([
+      'a.com',
+      'b.com',
+    ])
+    expect(await registerSites(store, ['a.com', 'c.com'], Date.now())).toEqual(['c.com'])
+    expect(await listSites(store)).toEqual(['a.com', 'b.com', 'c.com'])
+  })
+})
