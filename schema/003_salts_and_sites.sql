@@ -2,7 +2,7 @@
 -- made a day ahead, deleted (by a mutation, so physically) once 48 hours have passed
 -- since the start of their day. The TTL is a second guard if no collector runs.
 -- Parts replaced by the delete are removed from disk within seconds (old_parts_lifetime,
--- cleanup_delay_period) instead of the default eight minutes.
+-- cleanup_delay_period, max_cleanup_delay_period) instead of minutes later.
 CREATE TABLE IF NOT EXISTS {db}.salts {on_cluster}
 (
     day         Date,
@@ -12,7 +12,8 @@ CREATE TABLE IF NOT EXISTS {db}.salts {on_cluster}
 ENGINE = {replicated}MergeTree
 ORDER BY day
 TTL toDateTime(day) + INTERVAL 48 HOUR DELETE
-SETTINGS old_parts_lifetime = 1, cleanup_delay_period = 1, cleanup_delay_period_random_add = 0,
+SETTINGS old_parts_lifetime = 1, cleanup_delay_period = 1, max_cleanup_delay_period = 1,
+         cleanup_delay_period_random_add = 0,
          merge_with_ttl_timeout = 3600;
 
 -- Registered sites. ReplacingMergeTree: the newest row of a domain wins.

@@ -11,7 +11,7 @@ import { createCounters } from './ingest/counters.js'
 import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './ingest/site.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
-import { createVisitorHasher } from './ingest/visitor-id.js'
+import { hashVisitor } from './ingest/visitor-id.js'
 import type { Logger } from './logger.js'
 import { createBatchWriter, type BatchWriter } from './store/batch-writer.js'
 import { openStore, type Store } from './store/client.js'
@@ -74,7 +74,7 @@ export async function createCollector(
     lookupGeo,
     parseUserAgent: createUserAgentParser(),
     salts,
-    hashVisitor: createVisitorHasher(),
+    hashVisitor,
     sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
     sink: writer,
     counters: createCounters(),

@@ -21,7 +21,7 @@ export interface PipelineDeps {
   lookupGeo: GeoLookup
   parseUserAgent: (ua: string) => Device
   salts: SaltSource
-  hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => Promise<bigint>
+  hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => bigint
   sessions: SessionTracker
 }
 
@@ -38,7 +38,7 @@ export interface EventDraft {
   url: CleanUrl | undefined
   source: Source | undefined
   visitorId: bigint
-  previousVisitorId: (() => Promise<bigint>) | undefined
+  previousVisitorId: (() => bigint) | undefined
   session: Session | undefined
 }
 
@@ -83,7 +83,7 @@ const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
     salt = salts.saltFor(day)
     if (salt === undefined) throw new Error('No salt for the current day after a refresh')
   }
-  draft.visitorId = await hashVisitor(salt, draft.site, ip, draft.userAgent)
+  draft.visitorId = hashVisitor(salt, draft.site, ip, draft.userAgent)
   const previousSalt = salts.saltFor(utcDay(draft.now - DAY_MS))
   // Yesterday's id is computed only if the session step needs it (just after midnight).
   draft.previousVisitorId =
@@ -92,13 +92,13 @@ const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
       : () => hashVisitor(previousSalt, draft.site, ip, draft.userAgent)
 }
 
-const assignSession: Step = async (draft, { sessions }) => {
+const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
-  draft.session = await sessions.touch(
+  draft.session = sessions.touch(
     `${draft.site}:${draft.visitorId}`,
     draft.now,
-    previous === undefined ? undefined : async () => `${draft.site}:${await previous()}`,
+    previous === undefined ? undefined : () => `${draft.site}:${previous()}`,
   )
 }
 
@@ -118,7 +118,9 @@ export type PipelineResult = { ok: true; row: EventRow } | { ok: false; reason: 
 
 export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
   for (const [, step] of STEPS) {
-    const reason = await step(draft, deps)
+    let reason = step(draft, deps)
+    // Most steps are synchronous; await only the ones that are not.
+    if (reason instanceof Promise) reason = await reason
     if (reason !== undefined) return { ok: false, reason }
   }
   return { ok: true, row: toRow(draft) }

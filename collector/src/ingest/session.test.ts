@@ -4,51 +4,51 @@ import { createSessionTracker } from './session.js'
 const MIN = 60_000
 
 describe('session tracker', () => {
-  it('keeps a session while events come within the idle timeout', async () => {
+  it('keeps a session while events come within the idle timeout', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const first = await tracker.touch('v', 0)
-    const second = await tracker.touch('v', 29 * MIN)
-    const third = await tracker.touch('v', 58 * MIN)
+    const first = tracker.touch('v', 0)
+    const second = tracker.touch('v', 29 * MIN)
+    const third = tracker.touch('v', 58 * MIN)
     expect(second.id).toBe(first.id)
     expect(third.id).toBe(first.id)
     expect(third.start).toBe(0)
   })
 
-  it('starts a new session after 30 idle minutes', async () => {
+  it('starts a new session after 30 idle minutes', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const first = await tracker.touch('v', 0)
-    const next = await tracker.touch('v', 30 * MIN + 1)
+    const first = tracker.touch('v', 0)
+    const next = tracker.touch('v', 30 * MIN + 1)
     expect(next.id).not.toBe(first.id)
     expect(next.start).toBe(30 * MIN + 1)
   })
 
-  it('keeps visitors apart', async () => {
+  it('keeps visitors apart', () => {
     const tracker = createSessionTracker(30 * MIN)
-    expect((await tracker.touch('a', 0)).id).not.toBe((await tracker.touch('b', 0)).id)
+    expect(tracker.touch('a', 0).id).not.toBe(tracker.touch('b', 0).id)
   })
 
-  it('carries a visit across midnight through the previous day key', async () => {
+  it('carries a visit across midnight through the previous day key', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const before = await tracker.touch('yesterday-id', 0)
-    const after = await tracker.touch('today-id', 10 * MIN, () => Promise.resolve('yesterday-id'))
+    const before = tracker.touch('yesterday-id', 0)
+    const after = tracker.touch('today-id', 10 * MIN, () => 'yesterday-id')
     expect(after.id).toBe(before.id)
     expect(after.start).toBe(0)
     // The visit now lives under today's key only.
     expect(tracker.size).toBe(1)
   })
 
-  it('does not carry a closed visit across midnight', async () => {
+  it('does not carry a closed visit across midnight', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const before = await tracker.touch('yesterday-id', 0)
-    const after = await tracker.touch('today-id', 45 * MIN, () => Promise.resolve('yesterday-id'))
+    const before = tracker.touch('yesterday-id', 0)
+    const after = tracker.touch('today-id', 45 * MIN, () => 'yesterday-id')
     expect(after.id).not.toBe(before.id)
   })
 
-  it('stays within its size bound and sweeps closed sessions', async () => {
+  it('stays within its size bound and sweeps closed sessions', () => {
     const tracker = createSessionTracker(30 * MIN, 100)
-    for (let i = 0; i < 500; i++) await tracker.touch(`v${i}`, 0)
+    for (let i = 0; i < 500; i++) tracker.touch(`v${i}`, 0)
     expect(tracker.size).toBe(100)
-    for (let i = 0; i < 50; i++) await tracker.touch(`late${i}`, 31 * MIN)
+    for (let i = 0; i < 50; i++) tracker.touch(`late${i}`, 31 * MIN)
     expect(tracker.size).toBeLessThan(100)
   })
 })

@@ -18,7 +18,7 @@ export interface SessionTracker {
    * The session of an event. `previousKey` is the visitor's key under yesterday's salt,
    * so a visit that crosses midnight UTC stays one visit.
    */
-  touch(key: string, now: number, previousKey?: () => Promise<string | undefined>): Promise<Session>
+  touch(key: string, now: number, previousKey?: () => string | undefined): Session
   readonly size: number
 }
 
@@ -35,10 +35,10 @@ export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): S
     session !== undefined && now - session.lastSeen <= idleMs
 
   return {
-    async touch(key, now, previousKey) {
+    touch(key, now, previousKey) {
       let session = sessions.get(key)
       if (!isOpen(session, now) && previousKey !== undefined) {
-        const oldKey = await previousKey()
+        const oldKey = previousKey()
         const carried = oldKey === undefined ? undefined : sessions.get(oldKey)
         if (oldKey !== undefined && isOpen(carried, now)) {
           sessions.delete(oldKey)

@@ -80,7 +80,7 @@ export function createSaltKeeper(store: Store): SaltKeeper {
         table,
         values: missing.map((day) => ({
           day,
-          salt: hex(crypto.getRandomValues(new Uint8Array(32))),
+          salt: hex(crypto.getRandomValues(new Uint8Array(16))),
           created_at: toClickHouseTime(now),
         })),
         format: 'JSONEachRow',

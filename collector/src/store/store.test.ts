@@ -106,7 +106,7 @@ describe('salts', () => {
     const other = createSaltKeeper(store)
     await other.refresh(at(0, '13:00'))
     expect(other.saltFor(dayOf(0))).toEqual(keeper.saltFor(dayOf(0)))
-    expect(keeper.saltFor(dayOf(0))).toHaveLength(32)
+    expect(keeper.saltFor(dayOf(0))).toHaveLength(16)
     expect(keeper.saltFor(dayOf(0))).not.toEqual(keeper.saltFor(dayOf(1)))
   })
 
