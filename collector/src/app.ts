@@ -4,7 +4,6 @@
  * or the socket is passed in, so the same app can run on other runtimes.
  */
 import { Hono } from 'hono'
-import { cors } from 'hono/cors'
 import { errorResponse } from './http/errors.js'
 import { renderMetrics } from './http/metrics.js'
 import type { Logger } from './logger.js'
@@ -19,13 +18,14 @@ export interface AppDeps extends IngestRouteDeps {
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
 
-  app.use(
-    '/api/event',
-    cors({
-      origin: '*',
-      allowMethods: ['POST', 'OPTIONS'],
-      allowHeaders: ['Content-Type'],
-      maxAge: 86_400,
+  // CORS by hand rather than by middleware: the handler sets the header on the response
+  // it builds, which keeps the adapter's fast path for the hottest route.
+  app.options('/api/event', (c) =>
+    c.body(null, 204, {
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Methods': 'POST, OPTIONS',
+      'Access-Control-Allow-Headers': 'Content-Type',
+      'Access-Control-Max-Age': '86400',
     }),
   )
   app.post('/api/event', createIngestHandler(deps))

@@ -12,5 +12,8 @@ export function errorResponse(
   message: string,
   headers?: Record<string, string>,
 ): Response {
-  return c.json({ error: { code, message } }, status, headers)
+  return c.json({ error: { code, message } }, status, {
+    'Access-Control-Allow-Origin': '*',
+    ...headers,
+  })
 }

@@ -60,6 +60,22 @@ describe('resolveClientIp', () => {
     ],
     ['no socket address', undefined, '81.2.69.160', cidrs('0.0.0.0/0'), undefined],
     ['garbage socket address', 'not-an-ip', null, [], undefined],
+    ['leading zeros and spaces', ' 081.002.069.160 ', null, [], '81.2.69.160'],
+    [
+      'an out-of-range octet is not an address',
+      '10.0.0.5',
+      '1.2.3.256',
+      cidrs('10.0.0.0/8'),
+      '10.0.0.5',
+    ],
+    [
+      'a /0 trusts every IPv4 proxy',
+      '203.0.113.9',
+      '81.2.69.160',
+      cidrs('0.0.0.0/0'),
+      '81.2.69.160',
+    ],
+    ['a /31 boundary', '192.0.2.2', '81.2.69.160', cidrs('192.0.2.0/31'), '192.0.2.2'],
   ]
   it.each(cases)('%s', (_label, socket, header, trusted, expected) => {
     expect(resolveClientIp(socket, header, trusted)).toBe(expected)
@@ -68,9 +84,9 @@ describe('resolveClientIp', () => {
 
 describe('parseCidr', () => {
   it('parses ranges and bare addresses, and refuses garbage', () => {
-    expect(parseCidr('10.0.0.0/8')?.[1]).toBe(8)
-    expect(parseCidr('192.168.1.1')?.[1]).toBe(32)
-    expect(parseCidr('::1')?.[1]).toBe(128)
+    expect(parseCidr('10.0.0.0/8')).toEqual({ kind: 'ipv4', base: 0x0a000000, mask: 0xff000000 })
+    expect(parseCidr('192.168.1.1')).toEqual({ kind: 'ipv4', base: 0xc0a80101, mask: 0xffffffff })
+    expect(parseCidr('::1')).toMatchObject({ kind: 'ipv6', bits: 128 })
     expect(parseCidr('10.0.0.0/33')).toBeUndefined()
     expect(parseCidr('example.com')).toBeUndefined()
   })

@@ -31,7 +31,16 @@ export interface EventRow {
   props: Record<string, string>
 }
 
-/** ClickHouse DateTime64(3) text for an epoch-ms time, in UTC. */
+let cachedSecond = NaN
+let cachedPrefix = ''
+
+/** ClickHouse DateTime64(3) text for an epoch-ms time, in UTC ("2026-03-10 12:00:00.123"). */
 export function toClickHouseTime(ms: number): string {
-  return new Date(ms).toISOString().replace('T', ' ').slice(0, 23)
+  const second = Math.floor(ms / 1000)
+  // Events arrive in bursts within the same second: format the date part once.
+  if (second !== cachedSecond) {
+    cachedPrefix = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ')
+    cachedSecond = second
+  }
+  return `${cachedPrefix}.${String(ms - second * 1000).padStart(3, '0')}`
 }

@@ -19,7 +19,7 @@ describe('parsePayload', () => {
       ok: true,
       payload: {
         name: 'pageview',
-        url: 'https://a.com/x',
+        url: new URL('https://a.com/x'),
         domains: ['a.com'],
         referrer: 'https://b.com/',
         props: { a: '1', b: 'true' },

@@ -18,11 +18,14 @@ export const LIMITS = {
 const httpUrl = z
   .string()
   .max(LIMITS.url, `must be at most ${LIMITS.url} characters`)
-  .refine((value) => {
-    if (!URL.canParse(value)) return false
-    const protocol = new URL(value).protocol
-    return protocol === 'http:' || protocol === 'https:'
-  }, 'must be an absolute http:// or https:// URL')
+  .transform((value, ctx) => {
+    const url = URL.parse(value)
+    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
+      ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' })
+      return z.NEVER
+    }
+    return url
+  })
 
 const propValue = z.union([
   z.string().max(LIMITS.propValue, `must be at most ${LIMITS.propValue} characters`),
@@ -75,7 +78,7 @@ const wire = z.object({
 
 export interface EventPayload {
   name: string
-  url: string
+  url: URL
   domains: string[]
   referrer: string
   props: Record<string, string>

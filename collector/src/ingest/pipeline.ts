@@ -4,7 +4,6 @@
  * The IP enters with the request and leaves the draft at the visitor_id step.
  */
 import { cleanUrl, type CleanUrl } from './clean-url.js'
-import { isBot } from './bots.js'
 import type { DropReason } from './counters.js'
 import { toClickHouseTime, type EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
@@ -53,15 +52,14 @@ const checkSite: Step = (draft, { sites }) => {
   draft.site = domain
 }
 
-const filterBots: Step = (draft) => (isBot(draft.userAgent) ? 'bot' : undefined)
-
+/** Parses the user agent (cached per UA string, bot verdict included) and drops bots. */
 const parseDevice: Step = (draft, { parseUserAgent }) => {
   draft.device = parseUserAgent(draft.userAgent)
-  if (draft.device.device === 'bot') return 'bot'
+  if (draft.device.bot) return 'bot'
 }
 
 const cleanPageUrl: Step = (draft) => {
-  draft.url = cleanUrl(new URL(draft.payload.url), draft.payload.hashRouting)
+  draft.url = cleanUrl(draft.payload.url, draft.payload.hashRouting)
 }
 
 const findSource: Step = (draft) => {
@@ -95,19 +93,14 @@ const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
 const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
-  draft.session = sessions.touch(
-    `${draft.site}:${draft.visitorId}`,
-    draft.now,
-    previous === undefined ? undefined : () => `${draft.site}:${previous()}`,
-  )
+  draft.session = sessions.touch(draft.visitorId, draft.now, previous)
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
 export const STEPS: ReadonlyArray<readonly [string, Step]> = [
   ['site', checkSite],
-  ['bot', filterBots],
-  ['geo', locate],
   ['user_agent', parseDevice],
+  ['geo', locate],
   ['url', cleanPageUrl],
   ['source', findSource],
   ['visitor_id', identifyVisitor],

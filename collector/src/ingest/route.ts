@@ -34,6 +34,8 @@ const MESSAGES: Partial<Record<DropReason, [ContentfulStatusCode, string]>> = {
   unknown_site: [400, 'The domain is not a site registered with this collector.'],
 }
 
+const ACCEPTED_HEADERS = { 'Access-Control-Allow-Origin': '*' }
+
 export function createIngestHandler(deps: IngestRouteDeps) {
   const drop = (c: Context, reason: DropReason, message?: string): Response => {
     deps.counters.dropped[reason]++
@@ -92,7 +94,9 @@ export function createIngestHandler(deps: IngestRouteDeps) {
       return c.json(
         { ok: true },
         202,
-        outcomes.length > 0 ? { 'X-Glimpse-Dropped': outcomes.join(',') } : undefined,
+        outcomes.length > 0
+          ? { ...ACCEPTED_HEADERS, 'X-Glimpse-Dropped': outcomes.join(',') }
+          : ACCEPTED_HEADERS,
       )
     }
     if (outcomes.includes('overloaded')) {

@@ -6,9 +6,9 @@ const MIN = 60_000
 describe('session tracker', () => {
   it('keeps a session while events come within the idle timeout', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const first = tracker.touch('v', 0)
-    const second = tracker.touch('v', 29 * MIN)
-    const third = tracker.touch('v', 58 * MIN)
+    const first = tracker.touch(1n, 0)
+    const second = tracker.touch(1n, 29 * MIN)
+    const third = tracker.touch(1n, 58 * MIN)
     expect(second.id).toBe(first.id)
     expect(third.id).toBe(first.id)
     expect(third.start).toBe(0)
@@ -16,21 +16,21 @@ describe('session tracker', () => {
 
   it('starts a new session after 30 idle minutes', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const first = tracker.touch('v', 0)
-    const next = tracker.touch('v', 30 * MIN + 1)
+    const first = tracker.touch(1n, 0)
+    const next = tracker.touch(1n, 30 * MIN + 1)
     expect(next.id).not.toBe(first.id)
     expect(next.start).toBe(30 * MIN + 1)
   })
 
   it('keeps visitors apart', () => {
     const tracker = createSessionTracker(30 * MIN)
-    expect(tracker.touch('a', 0).id).not.toBe(tracker.touch('b', 0).id)
+    expect(tracker.touch(1n, 0).id).not.toBe(tracker.touch(2n, 0).id)
   })
 
   it('carries a visit across midnight through the previous day key', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const before = tracker.touch('yesterday-id', 0)
-    const after = tracker.touch('today-id', 10 * MIN, () => 'yesterday-id')
+    const before = tracker.touch(100n, 0)
+    const after = tracker.touch(200n, 10 * MIN, () => 100n)
     expect(after.id).toBe(before.id)
     expect(after.start).toBe(0)
     // The visit now lives under today's key only.
@@ -39,16 +39,16 @@ describe('session tracker', () => {
 
   it('does not carry a closed visit across midnight', () => {
     const tracker = createSessionTracker(30 * MIN)
-    const before = tracker.touch('yesterday-id', 0)
-    const after = tracker.touch('today-id', 45 * MIN, () => 'yesterday-id')
+    const before = tracker.touch(100n, 0)
+    const after = tracker.touch(200n, 45 * MIN, () => 100n)
     expect(after.id).not.toBe(before.id)
   })
 
   it('stays within its size bound and sweeps closed sessions', () => {
     const tracker = createSessionTracker(30 * MIN, 100)
-    for (let i = 0; i < 500; i++) tracker.touch(`v${i}`, 0)
+    for (let i = 0; i < 500; i++) tracker.touch(BigInt(i), 0)
     expect(tracker.size).toBe(100)
-    for (let i = 0; i < 50; i++) tracker.touch(`late${i}`, 31 * MIN)
+    for (let i = 0; i < 50; i++) tracker.touch(BigInt(1000 + i), 31 * MIN)
     expect(tracker.size).toBeLessThan(100)
   })
 })

@@ -15,10 +15,11 @@ export interface Session {
 
 export interface SessionTracker {
   /**
-   * The session of an event. `previousKey` is the visitor's key under yesterday's salt,
-   * so a visit that crosses midnight UTC stays one visit.
+   * The session of an event, keyed by visitor id (which already depends on the site).
+   * `previousKey` is the visitor's id under yesterday's salt, so a visit that crosses
+   * midnight UTC stays one visit.
    */
-  touch(key: string, now: number, previousKey?: () => string | undefined): Session
+  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Session
   readonly size: number
 }
 
@@ -30,7 +31,7 @@ function randomId(): bigint {
 }
 
 export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): SessionTracker {
-  const sessions = new Lru<string, Session>(maxSessions)
+  const sessions = new Lru<bigint, Session>(maxSessions)
   const isOpen = (session: Session | undefined, now: number): session is Session =>
     session !== undefined && now - session.lastSeen <= idleMs
 

@@ -78,6 +78,7 @@ describe('parseUserAgent', () => {
       os: '',
       osVersion: '',
       device: '',
+      bot: true,
     })
   })
 
@@ -110,8 +111,10 @@ describe('isBot', () => {
   ]
   it.each(bots)('flags %s', (ua) => {
     expect(isBot(ua)).toBe(true)
+    expect(parseUserAgent(ua).bot).toBe(true)
   })
   it.each(fixtures.map(([ua]) => ua))('lets a browser through: %s', (ua) => {
     expect(isBot(ua)).toBe(false)
+    expect(parseUserAgent(ua).bot).toBe(false)
   })
 })

@@ -2,6 +2,7 @@
  * User agent → browser, OS and device class, with ua-parser-js 1.x, cached per UA string.
  */
 import { UAParser } from 'ua-parser-js'
+import { isBot } from './bots.js'
 import { Lru } from './lru.js'
 
 export interface Device {
@@ -11,6 +12,8 @@ export interface Device {
   osVersion: string
   /** desktop, mobile, tablet, or another class ua-parser-js names (smarttv, console …). */
   device: string
+  /** A crawler, HTTP library or headless browser (see bots.ts), or a device class "bot". */
+  bot: boolean
 }
 
 const BROWSER_NAMES: Record<string, string> = {
@@ -49,6 +52,7 @@ export function parseUserAgent(ua: string): Device {
     os: OS_NAMES[os] ?? os,
     osVersion: shortVersion(result.os.version),
     device,
+    bot: isBot(ua) || device === 'bot',
   }
 }
 
