@@ -23,6 +23,9 @@ const store = await openStore({
 try {
   const result = await store.client.query({ query: sql, format: 'JSONEachRow' })
   for (const row of await result.json()) process.stdout.write(JSON.stringify(row) + '\n')
+} catch (error) {
+  process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`)
+  process.exitCode = 1
 } finally {
   await store.close()
 }

@@ -11,19 +11,19 @@ import { createCounters } from './ingest/counters.js'
 import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './ingest/site.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
-import { hashVisitor } from './ingest/visitor-id.js'
+import { hashVisitor, type SaltSource } from './ingest/visitor-id.js'
 import type { Logger } from './logger.js'
 import { createBatchWriter, type BatchWriter } from './store/batch-writer.js'
 import { openStore, type Store } from './store/client.js'
 import { migrate, readMigrations } from './store/migrate.js'
-import { createSaltKeeper, type SaltKeeper } from './store/salts.js'
+import { createSaltKeeper } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 
 export interface Collector {
   app: Hono
   store: Store
   writer: BatchWriter
-  salts: SaltKeeper
+  salts: SaltSource
   sites: ReturnType<typeof createSiteRegistry>
 }
 
@@ -34,7 +34,12 @@ export interface Collector {
 export async function createCollector(
   config: Config,
   logger: Logger,
-  options: { now?: () => number; socketAddress?: (c: Context) => string | undefined } = {},
+  options: {
+    now?: () => number
+    socketAddress?: (c: Context) => string | undefined
+    /** Replaces the stored daily salts (the demo seeder backfills past days with its own). */
+    salts?: SaltSource
+  } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
   const store = await openStore({
@@ -51,7 +56,7 @@ export async function createCollector(
   if (added.length > 0) logger.info('sites registered', { sites: added })
   const sites = createSiteRegistry(await listSites(store))
 
-  const salts = createSaltKeeper(store)
+  const salts = options.salts ?? createSaltKeeper(store)
   await salts.refresh(now())
   const lookupGeo = await openGeoLookup(config.GEOIP_DB)
 

@@ -15,62 +15,44 @@ export const LIMITS = {
   engagedMs: 24 * 60 * 60 * 1000,
 } as const
 
-const httpUrl = z
-  .string()
-  .max(LIMITS.url, `must be at most ${LIMITS.url} characters`)
-  .transform((value, ctx) => {
-    const url = URL.parse(value)
-    if (url === null || (url.protocol !== 'http:' && url.protocol !== 'https:')) {
-      ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' })
-      return z.NEVER
-    }
-    return url
-  })
+// The wire schema checks types and sizes only, with no transforms, which keeps zod on
+// its fast path; the normalization below is plain code.
+const url = z.string().max(LIMITS.url, `must be at most ${LIMITS.url} characters`)
+const name = z.string().max(LIMITS.name, `must be at most ${LIMITS.name} characters`)
+const domain = z.string().max(1000)
+const referrer = z.string().max(LIMITS.referrer).nullish()
+const flag = z.union([z.boolean(), z.literal(0), z.literal(1)]).optional()
 
-const propValue = z.union([
-  z.string().max(LIMITS.propValue, `must be at most ${LIMITS.propValue} characters`),
-  z.number().refine(Number.isFinite, 'must be a finite number'),
-  z.boolean(),
-  z.null(),
-])
-
-const propsObject = z
-  .record(z.string().min(1).max(LIMITS.propKey), propValue, {
-    error: 'must be an object of strings, numbers or booleans (no nesting)',
-  })
-  .refine((props) => Object.keys(props).length <= LIMITS.props, {
-    message: `must have at most ${LIMITS.props} properties`,
-  })
-
+const propsObject = z.record(
+  z.string().min(1).max(LIMITS.propKey),
+  z.union([
+    z.string().max(LIMITS.propValue, `must be at most ${LIMITS.propValue} characters`),
+    z.number().refine(Number.isFinite, 'must be a finite number'),
+    z.boolean(),
+    z.null(),
+  ]),
+  { error: 'must be an object of strings, numbers or booleans (no nesting)' },
+)
 /** Plausible allows props as an object or as a JSON string of one. */
-const props = z.preprocess((value) => {
-  if (typeof value !== 'string') return value
-  try {
-    return JSON.parse(value) as unknown
-  } catch {
-    return value
-  }
-}, propsObject)
-
-const flag = z
-  .union([z.boolean(), z.literal(0), z.literal(1)])
-  .transform((value) => value === true || value === 1)
+const props = z
+  .union([z.string().max(LIMITS.props * (LIMITS.propKey + LIMITS.propValue)), propsObject])
+  .nullish()
 
 const wire = z.object({
-  name: z.string().trim().min(1).max(LIMITS.name).optional(),
-  n: z.string().trim().min(1).max(LIMITS.name).optional(),
-  url: httpUrl.optional(),
-  u: httpUrl.optional(),
-  domain: z.string().min(1).max(1000).optional(),
-  d: z.string().min(1).max(1000).optional(),
-  referrer: z.string().max(LIMITS.referrer).nullish(),
-  r: z.string().max(LIMITS.referrer).nullish(),
-  props: props.nullish(),
-  p: props.nullish(),
-  interactive: flag.optional(),
-  i: flag.optional(),
-  hash: flag.optional(),
-  h: flag.optional(),
+  name: name.optional(),
+  n: name.optional(),
+  url: url.optional(),
+  u: url.optional(),
+  domain: domain.optional(),
+  d: domain.optional(),
+  referrer,
+  r: referrer,
+  props,
+  p: props,
+  interactive: flag,
+  i: flag,
+  hash: flag,
+  h: flag,
   /** Engagement: engaged milliseconds and scroll depth in percent. */
   e: z.number().int().min(0).max(LIMITS.engagedMs).optional(),
   sd: z.number().int().min(0).max(100).optional(),
@@ -88,42 +70,6 @@ export interface EventPayload {
   scrollDepth: number
 }
 
-const payloadSchema = wire.transform((body, ctx): EventPayload => {
-  const name = body.name ?? body.n
-  const url = body.url ?? body.u
-  const domain = body.domain ?? body.d
-  if (name === undefined) ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required' })
-  if (url === undefined) ctx.addIssue({ code: 'custom', path: ['url'], message: 'is required' })
-  if (domain === undefined)
-    ctx.addIssue({ code: 'custom', path: ['domain'], message: 'is required' })
-  const domains = (domain ?? '')
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-  if (domains.length > LIMITS.domains) {
-    ctx.addIssue({ code: 'custom', path: ['domain'], message: `at most ${LIMITS.domains} domains` })
-  }
-  if (name === undefined || url === undefined || domain === undefined) return z.NEVER
-
-  const rawProps = body.props ?? body.p ?? {}
-  const cleanProps: Record<string, string> = {}
-  for (const [key, value] of Object.entries(rawProps)) {
-    if (value !== null) cleanProps[key] = String(value)
-  }
-  return {
-    name,
-    url,
-    domains,
-    referrer: body.referrer ?? body.r ?? '',
-    props: cleanProps,
-    // Pageviews are interactive unless told otherwise; Plausible's default too.
-    interactive: body.interactive ?? body.i ?? true,
-    hashRouting: body.hash ?? body.h ?? false,
-    engagedMs: body.e ?? 0,
-    scrollDepth: body.sd ?? 0,
-  }
-})
-
 export type PayloadResult =
   | { ok: true; payload: EventPayload }
   | { ok: false; reason: 'invalid_json' | 'invalid_payload'; message: string }
@@ -139,15 +85,72 @@ export function parsePayload(text: string): PayloadResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return { ok: false, reason: 'invalid_payload', message: 'The body must be a JSON object.' }
   }
-  const result = payloadSchema.safeParse(json)
-  if (!result.success) {
-    const first = result.error.issues[0]
-    const where = first?.path.length ? `${first.path.join('.')}: ` : ''
-    return {
-      ok: false,
-      reason: 'invalid_payload',
-      message: `${where}${first?.message ?? 'invalid'}`,
-    }
+  const result = wire.safeParse(json)
+  if (!result.success) return invalid(result.error)
+  const body = result.data
+
+  const eventName = (body.name ?? body.n ?? '').trim()
+  if (eventName === '') return invalid('name: is required')
+  const urlText = body.url ?? body.u
+  if (urlText === undefined) return invalid('url: is required')
+  const pageUrl = URL.parse(urlText)
+  if (pageUrl === null || (pageUrl.protocol !== 'http:' && pageUrl.protocol !== 'https:')) {
+    return invalid('url: must be an absolute http:// or https:// URL')
   }
-  return { ok: true, payload: result.data }
+  const domains = (body.domain ?? body.d ?? '')
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+  if (domains.length === 0) return invalid('domain: is required')
+  if (domains.length > LIMITS.domains) return invalid(`domain: at most ${LIMITS.domains} domains`)
+
+  let rawProps = body.props ?? body.p ?? {}
+  if (typeof rawProps === 'string') {
+    let parsedProps: unknown
+    try {
+      parsedProps = JSON.parse(rawProps)
+    } catch {
+      return invalid('props: must be an object or a JSON string of one')
+    }
+    const checked = propsObject.safeParse(parsedProps)
+    if (!checked.success) return invalid(checked.error, 'props')
+    rawProps = checked.data
+  }
+  const propKeys = Object.keys(rawProps)
+  if (propKeys.length > LIMITS.props)
+    return invalid(`props: must have at most ${LIMITS.props} properties`)
+  const cleanProps: Record<string, string> = {}
+  for (const key of propKeys) {
+    const value = rawProps[key]
+    if (value !== null && value !== undefined) cleanProps[key] = String(value)
+  }
+
+  const interactive = body.interactive ?? body.i
+  const hash = body.hash ?? body.h
+  return {
+    ok: true,
+    payload: {
+      name: eventName,
+      url: pageUrl,
+      domains,
+      referrer: body.referrer ?? body.r ?? '',
+      props: cleanProps,
+      // Pageviews are interactive unless told otherwise; Plausible's default too.
+      interactive: interactive === undefined ? true : interactive === true || interactive === 1,
+      hashRouting: hash === true || hash === 1,
+      engagedMs: body.e ?? 0,
+      scrollDepth: body.sd ?? 0,
+    },
+  }
+}
+
+function invalid(error: string | z.ZodError, prefix?: string): PayloadResult {
+  if (typeof error === 'string') return { ok: false, reason: 'invalid_payload', message: error }
+  const first = error.issues[0]
+  const where = [prefix, ...(first?.path ?? [])].filter((part) => part !== undefined).join('.')
+  return {
+    ok: false,
+    reason: 'invalid_payload',
+    message: `${where === '' ? '' : `${where}: `}${first?.message ?? 'invalid'}`,
+  }
 }
