@@ -18,8 +18,8 @@ function round(): void {
   v[1] = lo
   h = (v[2]! << 13) | (v[3]! >>> 19)
   l = (v[3]! << 13) | (v[2]! >>> 19)
-  v[2] = h ^ v[0]!
-  v[3] = l ^ v[1]!
+  v[2] = h ^ v[0]
+  v[3] = l ^ v[1]
   h = v[0]!
   v[0] = v[1]!
   v[1] = h
@@ -29,24 +29,24 @@ function round(): void {
   v[5] = lo
   h = (v[6]! << 16) | (v[7]! >>> 16)
   l = (v[7]! << 16) | (v[6]! >>> 16)
-  v[6] = h ^ v[4]!
-  v[7] = l ^ v[5]!
+  v[6] = h ^ v[4]
+  v[7] = l ^ v[5]
   // v0 += v3; v3 = rotl(v3, 21); v3 ^= v0
-  lo = (v[1]! + v[7]!) >>> 0
-  v[0] = v[0]! + v[6]! + (lo < v[1]! ? 1 : 0)
+  lo = (v[1] + v[7]) >>> 0
+  v[0] = v[0] + v[6] + (lo < v[1] ? 1 : 0)
   v[1] = lo
-  h = (v[6]! << 21) | (v[7]! >>> 11)
-  l = (v[7]! << 21) | (v[6]! >>> 11)
-  v[6] = h ^ v[0]!
-  v[7] = l ^ v[1]!
+  h = (v[6] << 21) | (v[7] >>> 11)
+  l = (v[7] << 21) | (v[6] >>> 11)
+  v[6] = h ^ v[0]
+  v[7] = l ^ v[1]
   // v2 += v1; v1 = rotl(v1, 17); v1 ^= v2; v2 = rotl(v2, 32)
-  lo = (v[5]! + v[3]!) >>> 0
-  v[4] = v[4]! + v[2]! + (lo < v[5]! ? 1 : 0)
+  lo = (v[5] + v[3]) >>> 0
+  v[4] = v[4] + v[2] + (lo < v[5] ? 1 : 0)
   v[5] = lo
-  h = (v[2]! << 17) | (v[3]! >>> 15)
-  l = (v[3]! << 17) | (v[2]! >>> 15)
-  v[2] = h ^ v[4]!
-  v[3] = l ^ v[5]!
+  h = (v[2] << 17) | (v[3] >>> 15)
+  l = (v[3] << 17) | (v[2] >>> 15)
+  v[2] = h ^ v[4]
+  v[3] = l ^ v[5]
   h = v[4]!
   v[4] = v[5]!
   v[5] = h
@@ -90,12 +90,12 @@ export function sipHash24(key: Uint8Array, message: Uint8Array): bigint {
   tail[7] = length & 0xff
   absorb(word(tail, 4), word(tail, 0))
 
-  v[5] = v[5]! ^ 0xff
+  v[5] = v[5] ^ 0xff
   round()
   round()
   round()
   round()
-  const hi = (v[0]! ^ v[2]! ^ v[4]! ^ v[6]!) >>> 0
-  const lo = (v[1]! ^ v[3]! ^ v[5]! ^ v[7]!) >>> 0
+  const hi = (v[0] ^ v[2] ^ v[4] ^ v[6]) >>> 0
+  const lo = (v[1] ^ v[3] ^ v[5] ^ v[7]) >>> 0
   return (BigInt(hi) << 32n) | BigInt(lo)
 }
