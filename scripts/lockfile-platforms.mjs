@@ -39,7 +39,9 @@ function addPlatforms(lock) {
       optional: true,
     }
   }
-  const entries = Object.entries(lock.packages).sort(([a], [b]) => (a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1))
+  const entries = Object.entries(lock.packages).sort(([a], [b]) =>
+    a === '' ? -1 : b === '' ? 1 : a < b ? -1 : 1,
+  )
   lock.packages = Object.fromEntries(entries)
   return lock
 }
@@ -50,7 +52,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const missing = missingPlatforms(lock)
   if (process.argv.includes('--check')) {
     if (missing.length > 0) {
-      console.error(`package-lock.json lacks ${missing.join(', ')}: run node scripts/lockfile-platforms.mjs`)
+      console.error(
+        `package-lock.json lacks ${missing.join(', ')}: run node scripts/lockfile-platforms.mjs`,
+      )
       process.exit(1)
     }
   } else if (missing.length > 0) {
