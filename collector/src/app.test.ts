@@ -311,6 +311,65 @@ describe('sessions', () => {
   })
 })
 
+describe('Do Not Track and Global Privacy Control', () => {
+  const send = (path: string, site: string, headers: Record<string, string>) =>
+    postEvent(collector, { n: 'pageview', u: `https://${site}${path}`, d: site }, headers)
+
+  it('records nothing for a site that does not count opted-out visits', async () => {
+    for (const [path, headers] of [
+      ['/gpc', { 'Sec-GPC': '1' }],
+      ['/dnt', { DNT: '1' }],
+    ] as const) {
+      const response = await send(path, 'example.com', headers)
+      expect(response.status).toBe(202)
+      expect(response.headers.get('x-glimpse-dropped')).toBe('opted_out')
+      expect(await stored('pathname = {path:String}', { path })).toHaveLength(0)
+    }
+  })
+
+  it('records without a visitor id or session where the site allows it', async () => {
+    expect((await send('/gpc-counted', 'other.org', { 'Sec-GPC': '1' })).status).toBe(202)
+    const rows = await stored("pathname = '/gpc-counted'")
+    expect(rows).toHaveLength(1)
+    expect(rows[0]).toMatchObject({ vid: '0', session_id: '0', browser: 'Chrome' })
+  })
+
+  it('records normally without the signals or with them off', async () => {
+    await send('/dnt-off', 'example.com', { DNT: '0' })
+    expect(await stored("pathname = '/dnt-off'")).toHaveLength(1)
+  })
+})
+
+describe('GET /js/script.js', () => {
+  it('serves the tracker with an ETag, caching, gzip and 304s', async () => {
+    const response = await collector.app.request('/js/script.js')
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toContain('javascript')
+    expect(response.headers.get('cache-control')).toContain('max-age=')
+    const etag = response.headers.get('etag') ?? ''
+    expect(etag).toMatch(/^"[\w-]+"$/)
+    expect(await response.text()).toContain('sendBeacon')
+
+    const gzipped = await collector.app.request('/js/script.full.js', {
+      headers: { 'Accept-Encoding': 'gzip, br' },
+    })
+    expect(gzipped.headers.get('content-encoding')).toBe('gzip')
+    expect(gzipped.headers.get('vary')).toBe('Accept-Encoding')
+
+    const again = await collector.app.request('/js/script.js', {
+      headers: { 'If-None-Match': etag },
+    })
+    expect(again.status).toBe(304)
+    expect(await again.text()).toBe('')
+  })
+
+  it('answers unknown scripts with a JSON 404', async () => {
+    const response = await collector.app.request('/js/nope.js')
+    expect(response.status).toBe(404)
+    expect(await response.json()).toMatchObject({ error: { code: 'not_found' } })
+  })
+})
+
 describe('GET /healthz', () => {
   it('is 200 when the store answers', async () => {
     const response = await collector.app.request('/healthz')

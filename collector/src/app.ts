@@ -6,10 +6,13 @@
 import { Hono } from 'hono'
 import { errorResponse } from './http/errors.js'
 import { renderMetrics } from './http/metrics.js'
+import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 
 export interface AppDeps extends IngestRouteDeps {
+  /** The built tracker scripts by file name (script.js, script.full.js). */
+  trackerAssets: ReadonlyMap<string, TrackerAsset>
   /** Resolves when the store answers; rejects otherwise. */
   checkStore: () => Promise<void>
   logger: Logger
@@ -29,6 +32,8 @@ export function createApp(deps: AppDeps): Hono {
     }),
   )
   app.post('/api/event', createIngestHandler(deps))
+
+  app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 
   app.get('/healthz', async (c) => {
     try {

@@ -18,6 +18,7 @@ import { openStore, type Store } from './store/client.js'
 import { migrate, readMigrations } from './store/migrate.js'
 import { createSaltKeeper } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
+import { loadTrackerAssets } from './tracker-assets.js'
 
 export interface Collector {
   app: Hono
@@ -52,13 +53,15 @@ export async function createCollector(
   })
   const applied = await migrate(store, await readMigrations())
   if (applied.length > 0) logger.info('migrations applied', { applied })
-  const added = await registerSites(store, config.SITES, now())
+  const added = await registerSites(store, config.SITES, config.SITES_COUNT_OPTED_OUT, now())
   if (added.length > 0) logger.info('sites registered', { sites: added })
   const sites = createSiteRegistry(await listSites(store))
 
   const salts = options.salts ?? createSaltKeeper(store)
   await salts.refresh(now())
   const lookupGeo = await openGeoLookup(config.GEOIP_DB)
+  const trackerAssets = await loadTrackerAssets()
+  if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
 
   const writer = createBatchWriter({
     insert: async (rows) => {
@@ -86,6 +89,7 @@ export async function createCollector(
     now,
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
+    trackerAssets,
     socketAddress: options.socketAddress ?? ((c) => getConnInfo(c).remote.address),
     checkStore: async () => {
       const result = await store.client.ping()

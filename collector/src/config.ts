@@ -29,6 +29,19 @@ const list = (value: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0)
 
+function parseDomains(value: string, ctx: z.RefinementCtx): string[] {
+  const domains: string[] = []
+  for (const item of list(value)) {
+    const domain = normalizeDomain(item)
+    if (domain === undefined) {
+      ctx.addIssue({ code: 'custom', message: `"${item}" is not a domain name` })
+      return z.NEVER
+    }
+    domains.push(domain)
+  }
+  return domains
+}
+
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback)
 
@@ -67,19 +80,8 @@ const envSchema = z.object({
   SITES: z
     .string()
     .optional()
-    .transform((value, ctx): string[] => {
-      if (value === undefined) return DEMO_SITES
-      const sites: string[] = []
-      for (const item of list(value)) {
-        const domain = normalizeDomain(item)
-        if (domain === undefined) {
-          ctx.addIssue({ code: 'custom', message: `"${item}" is not a domain name` })
-          return z.NEVER
-        }
-        sites.push(domain)
-      }
-      return sites
-    }),
+    .transform((value, ctx) => (value === undefined ? DEMO_SITES : parseDomains(value, ctx))),
+  SITES_COUNT_OPTED_OUT: z.string().default('').transform(parseDomains),
   MAX_BODY_BYTES: int(1024, 1_048_576, 16_384),
   BATCH_MAX_ROWS: int(1, 1_000_000, 5_000),
   BATCH_MAX_WAIT_MS: int(10, 60_000, 1_000),

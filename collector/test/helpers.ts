@@ -50,6 +50,7 @@ export async function startTestCollector(env: Record<string, string> = {}): Prom
   const config = loadConfig({
     DATA_DIR: dir,
     SITES: 'example.com,other.org',
+    SITES_COUNT_OPTED_OUT: 'other.org',
     LOG_LEVEL: 'silent',
     ...env,
   })

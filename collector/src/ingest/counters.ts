@@ -9,6 +9,7 @@ export const DROP_REASONS = [
   'no_client_address',
   'unknown_site',
   'bot',
+  'opted_out',
   'overloaded',
 ] as const
 

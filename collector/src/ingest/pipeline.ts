@@ -29,7 +29,9 @@ export interface EventDraft {
   payload: EventPayload
   site: string
   userAgent: string
-  /** The client address: cleared by the geo step, never stored. */
+  /** The request carried `DNT: 1` or `Sec-GPC: 1`. */
+  optedOut: boolean
+  /** The client address: cleared by the visitor_id step, never stored. */
   ip: string | undefined
   now: number
   geo: Geo
@@ -48,8 +50,12 @@ export type Step = (
 
 const checkSite: Step = (draft, { sites }) => {
   const domain = normalizeDomain(draft.site)
-  if (domain === undefined || !sites.has(domain)) return 'unknown_site'
-  draft.site = domain
+  const site = domain === undefined ? undefined : sites.get(domain)
+  if (site === undefined) return 'unknown_site'
+  draft.site = site.domain
+  // Do Not Track / Global Privacy Control: not recorded, unless the site records such
+  // visits without a visitor id (the visitor_id and session steps then do nothing).
+  if (draft.optedOut && !site.countOptedOut) return 'opted_out'
 }
 
 /** Parses the user agent (cached per UA string, bot verdict included) and drops bots. */
@@ -74,6 +80,7 @@ const locate: Step = (draft, { lookupGeo }) => {
 const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
   const ip = draft.ip ?? ''
   draft.ip = undefined
+  if (draft.optedOut) return
   const day = utcDay(draft.now)
   let salt = salts.saltFor(day)
   if (salt === undefined) {
@@ -93,6 +100,7 @@ const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
 const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
+  if (draft.optedOut) return
   draft.session = sessions.touch(draft.visitorId, draft.now, previous)
 }
 

@@ -34,6 +34,9 @@ const MESSAGES: Partial<Record<DropReason, [ContentfulStatusCode, string]>> = {
   unknown_site: [400, 'The domain is not a site registered with this collector.'],
 }
 
+/** Drops answered with 202 like an accepted event. */
+const QUIET_DROPS = new Set<DropReason>(['bot', 'opted_out'])
+
 const ACCEPTED_HEADERS = { 'Access-Control-Allow-Origin': '*' }
 
 export function createIngestHandler(deps: IngestRouteDeps) {
@@ -70,6 +73,7 @@ export function createIngestHandler(deps: IngestRouteDeps) {
           payload: parsed.payload,
           site,
           userAgent,
+          optedOut: c.req.header('sec-gpc') === '1' || c.req.header('dnt') === '1',
           ip,
           now,
           geo: { countryCode: '', region: '', city: '' },
@@ -89,8 +93,8 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     for (const reason of outcomes) deps.counters.dropped[reason]++
     deps.counters.accepted += accepted
 
-    if (accepted > 0 || outcomes.includes('bot')) {
-      // Bots get the same answer as people: nothing to learn from probing.
+    if (accepted > 0 || outcomes.some((reason) => QUIET_DROPS.has(reason))) {
+      // Bots and opted-out visitors get the same answer as counted ones.
       return c.json(
         { ok: true },
         202,

@@ -14,21 +14,29 @@ export function normalizeDomain(text: string): string | undefined {
   return domain.split('.').every((label) => LABEL.test(label)) ? domain : undefined
 }
 
-/** The set of registered sites, kept in memory and replaced as a whole on refresh. */
-export interface SiteRegistry {
-  has(domain: string): boolean
+export interface SiteSettings {
+  domain: string
+  /** Record DNT/GPC visitors without a visitor id (true) or not at all (false). */
+  countOptedOut: boolean
 }
 
-export function createSiteRegistry(domains: Iterable<string>): SiteRegistry & {
-  replace(domains: Iterable<string>): void
+/** The registered sites, kept in memory and replaced as a whole on refresh. */
+export interface SiteRegistry {
+  get(domain: string): SiteSettings | undefined
+}
+
+export function createSiteRegistry(sites: Iterable<SiteSettings>): SiteRegistry & {
+  replace(sites: Iterable<SiteSettings>): void
   list(): string[]
 } {
-  let known = new Set(domains)
+  const index = (list: Iterable<SiteSettings>) =>
+    new Map([...list].map((site) => [site.domain, site]))
+  let known = index(sites)
   return {
-    has: (domain) => known.has(domain),
+    get: (domain) => known.get(domain),
     replace(next) {
-      known = new Set(next)
+      known = index(next)
     },
-    list: () => [...known].sort(),
+    list: () => [...known.keys()].sort(),
   }
 }

@@ -156,11 +156,22 @@ describe('salts', () => {
 
 describe('sites', () => {
   it('registers new domains once', async () => {
-    expect(await registerSites(store, ['a.com', 'b.com', 'a.com'], Date.now())).toEqual([
+    expect(await registerSites(store, ['a.com', 'b.com', 'a.com'], [], Date.now())).toEqual([
       'a.com',
       'b.com',
     ])
-    expect(await registerSites(store, ['a.com', 'c.com'], Date.now())).toEqual(['c.com'])
-    expect(await listSites(store)).toEqual(['a.com', 'b.com', 'c.com'])
+    expect(await registerSites(store, ['a.com', 'c.com'], ['c.com'], Date.now())).toEqual(['c.com'])
+    expect(await listSites(store)).toEqual([
+      { domain: 'a.com', countOptedOut: false },
+      { domain: 'b.com', countOptedOut: false },
+      { domain: 'c.com', countOptedOut: true },
+    ])
+  })
+
+  it('follows the configured opted-out setting on later starts', async () => {
+    await registerSites(store, ['a.com'], ['a.com'], Date.now() + 1000)
+    const sites = await listSites(store)
+    expect(sites.find((site) => site.domain === 'a.com')?.countOptedOut).toBe(true)
+    expect(sites.find((site) => site.domain === 'c.com')?.countOptedOut).toBe(false)
   })
 })
