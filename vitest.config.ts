@@ -2,7 +2,8 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['collector/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: ['collector/**/*.test.ts', 'tracker/**/*.test.ts', 'scripts/**/*.test.ts'],
+    globalSetup: ['collector/test/global-setup.ts'],
     // Each test file runs in its own process: the embedded engine is one per process.
     pool: 'forks',
     isolate: true,

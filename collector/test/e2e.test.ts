@@ -3,59 +3,32 @@
  * its own data directory, driven over HTTP; stopped with SIGTERM; then the data
  * directory is opened with the embedded engine and searched byte by byte for the IPs.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
 import { readdir, readFile } from 'node:fs/promises'
 import { request } from 'node:http'
 import { connect } from 'node:net'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { openStore } from '../src/store/client.js'
-import { CHROME_UA, IPHONE_UA, tempDir } from './helpers.js'
+import { startCollectorProcess, type CollectorProcess } from './collector-process.js'
+import { CHROME_UA, IPHONE_UA } from './helpers.js'
 
 const LONDON_IP = '81.2.69.160'
 const IPV6_IP = '2a02:c7f:6e12:3400::7'
 const OTHER_IP = '89.160.20.112'
 
-let child: ChildProcess
-let output = ''
+let collector: CollectorProcess
 let base = ''
-let data: { dir: string; remove: () => Promise<void> }
 
 beforeAll(async () => {
-  data = await tempDir()
-  child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/main.ts'], {
-    env: {
-      ...process.env,
-      PORT: '0',
-      HOST: '127.0.0.1',
-      DATA_DIR: data.dir,
-      SITES: 'example.com',
-      TRUSTED_PROXIES: '127.0.0.1,::1',
-      LOG_LEVEL: 'debug',
-      BATCH_MAX_WAIT_MS: '60000',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
+  collector = await startCollectorProcess({
+    SITES: 'example.com',
+    TRUSTED_PROXIES: '127.0.0.1,::1',
+    BATCH_MAX_WAIT_MS: '60000',
   })
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()))
-  const port = await new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`collector did not start:\n${output}`)), 60_000)
-    const check = () => {
-      const match = /"msg":"collector listening","port":(\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(Number(match[1]))
-      }
-    }
-    child.stdout?.on('data', check)
-    child.once('exit', () => reject(new Error(`collector exited:\n${output}`)))
-  })
-  base = `http://127.0.0.1:${port}`
+  base = collector.url
 })
 
 afterAll(async () => {
-  if (child.exitCode === null) child.kill('SIGKILL')
-  await data.remove()
+  await collector.remove()
 })
 
 const post = (body: string, headers: Record<string, string> = {}) =>
@@ -190,21 +163,12 @@ describe('collector process', () => {
   })
 
   it('stops on SIGTERM, draining the events it accepted', async () => {
-    const exited = new Promise<number | null>((resolve) =>
-      child.once('exit', (code) => resolve(code)),
-    )
-    child.kill('SIGTERM')
-    expect(await exited).toBe(0)
-    expect(output).toContain('"msg":"collector stopped","stored":2')
+    expect(await collector.stop()).toBe(0)
+    expect(collector.output()).toContain('"msg":"collector stopped","stored":2')
   })
 
   it('stored the events with city, browser, OS, device and source', async () => {
-    const store = await openStore({
-      user: 'default',
-      password: '',
-      database: 'glimpse',
-      dataDir: data.dir,
-    })
+    const store = await collector.openStore()
     try {
       const result = await store.client.query({
         query:
@@ -261,13 +225,14 @@ describe('collector process', () => {
         else if (entry.isFile()) files.push(full)
       }
     }
-    await walk(data.dir)
+    await walk(collector.dataDir)
     expect(files.length).toBeGreaterThan(10)
     for (const file of files) {
       const bytes = await readFile(file)
       for (const needle of needles)
         expect(bytes.includes(needle), `${needle.toString('hex')} in ${file}`).toBe(false)
     }
+    const output = collector.output()
     expect(output.length).toBeGreaterThan(100)
     for (const ip of [LONDON_IP, IPV6_IP, OTHER_IP]) expect(output).not.toContain(ip)
   })

@@ -147,9 +147,9 @@ const api: Api = safe((name: string, options?: EventOptions) =>
 )
 
 for (const method of ['pushState', 'replaceState'] as const) {
-  const original = history[method]
-  history[method] = function (this: History, ...args: Parameters<History['pushState']>) {
-    original.apply(this, args)
+  const original = history[method].bind(history)
+  history[method] = (...args: Parameters<History['pushState']>) => {
+    original(...args)
     safe(pageview)()
   }
 }
@@ -164,7 +164,7 @@ on(d, 'scroll', measureScroll)
 if (FULL) {
   const click = (event: Event) => {
     const target = event.target as Element | null
-    const link = target?.closest?.('a[href]') as HTMLAnchorElement | null | undefined
+    const link = target?.closest?.<HTMLAnchorElement>('a[href]')
     if (link && /^https?:$/.test(link.protocol)) {
       if (flag('outbound-links') && link.host !== l.host)
         send('Outbound Link: Click', { props: { url: link.href } })
