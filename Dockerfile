@@ -6,6 +6,7 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY collector ./collector
+COPY tracker ./tracker
 RUN npm run build
 
 FROM node:20-bookworm-slim

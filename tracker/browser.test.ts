@@ -48,7 +48,8 @@ async function pluckPlausibleBundle(endpoint: string): Promise<string> {
 
 beforeAll(async () => {
   collector = await startCollectorProcess({
-    SITES: 'example.com,plausible.test,dnt.test,gpc.test,gpc-count.test,local.test,robot.test',
+    SITES:
+      'example.com,hash.test,plausible.test,dnt.test,gpc.test,gpc-count.test,local.test,robot.test',
     SITES_COUNT_OPTED_OUT: 'gpc-count.test',
     BATCH_MAX_WAIT_MS: '50',
   })
@@ -215,6 +216,47 @@ describe('tracker in Chromium', () => {
     expect(beacons).toEqual([])
   })
 
+  it('follows hash routes when asked, and records 404s with their path', async () => {
+    const { context, page } = await newPage()
+    await page.goto(
+      `${site.url}/app?domain=hash.test&script=script.full.js&attrs=${ALLOW},data-hash`,
+    )
+    await trackerReady(page)
+    await page.evaluate(() => {
+      location.hash = '#/settings'
+    })
+    await page.waitForFunction(() => location.hash === '#/settings')
+    await page.evaluate(() =>
+      (window as unknown as { glimpse: (n: string) => void }).glimpse('404'),
+    )
+    await page.close({ runBeforeUnload: true })
+    await context.close()
+  })
+
+  it('never lets an error reach the page, even when sending fails', async () => {
+    const { context, page } = await newPage({
+      init: `Navigator.prototype.sendBeacon = () => { throw new Error('beacon broken') }
+             window.fetch = () => { throw new Error('fetch broken') }`,
+    })
+    await page.goto(
+      `${site.url}/broken?domain=example.com&script=script.full.js&attrs=${ALLOW},data-outbound-links`,
+    )
+    await trackerReady(page)
+    await page.evaluate(() => {
+      const api = (window as unknown as { glimpse: (n: unknown, o?: unknown) => void }).glimpse
+      const loop: Record<string, unknown> = {}
+      loop.self = loop
+      api('Circular', { props: loop })
+      api(undefined)
+      api('x', { callback: 'not a function' })
+      history.pushState({}, '', '/broken/next')
+    })
+    await page.click('#out')
+    expect(await page.evaluate(() => location.pathname)).toBe('/broken/next')
+    await page.close({ runBeforeUnload: true })
+    await context.close()
+  })
+
   it('leaves the decision to the server when only the Sec-GPC header says so', async () => {
     for (const domain of ['gpc.test', 'gpc-count.test']) {
       const { context, page, beacons } = await newPage({ headers: { 'Sec-GPC': '1' } })
@@ -297,6 +339,17 @@ describe('tracker in Chromium', () => {
       rows.find((row) => row.site_id === domain && row.name === 'pageview')
     expect(landing('plausible.test')?.referrer_source).toBe('Hacker News')
     expect(landing('example.com')?.referrer_source).toBe('Hacker News')
+  })
+
+  it('stored hash routes and the 404', () => {
+    const hash = rows.filter(
+      (row) => row.site_id === 'hash.test' && row.name !== 'engagement' && row.name !== 'Queued',
+    )
+    expect(hash.map((row) => [row.name, row.pathname, row.props])).toEqual([
+      ['pageview', '/app', {}],
+      ['pageview', '/app#/settings', {}],
+      ['404', '/app#/settings', { path: '/app' }],
+    ])
   })
 
   it('honoured DNT, GPC and the opt-out: nothing stored, or no visitor id where allowed', () => {

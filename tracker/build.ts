@@ -29,7 +29,8 @@ export async function buildTracker(outDir = TRACKER_OUT_DIR): Promise<string[]> 
       legalComments: 'none',
     })
     // The code does not depend on strict mode; the directive is bytes in every page load.
-    const code = (result.outputFiles[0]?.text ?? '').replace(/^"use strict";/, '')
+    // The whole script runs inside try: nothing it does at load time can throw into the page.
+    const code = `try{${(result.outputFiles[0]?.text ?? '').replace(/^"use strict";/, '').trim()}}catch{}`
     const target = path.join(outDir, file)
     await writeFile(target, code)
     written.push(target)
