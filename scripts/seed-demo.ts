@@ -201,6 +201,5 @@ for (let day = days; day >= 0; day--) {
   }
   process.stdout.write(`${utcDay(today - day * DAY_MS)}: ${sent} events so far\n`)
 }
-await collector.writer.close()
-await collector.store.close()
+await collector.close(Date.now() + 60_000)
 process.stdout.write(`\nseeded ${sent} events for ${site} over ${days + 1} days\n`)

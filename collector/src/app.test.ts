@@ -19,7 +19,7 @@ afterAll(async () => {
 })
 
 const stored = async (where = '1', params: Record<string, unknown> = {}) => {
-  await collector.writer.flush()
+  await collector.flush()
   return collector.rows<Record<string, string>>(
     `SELECT *, toString(visitor_id) AS vid FROM glimpse.events WHERE ${where} ORDER BY timestamp`,
     params,
@@ -265,7 +265,7 @@ describe('sessions', () => {
     }
     set('10:00')
     await page('/landing', 'https://news.ycombinator.com/item?id=1')
-    await collector.writer.flush()
+    await collector.flush()
     set('10:05')
     await page('/docs', 'https://example.com/landing')
     set('10:06')
@@ -276,11 +276,11 @@ describe('sessions', () => {
       e: 40_000,
       sd: 80,
     })
-    await collector.writer.flush()
+    await collector.flush()
     // 31 minutes idle: a new visit, a bounce.
     set('10:37')
     await page('/pricing')
-    await collector.writer.flush()
+    await collector.flush()
 
     const sessions = await collector.rows<Record<string, string>>(
       `SELECT session_id, min(session_start) AS start, max(session_end) AS end, sum(pageviews) AS pageviews,

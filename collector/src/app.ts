@@ -5,7 +5,7 @@
  */
 import { Hono } from 'hono'
 import { errorResponse } from './http/errors.js'
-import { renderMetrics } from './http/metrics.js'
+import { renderMetrics, type SpoolFigures } from './http/metrics.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
@@ -13,6 +13,8 @@ import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 export interface AppDeps extends IngestRouteDeps {
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
+  /** Figures of the spool and shipper for /metrics. */
+  spoolStats: () => SpoolFigures
   /** Resolves when the store answers; rejects otherwise. */
   checkStore: () => Promise<void>
   logger: Logger
@@ -51,7 +53,7 @@ export function createApp(deps: AppDeps): Hono {
   })
 
   app.get('/metrics', (c) =>
-    c.text(renderMetrics(deps.counters, deps.sink.pending), 200, {
+    c.text(renderMetrics(deps.counters, deps.spoolStats()), 200, {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   )

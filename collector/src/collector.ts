@@ -2,6 +2,7 @@
  * Wiring: opens the store and builds everything the app needs (migrations applied,
  * sites registered, salts made, geo database open). Used by the server and by tests.
  */
+import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
@@ -13,7 +14,11 @@ import { createSiteRegistry } from './ingest/site.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
 import { hashVisitor, type SaltSource } from './ingest/visitor-id.js'
 import type { Logger } from './logger.js'
-import { createBatchWriter, type BatchWriter } from './store/batch-writer.js'
+import type { SpoolFigures } from './http/metrics.js'
+import type { EventSink } from './ingest/sink.js'
+import { createSpoolSink } from './spool/sink.js'
+import { Shipper } from './spool/shipper.js'
+import { Spool } from './spool/spool.js'
 import { openStore, type Store } from './store/client.js'
 import { migrate, readMigrations } from './store/migrate.js'
 import { createSaltKeeper } from './store/salts.js'
@@ -23,9 +28,15 @@ import { loadTrackerAssets } from './tracker-assets.js'
 export interface Collector {
   app: Hono
   store: Store
-  writer: BatchWriter
+  sink: EventSink
   salts: SaltSource
   sites: ReturnType<typeof createSiteRegistry>
+  /** Spool and shipper figures (also on /metrics). */
+  figures(): SpoolFigures
+  /** Ship everything in the spool now (tests and tools). */
+  flush(): Promise<void>
+  /** Stop taking events, ship what can be shipped by the deadline, close the store. */
+  close(deadline: number): Promise<void>
 }
 
 /**
@@ -63,18 +74,38 @@ export async function createCollector(
   const trackerAssets = await loadTrackerAssets()
   if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
 
-  const writer = createBatchWriter({
-    insert: async (rows) => {
+  // Events are acknowledged once on disk in the spool; the shipper moves them to the store.
+  const spool = await Spool.open({
+    dir: path.join(config.DATA_DIR, 'spool'),
+    maxBytes: config.SPOOL_MAX_BYTES,
+    logger,
+  })
+  if (spool.pendingRecords > 0) logger.info('replaying the spool', { events: spool.pendingRecords })
+  const shipper = new Shipper({
+    spool,
+    insert: async (rows, token) => {
       await store.client.insert({
         table: store.table('events'),
         values: rows,
         format: 'JSONEachRow',
+        clickhouse_settings: {
+          // A batch sent again (after a crash or a timeout) is stored once, sessions included.
+          insert_deduplication_token: token,
+          deduplicate_blocks_in_dependent_materialized_views: 1,
+        },
       })
     },
-    maxRows: config.BATCH_MAX_ROWS,
+    batchRows: config.BATCH_MAX_ROWS,
     maxWaitMs: config.BATCH_MAX_WAIT_MS,
-    maxBuffered: config.BATCH_MAX_BUFFERED,
     logger,
+  })
+  shipper.start()
+  const sink = createSpoolSink(spool, shipper)
+  const counters = createCounters()
+  const figures = (): SpoolFigures => ({
+    spool: spool.stats,
+    shipper: shipper.stats,
+    pending: spool.pendingRecords,
   })
 
   const app = createApp({
@@ -84,8 +115,9 @@ export async function createCollector(
     salts,
     hashVisitor,
     sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
-    sink: writer,
-    counters: createCounters(),
+    sink,
+    counters,
+    spoolStats: figures,
     now,
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -97,5 +129,17 @@ export async function createCollector(
     },
     logger,
   })
-  return { app, store, writer, salts, sites }
+  return {
+    app,
+    store,
+    salts,
+    sites,
+    sink,
+    figures,
+    flush: () => shipper.flush(),
+    async close(deadline) {
+      await sink.close(deadline)
+      await store.close()
+    },
+  }
 }

@@ -85,7 +85,7 @@ const envSchema = z.object({
   MAX_BODY_BYTES: int(1024, 1_048_576, 16_384),
   BATCH_MAX_ROWS: int(1, 1_000_000, 5_000),
   BATCH_MAX_WAIT_MS: int(10, 60_000, 1_000),
-  BATCH_MAX_BUFFERED: int(1, 10_000_000, 200_000),
+  SPOOL_MAX_BYTES: int(1_048_576, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
   SESSION_IDLE_MINUTES: int(1, 24 * 60, 30),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

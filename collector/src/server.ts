@@ -24,7 +24,8 @@ export interface RunningCollector {
 
 /** Start the collector on a port; resolves once it listens. */
 export async function startCollector(config: Config, logger: Logger): Promise<RunningCollector> {
-  const { app, store, writer, salts, sites } = await createCollector(config, logger)
+  const collector = await createCollector(config, logger)
+  const { app, store, salts, sites } = collector
   // Periodic work: salts (also right after each UTC midnight) and the site list.
   let saltTimer: NodeJS.Timeout | undefined
   const scheduleSalts = () => {
@@ -101,23 +102,11 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
         closed,
         new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
       ])
-      for (;;) {
-        try {
-          await writer.close()
-          break
-        } catch (error) {
-          if (Date.now() >= deadline) {
-            logger.error('shutdown deadline passed with events not stored', {
-              pending: writer.pending,
-              error,
-            })
-            break
-          }
-          await new Promise((resolve) => setTimeout(resolve, 250))
-        }
-      }
-      await store.close()
-      logger.info('collector stopped', { stored: writer.stats.rows })
+      // Ship what the deadline allows; the rest stays in the spool for the next start.
+      await collector.close(deadline)
+      const { shipper, pending } = collector.figures()
+      if (pending > 0) logger.warn('events left in the spool for the next start', { pending })
+      logger.info('collector stopped', { stored: shipper.shipped, pending })
     })()
     return stopping
   }

@@ -74,8 +74,7 @@ export async function startTestCollector(env: Record<string, string> = {}): Prom
       return result.json<T>()
     },
     async close() {
-      await collector.writer.close()
-      await collector.store.close()
+      await collector.close(Date.now() + 10_000)
       await remove()
     },
   }

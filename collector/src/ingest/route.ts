@@ -8,6 +8,7 @@ import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { errorResponse } from '../http/errors.js'
 import { resolveClientIp, type Cidr } from './client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
+import type { EventRow } from './event-row.js'
 import { parsePayload } from './payload.js'
 import { runPipeline, type PipelineDeps } from './pipeline.js'
 import { readCappedBody } from './read-body.js'
@@ -66,7 +67,7 @@ export function createIngestHandler(deps: IngestRouteDeps) {
 
     const now = deps.now()
     const outcomes: DropReason[] = []
-    let accepted = 0
+    const rows: EventRow[] = []
     for (const site of parsed.payload.domains) {
       const result = await runPipeline(
         {
@@ -86,10 +87,13 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         },
         deps,
       )
-      if (!result.ok) outcomes.push(result.reason)
-      else if (deps.sink.write(result.row)) accepted++
-      else outcomes.push('overloaded')
+      if (result.ok) rows.push(result.row)
+      else outcomes.push(result.reason)
     }
+    // One write for the whole request: the answer waits until the rows are kept.
+    const kept = rows.length > 0 && (await deps.sink.write(rows))
+    if (rows.length > 0 && !kept) outcomes.push('overloaded')
+    const accepted = kept ? rows.length : 0
     for (const reason of outcomes) deps.counters.dropped[reason]++
     deps.counters.accepted += accepted
 

@@ -1,16 +1,18 @@
 /**
- * Where accepted events go. The in-memory batcher (batch-writer.ts) implements it now;
- * a durable on-disk spool can replace it without touching the pipeline.
+ * Where accepted events go. The collector's sink is the durable spool (spool/sink.ts):
+ * the event is on disk when write() resolves. The in-memory batcher
+ * (store/batch-writer.ts) is the sink for runtimes without a disk.
  */
 import type { EventRow } from './event-row.js'
 
 export interface EventSink {
-  /** Take a row; false when the sink is full and the event must be refused (503). */
-  write(row: EventRow): boolean
-  /** Write everything taken so far to the store. */
-  flush(): Promise<void>
-  /** Flush and stop; later writes are refused. */
-  close(): Promise<void>
+  /**
+   * Take the rows of one request; resolves true once they are kept (as durably as this
+   * sink keeps anything), false when the sink is full and they must be refused (503).
+   */
+  write(rows: EventRow[]): Promise<boolean>
+  /** Stop taking rows and store what was taken, within the deadline (epoch ms). */
+  close(deadline: number): Promise<void>
   /** Rows taken but not yet stored. */
   readonly pending: number
 }

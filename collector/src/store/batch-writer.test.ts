@@ -40,11 +40,11 @@ describe('batch writer', () => {
       maxBuffered: 100,
       logger: silent,
     })
-    for (const name of ['a', 'b', 'c', 'd']) writer.write(row(name))
+    for (const name of ['a', 'b', 'c', 'd']) void writer.write([row(name)])
     await waitFor(() => store.batches.length === 1)
     expect(store.batches).toEqual([['a', 'b', 'c']])
     expect(writer.pending).toBe(1)
-    await writer.close()
+    await writer.close(Date.now() + 1000)
     expect(store.batches).toEqual([['a', 'b', 'c'], ['d']])
   })
 
@@ -57,10 +57,10 @@ describe('batch writer', () => {
       maxBuffered: 100,
       logger: silent,
     })
-    writer.write(row('a'))
+    void writer.write([row('a')])
     await waitFor(() => store.batches.length === 1)
     expect(store.batches).toEqual([['a']])
-    await writer.close()
+    await writer.close(Date.now() + 1000)
   })
 
   it('keeps a failed batch and retries it with backoff, in order', async () => {
@@ -73,12 +73,12 @@ describe('batch writer', () => {
       logger: silent,
       maxBackoffMs: 20,
     })
-    writer.write(row('a'))
-    writer.write(row('b'))
+    void writer.write([row('a')])
+    void writer.write([row('b')])
     await waitFor(() => store.batches.length === 1)
     expect(store.batches).toEqual([['a', 'b']])
     expect(writer.stats.failures).toBe(2)
-    await writer.close()
+    await writer.close(Date.now() + 1000)
   })
 
   it('refuses writes when full, and after close', async () => {
@@ -90,9 +90,9 @@ describe('batch writer', () => {
       maxBuffered: 2,
       logger: silent,
     })
-    expect(writer.write(row('a'))).toBe(true)
-    expect(writer.write(row('b'))).toBe(true)
-    expect(writer.write(row('c'))).toBe(false)
+    expect(await writer.write([row('a')])).toBe(true)
+    expect(await writer.write([row('b')])).toBe(true)
+    expect(await writer.write([row('c')])).toBe(false)
     await expect(writer.flush()).rejects.toThrow(/not stored/)
     expect(writer.pending).toBe(2)
   })
@@ -106,9 +106,9 @@ describe('batch writer', () => {
       maxBuffered: 100,
       logger: silent,
     })
-    for (let i = 0; i < 7; i++) writer.write(row(String(i)))
-    await writer.close()
+    for (let i = 0; i < 7; i++) void writer.write([row(String(i))])
+    await writer.close(Date.now() + 1000)
     expect(store.batches.flat()).toEqual(['0', '1', '2', '3', '4', '5', '6'])
-    expect(writer.write(row('late'))).toBe(false)
+    expect(await writer.write([row('late')])).toBe(false)
   })
 })

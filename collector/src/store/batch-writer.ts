@@ -1,5 +1,6 @@
 /**
- * In-memory batch writer: collects rows and inserts them in one statement when
+ * In-memory batch writer, the sink for runtimes without a disk (the Node collector uses
+ * the durable spool): collects rows and inserts them in one statement when
  * `maxRows` are waiting or `maxWaitMs` has passed since the first, whichever comes
  * first. One insert runs at a time; a failed batch stays at the head of the queue and
  * is retried with backoff. Past `maxBuffered` waiting rows, writes are refused so the
@@ -20,6 +21,8 @@ export interface BatchWriterOptions {
 }
 
 export interface BatchWriter extends EventSink {
+  /** Write everything taken so far to the store; rejects if an insert fails. */
+  flush(): Promise<void>
   readonly stats: { batches: number; rows: number; failures: number }
 }
 
@@ -79,9 +82,9 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
     get pending() {
       return queue.length
     },
-    write(row) {
-      if (closed || queue.length >= maxBuffered) return false
-      queue.push(row)
+    write(rows) {
+      if (closed || queue.length + rows.length > maxBuffered) return Promise.resolve(false)
+      queue.push(...rows)
       if (queue.length >= maxRows && backoffMs === 0) {
         if (timer !== undefined) {
           clearTimeout(timer)
@@ -91,7 +94,7 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
       } else {
         schedule(backoffMs === 0 ? maxWaitMs : backoffMs)
       }
-      return true
+      return Promise.resolve(true)
     },
     async flush() {
       // Keep going while there is progress; give up after a failed attempt.
@@ -106,9 +109,23 @@ export function createBatchWriter(options: BatchWriterOptions): BatchWriter {
           throw new Error(`flush failed; ${queue.length} events not stored`)
       }
     },
-    async close() {
+    async close(deadline) {
       closed = true
-      await this.flush()
+      for (;;) {
+        try {
+          await this.flush()
+          break
+        } catch (error) {
+          if (Date.now() >= deadline) {
+            logger.error('events not stored by the shutdown deadline', {
+              pending: queue.length,
+              error,
+            })
+            break
+          }
+          await new Promise((resolve) => setTimeout(resolve, 250))
+        }
+      }
       if (timer !== undefined) clearTimeout(timer)
       timer = undefined
     },

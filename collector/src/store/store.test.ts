@@ -24,7 +24,8 @@ const query = async <T>(sql: string, params: Record<string, unknown> = {}) =>
   (await store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>()
 
 async function* walk(root: string): AsyncGenerator<string> {
-  for (const entry of await readdir(root, { withFileTypes: true })) {
+  // Directories can vanish while parts are merged and cleaned up: nothing to read there.
+  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
     const full = path.join(root, entry.name)
     if (entry.isDirectory()) yield* walk(full)
     else if (entry.isFile()) yield full

@@ -1,0 +1,166 @@
+/**
+ * The shipper: moves events from the spool into the store. It seals the open segment
+ * when it is old enough or big enough, inserts each sealed segment in batches, and
+ * deletes the segment once every batch is stored. Each batch carries a deduplication
+ * token made of the segment and batch number, so a batch inserted again after a crash
+ * or a timeout is stored once. Failures are retried with backoff, forever: the events
+ * stay on disk meanwhile.
+ */
+import type { EventRow } from '../ingest/event-row.js'
+import type { Logger } from '../logger.js'
+import type { Spool } from './spool.js'
+
+export interface ShipperOptions {
+  spool: Spool
+  /** Insert a batch; `token` identifies it for deduplication. */
+  insert: (rows: EventRow[], token: string) => Promise<void>
+  batchRows: number
+  /** Seal and ship the open segment once its first event is this old. */
+  maxWaitMs: number
+  logger: Logger
+  maxBackoffMs?: number
+}
+
+export interface ShipperStats {
+  shipped: number
+  batches: number
+  retries: number
+  /** Sum of insert latency, ms. */
+  insertMs: number
+  malformed: number
+  lastError: string | undefined
+}
+
+export class Shipper {
+  readonly stats: ShipperStats = {
+    shipped: 0,
+    batches: 0,
+    retries: 0,
+    insertMs: 0,
+    malformed: 0,
+    lastError: undefined,
+  }
+  private running: Promise<void> | undefined
+  /** Shipping is one at a time: the loop, flush() and stop() take turns. */
+  private turn: Promise<unknown> = Promise.resolve()
+  private stopping = false
+  private wake: (() => void) | undefined
+  private timer: ReturnType<typeof setTimeout> | undefined
+
+  constructor(private readonly options: ShipperOptions) {}
+
+  start(): void {
+    this.running ??= this.loop()
+  }
+
+  /** Ask for a round now (after an append, for example) rather than at the next tick. */
+  nudge(): void {
+    this.wake?.()
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      this.wake = () => {
+        clearTimeout(this.timer)
+        this.wake = undefined
+        resolve()
+      }
+      this.timer = setTimeout(() => this.wake?.(), ms)
+    })
+  }
+
+  private async loop(): Promise<void> {
+    const { spool, maxWaitMs, batchRows, logger } = this.options
+    const maxBackoffMs = this.options.maxBackoffMs ?? 30_000
+    let backoff = 0
+    while (!this.stopping) {
+      try {
+        const active = spool.activeSegment
+        if (
+          active.records >= batchRows ||
+          (active.records > 0 && Date.now() - active.firstAppendAt >= maxWaitMs)
+        ) {
+          await spool.rotate()
+        }
+        const shipped = await this.exclusive(() => this.shipOldest())
+        if (shipped) {
+          backoff = 0
+          continue
+        }
+        const waitFor =
+          active.records > 0
+            ? Math.max(5, maxWaitMs - (Date.now() - active.firstAppendAt))
+            : maxWaitMs
+        await this.sleep(waitFor)
+      } catch (error) {
+        backoff = Math.min(maxBackoffMs, backoff === 0 ? 250 : backoff * 2)
+        this.stats.retries++
+        this.stats.lastError = error instanceof Error ? error.message : String(error)
+        logger.warn('shipping failed; will retry', { retryInMs: backoff, error })
+        await this.sleep(backoff)
+      }
+    }
+  }
+
+  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const next = this.turn.then(work, work)
+    this.turn = next.catch(() => undefined)
+    return next
+  }
+
+  /** Seal the open segment and ship everything now (tests and tools; not needed otherwise). */
+  flush(): Promise<void> {
+    return this.exclusive(async () => {
+      await this.options.spool.rotate()
+      while (await this.shipOldest());
+    })
+  }
+
+  /** Ship the oldest sealed segment; false when there is none. */
+  private async shipOldest(): Promise<boolean> {
+    const { spool, insert, batchRows } = this.options
+    const segment = await spool.oldest()
+    if (segment === undefined) return false
+    for (let start = 0, batch = 0; start < segment.records.length; start += batchRows, batch++) {
+      const rows: EventRow[] = []
+      for (const record of segment.records.slice(start, start + batchRows)) {
+        try {
+          rows.push(JSON.parse(record.toString()) as EventRow)
+        } catch {
+          // A record with a good checksum but no JSON was never written by us: skip it.
+          this.stats.malformed++
+        }
+      }
+      const started = performance.now()
+      await insert(rows, `glimpse-spool:${segment.id}:${batch}`)
+      this.stats.insertMs += performance.now() - started
+      this.stats.batches++
+      this.stats.shipped += rows.length
+    }
+    await spool.remove(segment.id)
+    return true
+  }
+
+  /**
+   * Stop: seal the open segment and ship everything until the deadline. What is not
+   * shipped by then stays in the spool and is shipped after the next start.
+   */
+  async stop(deadline: number): Promise<void> {
+    this.stopping = true
+    this.wake?.()
+    await this.running
+    this.running = undefined
+    const { spool, logger } = this.options
+    await spool.rotate()
+    while (Date.now() < deadline && spool.sealedCount > 0) {
+      try {
+        await this.exclusive(() => this.shipOldest())
+      } catch (error) {
+        logger.warn('shipping at shutdown failed; events stay in the spool', { error })
+        await new Promise((resolve) =>
+          setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))),
+        )
+      }
+    }
+  }
+}
