@@ -18,19 +18,24 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.LOG_LEVEL)
-  const collector = await startCollector(config, logger)
+  // Signals are handled from the first moment: one that arrives while starting stops
+  // the collector as soon as it is up, instead of killing it half-way.
+  const started = startCollector(config, logger)
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
     process.once(signal, () => {
       logger.info('shutting down', { signal })
-      collector.stop().then(
-        () => process.exit(0),
-        (error: unknown) => {
-          logger.error('shutdown failed', { error })
-          process.exit(1)
-        },
-      )
+      void started
+        .then((collector) => collector.stop())
+        .then(
+          () => process.exit(0),
+          (error: unknown) => {
+            logger.error('shutdown failed', { error })
+            process.exit(1)
+          },
+        )
     })
   }
+  await started
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('main.ts')) {

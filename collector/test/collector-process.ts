@@ -14,15 +14,26 @@ export interface CollectorProcess {
   output(): string
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>
+  /** SIGKILL, as a crash would. */
+  kill(): void
+  /** Resolves with the exit code when the process ends. */
+  exited: Promise<number | null>
   /** Open the (stopped) collector's store. */
   openStore(): Promise<Store>
   remove(): Promise<void>
 }
 
+/**
+ * Start the collector. With `env.DATA_DIR` it uses (and keeps) that directory, so a
+ * test can restart a collector on the same data; otherwise a temporary one.
+ */
 export async function startCollectorProcess(
   env: Record<string, string>,
 ): Promise<CollectorProcess> {
-  const data = await tempDir()
+  const data =
+    env.DATA_DIR === undefined
+      ? await tempDir()
+      : { dir: env.DATA_DIR, remove: () => Promise.resolve() }
   const child = spawn(process.execPath, ['--import', 'tsx', 'collector/src/main.ts'], {
     env: {
       ...process.env,
@@ -60,6 +71,10 @@ export async function startCollectorProcess(
       if (child.exitCode === null) child.kill('SIGTERM')
       return exited
     },
+    kill: () => {
+      if (child.exitCode === null) child.kill('SIGKILL')
+    },
+    exited,
     openStore: () =>
       openStore({ user: 'default', password: '', database: 'glimpse', dataDir: data.dir }),
     async remove() {

@@ -42,6 +42,7 @@ export function quoteIdentifier(name: string): string {
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient
+  let engine: { close(): void } | undefined
   const embedded = options.url === undefined
   const settings = {
     // 64-bit integers as strings: JSON numbers lose precision past 2^53.
@@ -51,11 +52,18 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     const dir = path.resolve(options.dataDir, 'clickhouse')
     await mkdir(dir, { recursive: true })
     // Loaded only in embedded mode: server-mode installs may leave chDB out.
-    const { createChdbConnection } = await import('chdb/connection').catch((error: unknown) => {
+    const chdb = await import('chdb').catch((error: unknown) => {
       throw new Error(
-        'The embedded engine (the optional "chdb" package) is not installed: run `npm install`, or set CLICKHOUSE_URL to use a ClickHouse server.',
+        'The embedded engine (the "chdb" package) is not installed: run `npm install`, or set CLICKHOUSE_URL to use a ClickHouse server.',
         { cause: error },
       )
+    })
+    const { createChdbConnection } = await import('chdb/connection')
+    // The first session on a path sets the engine's arguments: load databases before the
+    // first query, so a query right after opening a large data directory finds them.
+    // The client's connection then shares this engine.
+    engine = new chdb.Session(dir, {
+      connectionArgs: ['--async_load_databases=0', '--async_load_system_database=0'],
     })
     // chDB implements the client's Connection contract; its declared types come from a
     // separate copy of @clickhouse/client-common, hence the cast.
@@ -78,6 +86,9 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     cluster: options.cluster,
     embedded,
     table: (name) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`,
-    close: () => client.close(),
+    close: async () => {
+      await client.close()
+      engine?.close()
+    },
   }
 }
