@@ -71,7 +71,7 @@ export class Shipper {
 
   private async loop(): Promise<void> {
     const { spool, maxWaitMs, batchRows, logger } = this.options
-    const maxBackoffMs = this.options.maxBackoffMs ?? 30_000
+    const maxBackoffMs = this.options.maxBackoffMs ?? 10_000
     let backoff = 0
     while (!this.stopping) {
       try {
