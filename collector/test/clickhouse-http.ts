@@ -8,7 +8,7 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { Readable } from 'node:stream'
+import type { Readable } from 'node:stream'
 import { createChdbConnection } from 'chdb/connection'
 
 export interface ClickHouseHttp {
@@ -72,7 +72,7 @@ export async function startClickHouseHttp(dataDir: string, port = 0): Promise<Cl
             clickhouse_settings: settings,
           })
           res.writeHead(200, { 'Content-Type': 'text/plain', 'X-ClickHouse-Summary': '{}' })
-          ;(result.stream as Readable).pipe(res)
+          ;(result.stream).pipe(res)
         } catch (error) {
           const code = (error as { code?: string }).code ?? '1000'
           const message = error instanceof Error ? error.message : String(error)
