@@ -8,7 +8,6 @@
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { Readable } from 'node:stream'
 import { createChdbConnection } from 'chdb/connection'
 
 export interface ClickHouseHttp {
