@@ -71,7 +71,7 @@ export async function startClickHouseHttp(dataDir: string, port = 0): Promise<Cl
             clickhouse_settings: settings,
           })
           res.writeHead(200, { 'Content-Type': 'text/plain', 'X-ClickHouse-Summary': '{}' })
-          ;(result.stream).pipe(res)
+          result.stream.pipe(res)
         } catch (error) {
           const code = (error as { code?: string }).code ?? '1000'
           const message = error instanceof Error ? error.message : String(error)
