@@ -16,9 +16,10 @@ COPY package.json package-lock.json ./
 RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY schema ./schema
+RUN mkdir -p /app/data && chown node:node /app/data
 USER node
 EXPOSE 8787
-ENV HOST=0.0.0.0 PORT=8787
+ENV HOST=0.0.0.0 PORT=8787 DATA_DIR=/app/data
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s \
   CMD node -e "fetch('http://127.0.0.1:'+(process.env.PORT||8787)+'/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 CMD ["node", "dist/collector/src/main.js"]
