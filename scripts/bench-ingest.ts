@@ -135,6 +135,8 @@ const full = await start(['collector/src/main.ts'], {
   DATA_DIR: dataDir,
   SITES: 'example.com',
   TRUSTED_PROXIES: '127.0.0.1',
+  RATE_LIMIT_CLIENT_PER_MINUTE: '0',
+  RATE_LIMIT_SITE_PER_MINUTE: '0',
   LOG_LEVEL: 'info',
 })
 const fullFigures = await measure(full.url)

@@ -43,6 +43,8 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
   const env = {
     SITES: 'crash.test',
     BATCH_MAX_WAIT_MS: '200',
+    // Every request comes from one loopback client.
+    RATE_LIMIT_CLIENT_PER_MINUTE: '0',
     BATCH_MAX_ROWS: '500',
     LOG_LEVEL: 'info',
   }

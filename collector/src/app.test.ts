@@ -12,7 +12,11 @@ import {
 let collector: TestCollector
 
 beforeAll(async () => {
-  collector = await startTestCollector({ TRUSTED_PROXIES: '10.0.0.0/8' })
+  collector = await startTestCollector({
+    TRUSTED_PROXIES: '10.0.0.0/8',
+    RATE_LIMIT_CLIENT_PER_MINUTE: '100',
+    RATE_LIMIT_SITE_PER_MINUTE: '400',
+  })
 })
 afterAll(async () => {
   await collector.close()
@@ -375,5 +379,59 @@ describe('GET /healthz', () => {
     const response = await collector.app.request('/healthz')
     expect(response.status).toBe(200)
     expect(await response.json()).toEqual({ status: 'ok' })
+  })
+})
+
+describe('abuse', () => {
+  it('drops referrer spam quietly', async () => {
+    const response = await postEvent(collector, {
+      n: 'pageview',
+      u: 'https://example.com/spammed',
+      d: 'example.com',
+      r: 'https://www.semalt.com/',
+    })
+    expect(response.status).toBe(202)
+    expect(response.headers.get('x-glimpse-dropped')).toBe('referrer_spam')
+    expect(await stored("pathname = '/spammed'")).toHaveLength(0)
+  })
+
+  it('limits a client, answering 429 with Retry-After', async () => {
+    collector.peer.address = '198.51.100.77'
+    let limited: Response | undefined
+    for (let i = 0; i < 150 && limited === undefined; i++) {
+      const response = await postEvent(collector, {
+        n: 'pageview',
+        u: 'https://other.org/burst',
+        d: 'other.org',
+      })
+      if (response.status === 429) limited = response
+    }
+    expect(limited?.headers.get('retry-after')).toMatch(/^\d+$/)
+    expect(await limited?.json()).toMatchObject({ error: { code: 'rate_limited' } })
+    // Another client is not affected.
+    collector.peer.address = '198.51.100.78'
+    expect(
+      (await postEvent(collector, { n: 'pageview', u: 'https://other.org/x', d: 'other.org' }))
+        .status,
+    ).toBe(202)
+  })
+
+  it('limits a site, whoever sends', async () => {
+    let limited: Response | undefined
+    for (let i = 0; i < 600 && limited === undefined; i++) {
+      collector.peer.address = `198.18.${Math.floor(i / 50)}.${(i % 50) + 1}`
+      const response = await postEvent(collector, {
+        n: 'pageview',
+        u: 'https://example.com/flood',
+        d: 'example.com',
+      })
+      if (response.status === 429) limited = response
+    }
+    expect(limited?.status).toBe(429)
+    // The other site still takes events.
+    expect(
+      (await postEvent(collector, { n: 'pageview', u: 'https://other.org/y', d: 'other.org' }))
+        .status,
+    ).toBe(202)
   })
 })

@@ -2,6 +2,7 @@
  * Wiring: opens the store and builds everything the app needs (migrations applied,
  * sites registered, salts made, geo database open). Used by the server and by tests.
  */
+import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
@@ -9,6 +10,12 @@ import { createApp } from './app.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
 import { createCounters } from './ingest/counters.js'
+import { createClientKeyer, createRateLimiter } from './ingest/rate-limit.js'
+import {
+  BUNDLED_REFERRER_SPAM,
+  createReferrerSpamCheck,
+  parseDomainList,
+} from './ingest/referrer-spam.js'
 import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './ingest/site.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
@@ -108,8 +115,19 @@ export async function createCollector(
     pending: spool.pendingRecords,
   })
 
+  const clientLimiter = createRateLimiter(config.RATE_LIMIT_CLIENT_PER_MINUTE)
+  const siteLimiter = createRateLimiter(config.RATE_LIMIT_SITE_PER_MINUTE, 1_000_000)
+  const clientKey = createClientKeyer()
+  const spamList =
+    config.REFERRER_SPAM_FILE === undefined
+      ? []
+      : parseDomainList(await readFile(config.REFERRER_SPAM_FILE, 'utf8'))
+
   const app = createApp({
     sites,
+    limitSite: (site, at) => siteLimiter.take(site, at),
+    limitClient: (ip, at) => clientLimiter.take(clientKey(ip), at),
+    isReferrerSpam: createReferrerSpamCheck([...BUNDLED_REFERRER_SPAM, ...spamList]),
     lookupGeo,
     parseUserAgent: createUserAgentParser(),
     salts,

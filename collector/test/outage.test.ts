@@ -26,6 +26,7 @@ beforeAll(async () => {
     CLICKHOUSE_URL: proxy.url,
     SITES: 'outage.test',
     SPOOL_MAX_BYTES: String(1024 * 1024),
+    RATE_LIMIT_CLIENT_PER_MINUTE: '0',
     BATCH_MAX_WAIT_MS: '100',
   })
 })

@@ -8,7 +8,9 @@ export const DROP_REASONS = [
   'user_agent_too_long',
   'no_client_address',
   'unknown_site',
+  'rate_limited',
   'bot',
+  'referrer_spam',
   'opted_out',
   'overloaded',
 ] as const

@@ -17,6 +17,9 @@ import { DAY_MS, utcDay, type Salt, type SaltSource } from './visitor-id.js'
 
 export interface PipelineDeps {
   sites: SiteRegistry
+  /** Per-site event budget: seconds to wait, 0 when the event may pass. */
+  limitSite: (site: string, now: number) => number
+  isReferrerSpam: (referrer: string) => boolean
   lookupGeo: GeoLookup
   parseUserAgent: (ua: string) => Device
   salts: SaltSource
@@ -57,6 +60,12 @@ const checkSite: Step = (draft, { sites }) => {
   // visits without a visitor id (the visitor_id and session steps then do nothing).
   if (draft.optedOut && !site.countOptedOut) return 'opted_out'
 }
+
+const limitSiteRate: Step = (draft, { limitSite }) =>
+  limitSite(draft.site, draft.now) > 0 ? 'rate_limited' : undefined
+
+const filterReferrerSpam: Step = (draft, { isReferrerSpam }) =>
+  isReferrerSpam(draft.payload.referrer) ? 'referrer_spam' : undefined
 
 /** Parses the user agent (cached per UA string, bot verdict included) and drops bots. */
 const parseDevice: Step = (draft, { parseUserAgent }) => {
@@ -107,7 +116,9 @@ const assignSession: Step = (draft, { sessions }) => {
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
 export const STEPS: ReadonlyArray<readonly [string, Step]> = [
   ['site', checkSite],
+  ['site_rate', limitSiteRate],
   ['user_agent', parseDevice],
+  ['referrer_spam', filterReferrerSpam],
   ['geo', locate],
   ['url', cleanPageUrl],
   ['source', findSource],

@@ -20,6 +20,8 @@ export interface IngestRouteDeps extends PipelineDeps {
   now: () => number
   trustedProxies: readonly Cidr[]
   maxBodyBytes: number
+  /** Per-client event budget: seconds to wait, 0 when the request may pass. */
+  limitClient: (ip: string, now: number) => number
   /** The TCP peer address; injected because only the runtime adapter knows it. */
   socketAddress: (c: Context) => string | undefined
 }
@@ -33,39 +35,47 @@ const MESSAGES: Partial<Record<DropReason, [ContentfulStatusCode, string]>> = {
   user_agent_too_long: [400, `The User-Agent header is longer than ${MAX_USER_AGENT} characters.`],
   no_client_address: [400, 'The client address could not be determined.'],
   unknown_site: [400, 'The domain is not a site registered with this collector.'],
+  rate_limited: [429, 'Too many events; retry later.'],
 }
 
 /** Drops answered with 202 like an accepted event. */
-const QUIET_DROPS = new Set<DropReason>(['bot', 'opted_out'])
+const QUIET_DROPS = new Set<DropReason>(['bot', 'opted_out', 'referrer_spam'])
 
 const ACCEPTED_HEADERS = { 'Access-Control-Allow-Origin': '*' }
 
 export function createIngestHandler(deps: IngestRouteDeps) {
-  const drop = (c: Context, reason: DropReason, message?: string): Response => {
+  const drop = (
+    c: Context,
+    reason: DropReason,
+    message?: string,
+    headers?: Record<string, string>,
+  ): Response => {
     deps.counters.dropped[reason]++
     const [status, text] = MESSAGES[reason] ?? [400, 'The event was rejected.']
-    return errorResponse(c, status, reason, message ?? text)
+    return errorResponse(c, status, reason, message ?? text, headers)
   }
 
   return async function ingestEvent(c: Context): Promise<Response> {
-    // The body is JSON whatever the Content-Type says: beacons send text/plain, and
-    // hand-written requests often send none or a form type.
-    const userAgent = c.req.header('user-agent') ?? ''
-    if (userAgent.length > MAX_USER_AGENT) return drop(c, 'user_agent_too_long')
-
-    const body = await readCappedBody(c.req.raw, deps.maxBodyBytes)
-    if (!body.ok) return drop(c, body.reason)
-    const parsed = parsePayload(body.text)
-    if (!parsed.ok) return drop(c, parsed.reason, parsed.message)
-
+    // Cheap checks on the headers first; the body is read only for requests that pass.
     const ip = resolveClientIp(
       deps.socketAddress(c),
       c.req.header('x-forwarded-for') ?? null,
       deps.trustedProxies,
     )
     if (ip === undefined) return drop(c, 'no_client_address')
-
     const now = deps.now()
+    const wait = deps.limitClient(ip, now)
+    if (wait > 0) return drop(c, 'rate_limited', undefined, { 'Retry-After': String(wait) })
+    const userAgent = c.req.header('user-agent') ?? ''
+    if (userAgent.length > MAX_USER_AGENT) return drop(c, 'user_agent_too_long')
+
+    // The body is JSON whatever the Content-Type says: beacons send text/plain, and
+    // hand-written requests often send none or a form type.
+    const body = await readCappedBody(c.req.raw, deps.maxBodyBytes)
+    if (!body.ok) return drop(c, body.reason)
+    const parsed = parsePayload(body.text)
+    if (!parsed.ok) return drop(c, parsed.reason, parsed.message)
+
     const outcomes: DropReason[] = []
     const rows: EventRow[] = []
     for (const site of parsed.payload.domains) {
@@ -106,6 +116,11 @@ export function createIngestHandler(deps: IngestRouteDeps) {
           ? { ...ACCEPTED_HEADERS, 'X-Glimpse-Dropped': outcomes.join(',') }
           : ACCEPTED_HEADERS,
       )
+    }
+    if (outcomes.includes('rate_limited')) {
+      return errorResponse(c, 429, 'rate_limited', 'Too many events for this site; retry later.', {
+        'Retry-After': '10',
+      })
     }
     if (outcomes.includes('overloaded')) {
       return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', {
