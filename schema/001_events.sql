@@ -32,10 +32,15 @@ CREATE TABLE IF NOT EXISTS {db}.events {on_cluster}
     interactive      Bool DEFAULT true,
     engaged_ms       UInt32 CODEC(T64, ZSTD(1)),
     scroll_depth     UInt8,
-    props            Map(LowCardinality(String), String) CODEC(ZSTD(3))
+    props            Map(LowCardinality(String), String) CODEC(ZSTD(3)),
+    -- The site's retention when the event arrived; the TTL deletes the row after it.
+    retention_months UInt16 DEFAULT 25
 )
 ENGINE = {replicated}MergeTree
 PARTITION BY toYYYYMM(timestamp)
 ORDER BY (site_id, toDate(timestamp), name, visitor_id, timestamp)
 SAMPLE BY visitor_id
-SETTINGS index_granularity = 8192;
+TTL toDateTime(timestamp) + toIntervalMonth(retention_months) DELETE
+-- Parts replaced by an erasure leave the disk within a minute, not eight.
+SETTINGS index_granularity = 8192, old_parts_lifetime = 20, cleanup_delay_period = 3,
+         max_cleanup_delay_period = 10;

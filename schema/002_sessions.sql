@@ -36,11 +36,15 @@ CREATE TABLE IF NOT EXISTS {db}.sessions {on_cluster}
     city             SimpleAggregateFunction(any, LowCardinality(String)),
     browser          SimpleAggregateFunction(any, LowCardinality(String)),
     os               SimpleAggregateFunction(any, LowCardinality(String)),
-    device           SimpleAggregateFunction(any, LowCardinality(String))
+    device           SimpleAggregateFunction(any, LowCardinality(String)),
+    retention_months SimpleAggregateFunction(min, UInt16)
 )
 ENGINE = {replicated}AggregatingMergeTree
 PARTITION BY toYYYYMM(session_start)
-ORDER BY (site_id, toDate(session_start), session_id);
+ORDER BY (site_id, toDate(session_start), session_id)
+TTL toDateTime(session_start) + toIntervalMonth(retention_months) DELETE
+SETTINGS old_parts_lifetime = 20, cleanup_delay_period = 3,
+         max_cleanup_delay_period = 10;
 
 CREATE MATERIALIZED VIEW IF NOT EXISTS {db}.sessions_mv {on_cluster} TO {db}.sessions AS
 SELECT
@@ -67,7 +71,8 @@ SELECT
     any(city)                                                  AS city,
     any(browser)                                               AS browser,
     any(os)                                                    AS os,
-    any(device)                                                AS device
+    any(device)                                                AS device,
+    min(retention_months)                                      AS retention_months
 FROM {db}.events
 WHERE session_id != 0
 GROUP BY site_id, session_id, session_start;

@@ -6,11 +6,18 @@
 import { Hono } from 'hono'
 import { errorResponse } from './http/errors.js'
 import { renderMetrics, type SpoolFigures } from './http/metrics.js'
+import { mountAdmin } from './http/admin.js'
+import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
+import type { PrivacyOps } from './store/privacy.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 
 export interface AppDeps extends IngestRouteDeps {
+  adminToken: string | undefined
+  privacy: PrivacyOps
+  reloadSites: () => Promise<void>
+  limitForget: (ip: string, now: number) => number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
   /** Figures of the spool and shipper for /metrics. */
@@ -34,6 +41,16 @@ export function createApp(deps: AppDeps): Hono {
     }),
   )
   app.post('/api/event', createIngestHandler(deps))
+
+  app.options('/api/forget', (c) =>
+    c.body(null, 204, {
+      'Access-Control-Allow-Origin': '*',
+      'Access-Control-Allow-Methods': 'POST, OPTIONS',
+      'Access-Control-Allow-Headers': 'Content-Type',
+    }),
+  )
+  app.post('/api/forget', createForgetHandler(deps))
+  mountAdmin(app, { ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined })
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 

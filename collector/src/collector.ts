@@ -28,6 +28,7 @@ import { Shipper } from './spool/shipper.js'
 import { Spool } from './spool/spool.js'
 import { openStore, type Store } from './store/client.js'
 import { migrate, readMigrations } from './store/migrate.js'
+import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
@@ -71,7 +72,13 @@ export async function createCollector(
   })
   const applied = await migrate(store, await readMigrations())
   if (applied.length > 0) logger.info('migrations applied', { applied })
-  const added = await registerSites(store, config.SITES, config.SITES_COUNT_OPTED_OUT, now())
+  const added = await registerSites(
+    store,
+    config.SITES,
+    config.SITES_COUNT_OPTED_OUT,
+    now(),
+    config.RETENTION_MONTHS,
+  )
   if (added.length > 0) logger.info('sites registered', { sites: added })
   const sites = createSiteRegistry(await listSites(store))
 
@@ -118,6 +125,8 @@ export async function createCollector(
   const clientLimiter = createRateLimiter(config.RATE_LIMIT_CLIENT_PER_MINUTE)
   const siteLimiter = createRateLimiter(config.RATE_LIMIT_SITE_PER_MINUTE, 1_000_000)
   const clientKey = createClientKeyer()
+  const forgetLimiter = createRateLimiter(5)
+  const privacy = createPrivacyOps(store, now)
   const spamList =
     config.REFERRER_SPAM_FILE === undefined
       ? []
@@ -127,6 +136,10 @@ export async function createCollector(
     sites,
     limitSite: (site, at) => siteLimiter.take(site, at),
     limitClient: (ip, at) => clientLimiter.take(clientKey(ip), at),
+    limitForget: (ip, at) => forgetLimiter.take(clientKey(ip), at),
+    privacy,
+    adminToken: config.ADMIN_TOKEN,
+    reloadSites: async () => sites.replace(await listSites(store)),
     isReferrerSpam: createReferrerSpamCheck([...BUNDLED_REFERRER_SPAM, ...spamList]),
     lookupGeo,
     parseUserAgent: createUserAgentParser(),

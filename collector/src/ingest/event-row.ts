@@ -29,6 +29,7 @@ export interface EventRow {
   engaged_ms: number
   scroll_depth: number
   props: Record<string, string>
+  retention_months: number
 }
 
 let cachedSecond = NaN

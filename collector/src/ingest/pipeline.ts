@@ -32,6 +32,8 @@ export interface EventDraft {
   payload: EventPayload
   site: string
   userAgent: string
+  /** The site's retention, stored with the row for the TTL. */
+  retentionMonths?: number
   /** The request carried `DNT: 1` or `Sec-GPC: 1`. */
   optedOut: boolean
   /** The client address: cleared by the visitor_id step, never stored. */
@@ -56,6 +58,7 @@ const checkSite: Step = (draft, { sites }) => {
   const site = domain === undefined ? undefined : sites.get(domain)
   if (site === undefined) return 'unknown_site'
   draft.site = site.domain
+  draft.retentionMonths = site.retentionMonths
   // Do Not Track / Global Privacy Control: not recorded, unless the site records such
   // visits without a visitor id (the visitor_id and session steps then do nothing).
   if (draft.optedOut && !site.countOptedOut) return 'opted_out'
@@ -170,5 +173,6 @@ function toRow(draft: EventDraft): EventRow {
     engaged_ms: isEngagement ? payload.engagedMs : 0,
     scroll_depth: payload.scrollDepth,
     props: payload.props,
+    retention_months: draft.retentionMonths ?? 25,
   }
 }

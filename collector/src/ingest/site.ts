@@ -18,6 +18,8 @@ export interface SiteSettings {
   domain: string
   /** Record DNT/GPC visitors without a visitor id (true) or not at all (false). */
   countOptedOut: boolean
+  /** Months events are kept. */
+  retentionMonths: number
 }
 
 /** The registered sites, kept in memory and replaced as a whole on refresh. */

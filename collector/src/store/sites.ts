@@ -7,57 +7,77 @@ interface SiteRow {
   domain: string
   created_at: string
   count_opted_out: boolean
+  retention_months: number
 }
 
 async function readSites(store: Store): Promise<SiteRow[]> {
   const result = await store.client.query({
-    query: `SELECT domain, created_at, count_opted_out FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
+    query: `SELECT domain, created_at, count_opted_out, retention_months
+            FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
     format: 'JSONEachRow',
   })
   return result.json<SiteRow>()
 }
 
+const toSettings = (row: SiteRow): SiteSettings => ({
+  domain: row.domain,
+  countOptedOut: row.count_opted_out,
+  retentionMonths: Number(row.retention_months),
+})
+
 export async function listSites(store: Store): Promise<SiteSettings[]> {
-  return (await readSites(store)).map((row) => ({
-    domain: row.domain,
-    countOptedOut: row.count_opted_out,
-  }))
+  return (await readSites(store)).map(toSettings)
+}
+
+/** Write a new version of a site's row (the newest version wins). */
+async function writeSites(store: Store, rows: SiteRow[], now: number): Promise<void> {
+  if (rows.length === 0) return
+  const at = toClickHouseTime(now)
+  await store.client.insert({
+    table: store.table('sites'),
+    values: rows.map((row) => ({ ...row, updated_at: at, deleted: false })),
+    format: 'JSONEachRow',
+  })
 }
 
 /**
- * Register the configured domains that are new, and bring every registered site's
- * `count_opted_out` in line with `countOptedOut`. Returns the domains added.
+ * Register the configured domains that are new (with the default retention), and bring
+ * every registered site's `count_opted_out` in line with `countOptedOut`. Returns the
+ * domains added.
  */
 export async function registerSites(
   store: Store,
   domains: readonly string[],
   countOptedOut: readonly string[],
   now: number,
+  retentionMonths = 25,
 ): Promise<string[]> {
   const existing = new Map((await readSites(store)).map((row) => [row.domain, row]))
   const at = toClickHouseTime(now)
   const added = [...new Set(domains)].filter((domain) => !existing.has(domain))
-  const rows = added.map((domain) => ({
+  const rows: SiteRow[] = added.map((domain) => ({
     domain,
     created_at: at,
-    updated_at: at,
-    deleted: false,
     count_opted_out: countOptedOut.includes(domain),
+    retention_months: retentionMonths,
   }))
-  for (const [domain, row] of existing) {
-    const wanted = countOptedOut.includes(domain)
-    if (row.count_opted_out !== wanted) {
-      rows.push({
-        domain,
-        created_at: row.created_at,
-        updated_at: at,
-        deleted: false,
-        count_opted_out: wanted,
-      })
-    }
+  for (const row of existing.values()) {
+    const wanted = countOptedOut.includes(row.domain)
+    if (row.count_opted_out !== wanted) rows.push({ ...row, count_opted_out: wanted })
   }
-  if (rows.length > 0) {
-    await store.client.insert({ table: store.table('sites'), values: rows, format: 'JSONEachRow' })
-  }
+  await writeSites(store, rows, now)
   return added
+}
+
+/** Change a site's retention; returns false for an unknown site. */
+export async function setSiteRetention(
+  store: Store,
+  domain: string,
+  months: number,
+  now: number,
+): Promise<boolean> {
+  const row = (await readSites(store)).find((site) => site.domain === domain)
+  if (row === undefined) return false
+  await writeSites(store, [{ ...row, retention_months: months }], now)
+  return true
 }

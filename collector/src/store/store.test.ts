@@ -44,6 +44,7 @@ describe('migrations', () => {
       "SELECT name FROM system.tables WHERE database = 'glimpse' ORDER BY name",
     )
     expect(tables.map((t) => t.name)).toEqual([
+      'audit_log',
       'events',
       'salts',
       'schema_migrations',
@@ -163,9 +164,9 @@ describe('sites', () => {
     ])
     expect(await registerSites(store, ['a.com', 'c.com'], ['c.com'], Date.now())).toEqual(['c.com'])
     expect(await listSites(store)).toEqual([
-      { domain: 'a.com', countOptedOut: false },
-      { domain: 'b.com', countOptedOut: false },
-      { domain: 'c.com', countOptedOut: true },
+      { domain: 'a.com', countOptedOut: false, retentionMonths: 25 },
+      { domain: 'b.com', countOptedOut: false, retentionMonths: 25 },
+      { domain: 'c.com', countOptedOut: true, retentionMonths: 25 },
     ])
   })
 

@@ -1,0 +1,104 @@
+/**
+ * Admin API (Authorization: Bearer ADMIN_TOKEN; off when no token is set):
+ *   POST /api/admin/erasure               { site, from?, to? }  delete a site's events
+ *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention
+ */
+import type { Context, Hono, Next } from 'hono'
+import { z } from 'zod'
+import { normalizeDomain } from '../ingest/site.js'
+import type { PrivacyOps } from '../store/privacy.js'
+import { errorResponse } from './errors.js'
+
+export interface AdminDeps {
+  adminToken: string | undefined
+  privacy: PrivacyOps
+  /** Whether a site is registered. */
+  hasSite: (domain: string) => boolean
+  /** Reload the site settings after a change. */
+  reloadSites: () => Promise<void>
+}
+
+const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD')
+const erasureBody = z
+  .object({ site: z.string().max(253), from: day.optional(), to: day.optional() })
+  .strict()
+const retentionBody = z.object({ months: z.number().int().min(1).max(1200) }).strict()
+
+/** Compare without leaking, through timing, how much of the token was right. */
+function sameSecret(given: string, expected: string): boolean {
+  let difference = given.length ^ expected.length
+  for (let i = 0; i < expected.length; i++)
+    difference |= (given.charCodeAt(i) || 0) ^ expected.charCodeAt(i)
+  return difference === 0
+}
+
+async function readJson<T>(
+  c: Context,
+  schema: z.ZodType<T>,
+): Promise<{ ok: true; value: T } | { ok: false; response: Response }> {
+  let json: unknown
+  try {
+    json = await c.req.json()
+  } catch {
+    return {
+      ok: false,
+      response: errorResponse(c, 400, 'invalid_json', 'The body is not valid JSON.'),
+    }
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
+    return {
+      ok: false,
+      response: errorResponse(c, 400, 'invalid_payload', `${where}${issue?.message ?? 'invalid'}`),
+    }
+  }
+  return { ok: true, value: parsed.data }
+}
+
+export function mountAdmin(app: Hono, deps: AdminDeps): void {
+  app.use('/api/admin/*', async (c: Context, next: Next) => {
+    if (deps.adminToken === undefined) {
+      return errorResponse(
+        c,
+        403,
+        'admin_disabled',
+        'The admin API is off: set ADMIN_TOKEN to turn it on.',
+      )
+    }
+    const header = c.req.header('authorization') ?? ''
+    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
+    if (!sameSecret(token, deps.adminToken)) {
+      return errorResponse(c, 401, 'unauthorized', 'A valid admin token is required.', {
+        'WWW-Authenticate': 'Bearer',
+      })
+    }
+    await next()
+  })
+
+  app.post('/api/admin/erasure', async (c) => {
+    const body = await readJson(c, erasureBody)
+    if (!body.ok) return body.response
+    const site = normalizeDomain(body.value.site)
+    if (site === undefined || !deps.hasSite(site))
+      return errorResponse(c, 404, 'unknown_site', 'No such site.')
+    const { from, to } = body.value
+    if (from !== undefined && to !== undefined && from > to) {
+      return errorResponse(c, 400, 'invalid_payload', 'from must not be after to.')
+    }
+    const result = await deps.privacy.erase(site, from, to)
+    return c.json({ site, from: from ?? null, to: to ?? null, ...result })
+  })
+
+  app.put('/api/admin/sites/:site/retention', async (c) => {
+    const body = await readJson(c, retentionBody)
+    if (!body.ok) return body.response
+    const site = normalizeDomain(c.req.param('site'))
+    if (site === undefined || !(await deps.privacy.setRetention(site, body.value.months))) {
+      return errorResponse(c, 404, 'unknown_site', 'No such site.')
+    }
+    await deps.reloadSites()
+    return c.json({ site, retentionMonths: body.value.months })
+  })
+}

@@ -1,0 +1,238 @@
+/**
+ * Privacy operations end to end on the embedded engine: erasure by site and date range,
+ * a visitor's "forget me", retention changes; rows gone from query results and, after
+ * the engine's cleanup, from the files on disk.
+ */
+import { readdir, readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  at,
+  CHROME_UA,
+  IPHONE_UA,
+  postEvent,
+  startTestCollector,
+  type TestCollector,
+} from '../test/helpers.js'
+
+const TOKEN = 'test-admin-token-0123456789abcdef'
+let collector: TestCollector
+
+beforeAll(async () => {
+  collector = await startTestCollector({ ADMIN_TOKEN: TOKEN })
+})
+afterAll(async () => {
+  await collector.close()
+})
+
+const admin = (method: string, url: string, body: unknown, token = TOKEN) =>
+  collector.app.request(url, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: JSON.stringify(body),
+  })
+
+async function filesContaining(marker: string): Promise<string[]> {
+  const hits: string[] = []
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) await walk(full)
+      else if (
+        entry.isFile() &&
+        (await readFile(full).catch(() => Buffer.alloc(0))).includes(marker)
+      )
+        hits.push(full)
+    }
+  }
+  await walk(path.join(collector.dir, 'clickhouse'))
+  return hits
+}
+
+/** Wait until no file holds the marker: replaced parts leave the disk within a minute. */
+async function waitUntilGone(marker: string, ms = 90_000): Promise<string[]> {
+  const until = Date.now() + ms
+  let hits = await filesContaining(marker)
+  while (hits.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    hits = await filesContaining(marker)
+  }
+  return hits
+}
+
+const count = async (where: string) =>
+  Number(
+    (
+      await collector.rows<{ n: string }>(`SELECT count() AS n FROM glimpse.events WHERE ${where}`)
+    )[0]?.n,
+  )
+
+describe('admin API', () => {
+  it('requires the token', async () => {
+    expect(
+      (await admin('POST', '/api/admin/erasure', { site: 'example.com' }, 'wrong-token')).status,
+    ).toBe(401)
+    const response = await collector.app.request('/api/admin/erasure', {
+      method: 'POST',
+      body: '{}',
+    })
+    expect(response.status).toBe(401)
+    expect(await response.json()).toMatchObject({ error: { code: 'unauthorized' } })
+  })
+
+  it('validates its input', async () => {
+    expect((await admin('POST', '/api/admin/erasure', { site: 'nope.org' })).status).toBe(404)
+    expect(
+      (await admin('POST', '/api/admin/erasure', { site: 'example.com', from: 'yesterday' }))
+        .status,
+    ).toBe(400)
+    expect(
+      (
+        await admin('POST', '/api/admin/erasure', {
+          site: 'example.com',
+          from: '2026-02-02',
+          to: '2026-01-01',
+        })
+      ).status,
+    ).toBe(400)
+    expect(
+      (await admin('PUT', '/api/admin/sites/example.com/retention', { months: 0 })).status,
+    ).toBe(400)
+  })
+})
+
+describe('erasure by site and date range', () => {
+  it('deletes the range physically and nothing else', async () => {
+    const marker = `m4rk3r${Math.random().toString(36).slice(2, 10)}`
+    for (const day of [0, 1, 2]) {
+      collector.clock.now = at(day, '12:00')
+      for (const site of ['example.com', 'other.org']) {
+        const response = await postEvent(collector, {
+          n: 'pageview',
+          u: `https://${marker}-d${day}.${site}/`,
+          d: site,
+        })
+        expect(response.status).toBe(202)
+      }
+    }
+    await collector.flush()
+    const erased = `${marker}-d1.example.com`
+    expect(await filesContaining(erased)).not.toEqual([])
+
+    const day1 = new Date(at(1)).toISOString().slice(0, 10)
+    const response = await admin('POST', '/api/admin/erasure', {
+      site: 'example.com',
+      from: day1,
+      to: day1,
+    })
+    expect(response.status).toBe(200)
+    expect(await response.json()).toMatchObject({ site: 'example.com', deleted: 1, remaining: 0 })
+
+    expect(await count(`hostname = '${erased}'`)).toBe(0)
+    expect(await count(`startsWith(hostname, '${marker}')`)).toBe(5)
+    const sessions = await collector.rows<{ h: string }>(
+      `SELECT argMinMerge(hostname) AS h FROM glimpse.sessions GROUP BY site_id, session_id HAVING startsWith(h, '${marker}')`,
+    )
+    expect(sessions.map((row) => row.h).sort()).not.toContain(erased)
+    expect(await waitUntilGone(erased)).toEqual([])
+    expect(await filesContaining(`${marker}-d0.example.com`)).not.toEqual([])
+
+    const log = await collector.rows<{ action: string; site_id: string; detail: string }>(
+      "SELECT action, site_id, detail FROM glimpse.audit_log WHERE action = 'erasure'",
+    )
+    expect(log).toEqual([
+      {
+        action: 'erasure',
+        site_id: 'example.com',
+        detail: `{"from":"${day1}","to":"${day1}","deleted":1}`,
+      },
+    ])
+  }, 120_000)
+})
+
+describe('forget me', () => {
+  it("deletes the asking visitor's events, and only theirs", async () => {
+    collector.clock.now = at(0, '15:00')
+    collector.peer.address = '192.0.2.150'
+    await postEvent(collector, { n: 'pageview', u: 'https://example.com/mine', d: 'example.com' })
+    await postEvent(collector, { n: 'Signup', u: 'https://example.com/mine', d: 'example.com' })
+    collector.peer.address = '192.0.2.151'
+    await postEvent(
+      collector,
+      { n: 'pageview', u: 'https://example.com/theirs', d: 'example.com' },
+      { 'User-Agent': IPHONE_UA },
+    )
+    await collector.flush()
+
+    collector.peer.address = '192.0.2.150'
+    const response = await collector.app.request('/api/forget', {
+      method: 'POST',
+      headers: {
+        'User-Agent': CHROME_UA,
+        'Content-Type': 'text/plain',
+        Origin: 'https://example.com',
+      },
+      body: JSON.stringify({ domain: 'example.com' }),
+    })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('access-control-allow-origin')).toBe('*')
+    expect(await response.json()).toMatchObject({ deleted: 2, remaining: 0 })
+    expect(await count("pathname = '/mine'")).toBe(0)
+    expect(await count("pathname = '/theirs'")).toBe(1)
+
+    const log = await collector.rows<{ detail: string }>(
+      "SELECT detail FROM glimpse.audit_log WHERE action = 'forget'",
+    )
+    expect(log).toEqual([{ detail: '{"deleted":2}' }])
+  })
+
+  it('refuses bad requests', async () => {
+    const bad = await collector.app.request('/api/forget', {
+      method: 'POST',
+      body: '{"domain":"nope.org"}',
+    })
+    expect(bad.status).toBe(400)
+    expect((await collector.app.request('/api/forget', { method: 'POST', body: 'x' })).status).toBe(
+      400,
+    )
+  })
+})
+
+describe('retention', () => {
+  it('applies a shorter retention to existing rows at once', async () => {
+    const old = new Date(Date.now() - 40 * 24 * 3600 * 1000)
+      .toISOString()
+      .replace('T', ' ')
+      .slice(0, 23)
+    await collector.store.client.insert({
+      table: 'glimpse.events',
+      values: [
+        {
+          site_id: 'other.org',
+          timestamp: old,
+          name: 'pageview',
+          pathname: '/old',
+          hostname: 'other.org',
+          retention_months: 25,
+        },
+      ],
+      format: 'JSONEachRow',
+    })
+    expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(1)
+    const response = await admin('PUT', '/api/admin/sites/other.org/retention', { months: 1 })
+    expect(response.status).toBe(200)
+    expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(0)
+    // New events carry the new retention.
+    collector.clock.now = Date.now()
+    await postEvent(collector, { n: 'pageview', u: 'https://other.org/new', d: 'other.org' })
+    await collector.flush()
+    const [row] = await collector.rows<{ r: number }>(
+      "SELECT retention_months AS r FROM glimpse.events WHERE pathname = '/new'",
+    )
+    expect(row?.r).toBe(1)
+    const log = await collector.rows<{ detail: string }>(
+      "SELECT detail FROM glimpse.audit_log WHERE action = 'retention'",
+    )
+    expect(log).toEqual([{ detail: '{"months":1}' }])
+  })
+})

@@ -1,0 +1,113 @@
+/**
+ * Privacy operations on the stored events: erasure by site and date range, a visitor's
+ * "forget me", and retention changes applied to existing rows. Deletes are mutations
+ * (ALTER TABLE … DELETE), which rewrite the parts without the rows, and wait for it;
+ * the replaced parts leave the disk within a minute (the tables' old_parts_lifetime and
+ * cleanup settings). Every operation is written to the audit log, without personal data.
+ */
+import { toClickHouseTime } from '../ingest/event-row.js'
+import type { Store } from './client.js'
+import { setSiteRetention } from './sites.js'
+
+export interface ErasureResult {
+  /** Events deleted. */
+  deleted: number
+  /** Events left in the range after the deletion: 0, checked. */
+  remaining: number
+}
+
+export interface PrivacyOps {
+  erase(site: string, from: string | undefined, to: string | undefined): Promise<ErasureResult>
+  forget(site: string, visitorIds: bigint[]): Promise<ErasureResult>
+  setRetention(site: string, months: number): Promise<boolean>
+}
+
+const SYNC = { mutations_sync: '2' } as const
+
+export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
+  const events = store.table('events')
+  const sessions = store.table('sessions')
+
+  const count = async (where: string, params: Record<string, unknown>): Promise<number> => {
+    const result = await store.client.query({
+      query: `SELECT count() AS n FROM ${events} WHERE ${where}`,
+      query_params: params,
+      format: 'JSONEachRow',
+    })
+    const [row] = await result.json<{ n: string }>()
+    return Number(row?.n ?? 0)
+  }
+
+  const audit = (action: string, site: string, detail: string) =>
+    store.client.insert({
+      table: store.table('audit_log'),
+      values: [{ at: toClickHouseTime(now()), action, site_id: site, detail }],
+      format: 'JSONEachRow',
+    })
+
+  /** Delete matching rows from events and sessions; `where` uses only parameters. */
+  const remove = async (
+    eventsWhere: string,
+    sessionsWhere: string,
+    params: Record<string, unknown>,
+  ): Promise<ErasureResult> => {
+    const deleted = await count(eventsWhere, params)
+    await store.client.command({
+      query: `ALTER TABLE ${events} DELETE WHERE ${eventsWhere}`,
+      query_params: params,
+      clickhouse_settings: SYNC,
+    })
+    await store.client.command({
+      query: `ALTER TABLE ${sessions} DELETE WHERE ${sessionsWhere}`,
+      query_params: params,
+      clickhouse_settings: SYNC,
+    })
+    return { deleted, remaining: await count(eventsWhere, params) }
+  }
+
+  return {
+    async erase(site, from, to) {
+      // Whole UTC days; either end may be open.
+      const params = { site, from: from ?? '1970-01-01', to: to ?? '2299-12-31' }
+      const range = 'toDate(%s) BETWEEN {from:Date} AND {to:Date}'
+      const result = await remove(
+        `site_id = {site:String} AND ${range.replace('%s', 'timestamp')}`,
+        `site_id = {site:String} AND ${range.replace('%s', 'session_start')}`,
+        params,
+      )
+      await audit(
+        'erasure',
+        site,
+        JSON.stringify({ from: from ?? null, to: to ?? null, deleted: result.deleted }),
+      )
+      return result
+    },
+
+    async forget(site, visitorIds) {
+      const params = { site, ids: visitorIds }
+      const where = 'site_id = {site:String} AND visitor_id IN {ids:Array(UInt64)}'
+      const result =
+        visitorIds.length === 0 ? { deleted: 0, remaining: 0 } : await remove(where, where, params)
+      await audit('forget', site, JSON.stringify({ deleted: result.deleted }))
+      return result
+    },
+
+    async setRetention(site, months) {
+      if (!(await setSiteRetention(store, site, months, now()))) return false
+      // Existing rows take the new retention too; then the TTL is applied at once.
+      for (const table of [events, sessions]) {
+        await store.client.command({
+          query: `ALTER TABLE ${table} UPDATE retention_months = {months:UInt16} WHERE site_id = {site:String}`,
+          query_params: { site, months },
+          clickhouse_settings: SYNC,
+        })
+        await store.client.command({
+          query: `ALTER TABLE ${table} MATERIALIZE TTL`,
+          clickhouse_settings: SYNC,
+        })
+      }
+      await audit('retention', site, JSON.stringify({ months }))
+      return true
+    },
+  }
+}
