@@ -4,3 +4,7 @@ ALTER TABLE {db}.sites {on_cluster} ADD COLUMN IF NOT EXISTS count_opted_out Boo
 
 -- Months the site's events are kept (ClickHouse TTL on events and sessions).
 ALTER TABLE {db}.sites {on_cluster} ADD COLUMN IF NOT EXISTS retention_months UInt16 DEFAULT 25;
+
+-- Hostnames a site's events may come from (a listed name or any subdomain of one).
+-- Empty: any hostname.
+ALTER TABLE {db}.sites {on_cluster} ADD COLUMN IF NOT EXISTS allowed_hostnames Array(String) DEFAULT [];

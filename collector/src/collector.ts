@@ -9,6 +9,7 @@ import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
+import { createBotCheck } from './ingest/bots.js'
 import { createCounters } from './ingest/counters.js'
 import { createClientKeyer, createRateLimiter } from './ingest/rate-limit.js'
 import {
@@ -127,6 +128,10 @@ export async function createCollector(
   const clientKey = createClientKeyer()
   const forgetLimiter = createRateLimiter(5)
   const privacy = createPrivacyOps(store, now)
+  const botMarkers =
+    config.BOT_MARKERS_FILE === undefined
+      ? []
+      : parseDomainList(await readFile(config.BOT_MARKERS_FILE, 'utf8'))
   const spamList =
     config.REFERRER_SPAM_FILE === undefined
       ? []
@@ -142,7 +147,7 @@ export async function createCollector(
     reloadSites: async () => sites.replace(await listSites(store)),
     isReferrerSpam: createReferrerSpamCheck([...BUNDLED_REFERRER_SPAM, ...spamList]),
     lookupGeo,
-    parseUserAgent: createUserAgentParser(),
+    parseUserAgent: createUserAgentParser(10_000, createBotCheck(botMarkers)),
     salts,
     hashVisitor,
     sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),

@@ -91,6 +91,7 @@ const envSchema = z.object({
   RATE_LIMIT_CLIENT_PER_MINUTE: int(0, 10_000_000, 600),
   RATE_LIMIT_SITE_PER_MINUTE: int(0, 100_000_000, 120_000),
   REFERRER_SPAM_FILE: z.string().optional(),
+  BOT_MARKERS_FILE: z.string().optional(),
   SESSION_IDLE_MINUTES: int(1, 24 * 60, 30),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),

@@ -2,6 +2,7 @@
  * Admin API (Authorization: Bearer ADMIN_TOKEN; off when no token is set):
  *   POST /api/admin/erasure               { site, from?, to? }  delete a site's events
  *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention
+ *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
  */
 import type { Context, Hono, Next } from 'hono'
 import { z } from 'zod'
@@ -23,6 +24,7 @@ const erasureBody = z
   .object({ site: z.string().max(253), from: day.optional(), to: day.optional() })
   .strict()
 const retentionBody = z.object({ months: z.number().int().min(1).max(1200) }).strict()
+const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
 
 /** Compare without leaking, through timing, how much of the token was right. */
 function sameSecret(given: string, expected: string): boolean {
@@ -100,5 +102,23 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     }
     await deps.reloadSites()
     return c.json({ site, retentionMonths: body.value.months })
+  })
+
+  app.put('/api/admin/sites/:site/hostnames', async (c) => {
+    const body = await readJson(c, hostnamesBody)
+    if (!body.ok) return body.response
+    const hostnames: string[] = []
+    for (const name of body.value.hostnames) {
+      const normalized = normalizeDomain(name)
+      if (normalized === undefined)
+        return errorResponse(c, 400, 'invalid_payload', `"${name}" is not a hostname.`)
+      hostnames.push(normalized)
+    }
+    const site = normalizeDomain(c.req.param('site'))
+    if (site === undefined || !(await deps.privacy.setHostnames(site, hostnames))) {
+      return errorResponse(c, 404, 'unknown_site', 'No such site.')
+    }
+    await deps.reloadSites()
+    return c.json({ site, allowedHostnames: hostnames })
   })
 }

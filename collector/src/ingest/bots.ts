@@ -61,10 +61,19 @@ const MARKERS = [
   'dataprovider',
 ] as const
 
-/** True when the user agent is missing, implausibly short, or names an automated client. */
-export function isBot(ua: string): boolean {
-  if (ua.length < 10) return true
-  const lower = ua.toLowerCase()
-  for (const marker of MARKERS) if (lower.includes(marker)) return true
-  return false
+/**
+ * A bot check over the bundled markers plus `extra` ones (BOT_MARKERS_FILE): true when
+ * the user agent is missing, implausibly short, or names an automated client.
+ */
+export function createBotCheck(extra: readonly string[] = []): (ua: string) => boolean {
+  const markers = [...MARKERS, ...extra.map((marker) => marker.toLowerCase())]
+  return (ua) => {
+    if (ua.length < 10) return true
+    const lower = ua.toLowerCase()
+    for (const marker of markers) if (lower.includes(marker)) return true
+    return false
+  }
 }
+
+/** The check with the bundled markers only. */
+export const isBot = createBotCheck()

@@ -8,6 +8,7 @@ export const DROP_REASONS = [
   'user_agent_too_long',
   'no_client_address',
   'unknown_site',
+  'hostname_not_allowed',
   'rate_limited',
   'bot',
   'referrer_spam',

@@ -10,7 +10,7 @@ import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
 import type { Session, SessionTracker } from './session.js'
 import type { SiteRegistry } from './site.js'
-import { normalizeDomain } from './site.js'
+import { isHostnameAllowed, normalizeDomain } from './site.js'
 import { resolveSource, type Source } from './source.js'
 import type { Device } from './user-agent.js'
 import { DAY_MS, utcDay, type Salt, type SaltSource } from './visitor-id.js'
@@ -32,6 +32,8 @@ export interface EventDraft {
   payload: EventPayload
   site: string
   userAgent: string
+  /** The page hostnames the site accepts (empty: any). */
+  allowedHostnames?: readonly string[]
   /** The site's retention, stored with the row for the TTL. */
   retentionMonths?: number
   /** The request carried `DNT: 1` or `Sec-GPC: 1`. */
@@ -59,6 +61,7 @@ const checkSite: Step = (draft, { sites }) => {
   if (site === undefined) return 'unknown_site'
   draft.site = site.domain
   draft.retentionMonths = site.retentionMonths
+  draft.allowedHostnames = site.allowedHostnames
   // Do Not Track / Global Privacy Control: not recorded, unless the site records such
   // visits without a visitor id (the visitor_id and session steps then do nothing).
   if (draft.optedOut && !site.countOptedOut) return 'opted_out'
@@ -79,6 +82,11 @@ const parseDevice: Step = (draft, { parseUserAgent }) => {
 const cleanPageUrl: Step = (draft) => {
   draft.url = cleanUrl(draft.payload.url, draft.payload.hashRouting)
 }
+
+const checkHostname: Step = (draft) =>
+  draft.url !== undefined && !isHostnameAllowed(draft.url.hostname, draft.allowedHostnames ?? [])
+    ? 'hostname_not_allowed'
+    : undefined
 
 const findSource: Step = (draft) => {
   if (draft.url !== undefined) draft.source = resolveSource(draft.payload.referrer, draft.url)
@@ -124,6 +132,7 @@ export const STEPS: ReadonlyArray<readonly [string, Step]> = [
   ['referrer_spam', filterReferrerSpam],
   ['geo', locate],
   ['url', cleanPageUrl],
+  ['hostname', checkHostname],
   ['source', findSource],
   ['visitor_id', identifyVisitor],
   ['session', assignSession],

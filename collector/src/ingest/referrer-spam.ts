@@ -37,7 +37,7 @@ export const BUNDLED_REFERRER_SPAM = [
   'youporn-forum.ga',
 ]
 
-/** Parse a list file: one domain a line, blank lines and # comments ignored. */
+/** Parse a list file: one entry a line (lower-cased), blank lines and # comments ignored. */
 export function parseDomainList(text: string): string[] {
   return text
     .split('\n')

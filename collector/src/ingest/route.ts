@@ -36,6 +36,7 @@ const MESSAGES: Partial<Record<DropReason, [ContentfulStatusCode, string]>> = {
   no_client_address: [400, 'The client address could not be determined.'],
   unknown_site: [400, 'The domain is not a site registered with this collector.'],
   rate_limited: [429, 'Too many events; retry later.'],
+  hostname_not_allowed: [400, "The page's hostname is not one this site accepts events from."],
 }
 
 /** Drops answered with 202 like an accepted event. */
@@ -127,7 +128,9 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         'Retry-After': '5',
       })
     }
-    const [status, message] = MESSAGES.unknown_site ?? [400, '']
-    return errorResponse(c, status, 'unknown_site', message)
+    // Every target site refused the event: answer with the first reason.
+    const reason = outcomes[0] ?? 'unknown_site'
+    const [status, message] = MESSAGES[reason] ?? [400, 'The event was rejected.']
+    return errorResponse(c, status, reason, message)
   }
 }

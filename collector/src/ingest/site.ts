@@ -20,6 +20,14 @@ export interface SiteSettings {
   countOptedOut: boolean
   /** Months events are kept. */
   retentionMonths: number
+  /** Page hostnames accepted (each with its subdomains); empty accepts any. */
+  allowedHostnames: string[]
+}
+
+/** Whether a page's hostname is one the site accepts. */
+export function isHostnameAllowed(hostname: string, allowed: readonly string[]): boolean {
+  if (allowed.length === 0) return true
+  return allowed.some((entry) => hostname === entry || hostname.endsWith(`.${entry}`))
 }
 
 /** The registered sites, kept in memory and replaced as a whole on refresh. */

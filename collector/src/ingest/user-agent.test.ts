@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { isBot } from './bots.js'
+import { createBotCheck, isBot } from './bots.js'
 import { createUserAgentParser, parseUserAgent } from './user-agent.js'
 
 // Regression fixtures: real user agents, including odd ones.
@@ -116,5 +116,14 @@ describe('isBot', () => {
   it.each(fixtures.map(([ua]) => ua))('lets a browser through: %s', (ua) => {
     expect(isBot(ua)).toBe(false)
     expect(parseUserAgent(ua).bot).toBe(false)
+  })
+})
+
+describe('createBotCheck', () => {
+  it('adds markers from the operator', () => {
+    const check = createBotCheck(['AcmeProbe'])
+    expect(check('Mozilla/5.0 (compatible; AcmeProbe/1.0)')).toBe(true)
+    expect(check(fixtures[0]?.[0] ?? '')).toBe(false)
+    expect(isBot('Mozilla/5.0 (compatible; AcmeProbe/1.0)')).toBe(false)
   })
 })

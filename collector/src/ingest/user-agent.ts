@@ -37,7 +37,7 @@ function shortVersion(version: string | undefined): string {
   return version.split('.').slice(0, 2).join('.')
 }
 
-export function parseUserAgent(ua: string): Device {
+export function parseUserAgent(ua: string, botCheck: (ua: string) => boolean = isBot): Device {
   const result = new UAParser(ua).getResult()
   const browser = result.browser.name ?? ''
   const os = result.os.name ?? ''
@@ -52,17 +52,20 @@ export function parseUserAgent(ua: string): Device {
     os: OS_NAMES[os] ?? os,
     osVersion: shortVersion(result.os.version),
     device,
-    bot: isBot(ua) || device === 'bot',
+    bot: botCheck(ua) || device === 'bot',
   }
 }
 
 /** A parser that remembers the last `size` distinct user agents. */
-export function createUserAgentParser(size = 10_000): (ua: string) => Device {
+export function createUserAgentParser(
+  size = 10_000,
+  botCheck: (ua: string) => boolean = isBot,
+): (ua: string) => Device {
   const cache = new Lru<string, Device>(size)
   return (ua) => {
     let device = cache.get(ua)
     if (device === undefined) {
-      device = parseUserAgent(ua)
+      device = parseUserAgent(ua, botCheck)
       cache.set(ua, device)
     }
     return device

@@ -7,7 +7,7 @@
  */
 import { toClickHouseTime } from '../ingest/event-row.js'
 import type { Store } from './client.js'
-import { setSiteRetention } from './sites.js'
+import { setSiteHostnames, setSiteRetention } from './sites.js'
 
 export interface ErasureResult {
   /** Events deleted. */
@@ -20,6 +20,8 @@ export interface PrivacyOps {
   erase(site: string, from: string | undefined, to: string | undefined): Promise<ErasureResult>
   forget(site: string, visitorIds: bigint[]): Promise<ErasureResult>
   setRetention(site: string, months: number): Promise<boolean>
+  /** Not a deletion, but a change to what a site accepts: audited alike. */
+  setHostnames(site: string, hostnames: string[]): Promise<boolean>
 }
 
 const SYNC = { mutations_sync: '2' } as const
@@ -107,6 +109,12 @@ export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
         })
       }
       await audit('retention', site, JSON.stringify({ months }))
+      return true
+    },
+
+    async setHostnames(site, hostnames) {
+      if (!(await setSiteHostnames(store, site, hostnames, now()))) return false
+      await audit('hostnames', site, JSON.stringify({ hostnames }))
       return true
     },
   }

@@ -8,11 +8,12 @@ interface SiteRow {
   created_at: string
   count_opted_out: boolean
   retention_months: number
+  allowed_hostnames: string[]
 }
 
 async function readSites(store: Store): Promise<SiteRow[]> {
   const result = await store.client.query({
-    query: `SELECT domain, created_at, count_opted_out, retention_months
+    query: `SELECT domain, created_at, count_opted_out, retention_months, allowed_hostnames
             FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
     format: 'JSONEachRow',
   })
@@ -23,6 +24,7 @@ const toSettings = (row: SiteRow): SiteSettings => ({
   domain: row.domain,
   countOptedOut: row.count_opted_out,
   retentionMonths: Number(row.retention_months),
+  allowedHostnames: row.allowed_hostnames,
 })
 
 export async function listSites(store: Store): Promise<SiteSettings[]> {
@@ -60,6 +62,7 @@ export async function registerSites(
     created_at: at,
     count_opted_out: countOptedOut.includes(domain),
     retention_months: retentionMonths,
+    allowed_hostnames: [],
   }))
   for (const row of existing.values()) {
     const wanted = countOptedOut.includes(row.domain)
@@ -79,5 +82,18 @@ export async function setSiteRetention(
   const row = (await readSites(store)).find((site) => site.domain === domain)
   if (row === undefined) return false
   await writeSites(store, [{ ...row, retention_months: months }], now)
+  return true
+}
+
+/** Set the hostnames a site accepts events from (empty: any); false for an unknown site. */
+export async function setSiteHostnames(
+  store: Store,
+  domain: string,
+  hostnames: string[],
+  now: number,
+): Promise<boolean> {
+  const row = (await readSites(store)).find((site) => site.domain === domain)
+  if (row === undefined) return false
+  await writeSites(store, [{ ...row, allowed_hostnames: hostnames }], now)
   return true
 }

@@ -164,9 +164,9 @@ describe('sites', () => {
     ])
     expect(await registerSites(store, ['a.com', 'c.com'], ['c.com'], Date.now())).toEqual(['c.com'])
     expect(await listSites(store)).toEqual([
-      { domain: 'a.com', countOptedOut: false, retentionMonths: 25 },
-      { domain: 'b.com', countOptedOut: false, retentionMonths: 25 },
-      { domain: 'c.com', countOptedOut: true, retentionMonths: 25 },
+      { domain: 'a.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
+      { domain: 'b.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
+      { domain: 'c.com', countOptedOut: true, retentionMonths: 25, allowedHostnames: [] },
     ])
   })
 
