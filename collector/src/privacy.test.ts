@@ -248,8 +248,12 @@ describe('forget me', () => {
   })
 })
 
-describe('retention', () => {
-  it('applies a shorter retention to existing rows at once', async () => {
+describe('retention', { timeout: 120_000 }, () => {
+  it('applies a shorter retention to existing rows at once, on disk too', async () => {
+    const oldToken = Array.from(
+      { length: 16 },
+      () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(Math.random() * 26)],
+    ).join('')
     const old = new Date(Date.now() - 40 * 24 * 3600 * 1000)
       .toISOString()
       .replace('T', ' ')
@@ -262,16 +266,18 @@ describe('retention', () => {
           timestamp: old,
           name: 'pageview',
           pathname: '/old',
-          hostname: 'other.org',
+          hostname: `${oldToken}.other.org`,
           retention_months: 25,
         },
       ],
       format: 'JSONEachRow',
     })
     expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(1)
+    expect(await filesContaining(oldToken)).not.toEqual([])
     const response = await admin('PUT', '/api/admin/sites/other.org/retention', { months: 1 })
     expect(response.status).toBe(200)
     expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(0)
+    expect(await waitUntilGone(oldToken)).toEqual([])
     // New events carry the new retention.
     collector.clock.now = Date.now()
     await postEvent(collector, { n: 'pageview', u: 'https://other.org/new', d: 'other.org' })

@@ -127,3 +127,24 @@ describe('createBotCheck', () => {
     expect(isBot('Mozilla/5.0 (compatible; AcmeProbe/1.0)')).toBe(false)
   })
 })
+
+describe('hostile user agents', () => {
+  // Crafted strings of the longest accepted length, repeating the tokens the parser's
+  // patterns look for. Each parse must stay short: the guard against slow patterns.
+  const hostile = [
+    'Mozilla/5.0 ('.repeat(80),
+    'Android '.repeat(128),
+    'Chrome/1.'.repeat(113),
+    ';'.repeat(1024),
+    ' like Gecko'.repeat(93),
+    'Version/'.repeat(64) + 'Safari/'.repeat(60),
+    'a'.repeat(1024),
+    '(Windows NT 10.0; '.repeat(56),
+  ].map((ua) => ua.slice(0, 1024))
+
+  it.each(hostile.map((ua, i) => [i, ua] as const))('crafted agent %i parses quickly', (_i, ua) => {
+    const started = performance.now()
+    parseUserAgent(ua)
+    expect(performance.now() - started).toBeLessThan(250)
+  })
+})
