@@ -1,7 +1,7 @@
 /**
  * Where accepted events go. The collector's sink is the durable spool (spool/sink.ts):
- * the event is on disk when write() resolves. The in-memory batcher
- * (store/batch-writer.ts) is the sink for runtimes without a disk.
+ * the event is on disk when write() resolves. A runtime without a disk would bring its
+ * own (an in-memory batcher, say), and answer 202 with a weaker promise.
  */
 import type { EventRow } from './event-row.js'
 
