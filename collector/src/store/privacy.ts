@@ -7,7 +7,7 @@
  */
 import { toClickHouseTime } from '../ingest/event-row.js'
 import type { Store } from './client.js'
-import { setSiteHostnames, setSiteRetention } from './sites.js'
+import { updateSite } from './sites.js'
 
 export interface ErasureResult {
   /** Events deleted. */
@@ -95,7 +95,7 @@ export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
     },
 
     async setRetention(site, months) {
-      if (!(await setSiteRetention(store, site, months, now()))) return false
+      if (!(await updateSite(store, site, { retentionMonths: months }, now()))) return false
       // Existing rows take the new retention too; then the TTL is applied at once.
       for (const table of [events, sessions]) {
         await store.client.command({
@@ -113,7 +113,7 @@ export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
     },
 
     async setHostnames(site, hostnames) {
-      if (!(await setSiteHostnames(store, site, hostnames, now()))) return false
+      if (!(await updateSite(store, site, { allowedHostnames: hostnames }, now()))) return false
       await audit('hostnames', site, JSON.stringify({ hostnames }))
       return true
     },

@@ -72,28 +72,31 @@ export async function registerSites(
   return added
 }
 
-/** Change a site's retention; returns false for an unknown site. */
-export async function setSiteRetention(
-  store: Store,
-  domain: string,
-  months: number,
-  now: number,
-): Promise<boolean> {
-  const row = (await readSites(store)).find((site) => site.domain === domain)
-  if (row === undefined) return false
-  await writeSites(store, [{ ...row, retention_months: months }], now)
-  return true
+export interface SiteChange {
+  retentionMonths?: number
+  /** Page hostnames accepted, each with its subdomains; empty accepts any. */
+  allowedHostnames?: string[]
 }
 
-/** Set the hostnames a site accepts events from (empty: any); false for an unknown site. */
-export async function setSiteHostnames(
+/** Change a site's settings; returns false for an unknown site. */
+export async function updateSite(
   store: Store,
   domain: string,
-  hostnames: string[],
+  change: SiteChange,
   now: number,
 ): Promise<boolean> {
   const row = (await readSites(store)).find((site) => site.domain === domain)
   if (row === undefined) return false
-  await writeSites(store, [{ ...row, allowed_hostnames: hostnames }], now)
+  await writeSites(
+    store,
+    [
+      {
+        ...row,
+        retention_months: change.retentionMonths ?? row.retention_months,
+        allowed_hostnames: change.allowedHostnames ?? row.allowed_hostnames,
+      },
+    ],
+    now,
+  )
   return true
 }
