@@ -6,14 +6,15 @@
  * or a timeout is stored once. Failures are retried with backoff, forever: the events
  * stay on disk meanwhile.
  */
-import type { EventRow } from '../ingest/event-row.js'
 import type { Logger } from '../logger.js'
 import type { Spool } from './spool.js'
 
+const NEWLINE = Buffer.from('\n')
+
 export interface ShipperOptions {
   spool: Spool
-  /** Insert a batch; `token` identifies it for deduplication. */
-  insert: (rows: EventRow[], token: string) => Promise<void>
+  /** Insert a batch of JSONEachRow text; `token` identifies it for deduplication. */
+  insert: (body: Buffer, token: string) => Promise<void>
   batchRows: number
   /** Seal and ship the open segment once its first event is this old. */
   maxWaitMs: number
@@ -122,20 +123,20 @@ export class Shipper {
     const segment = await spool.oldest()
     if (segment === undefined) return false
     for (let start = 0, batch = 0; start < segment.records.length; start += batchRows, batch++) {
-      const rows: EventRow[] = []
+      // The records are JSON objects as the route wrote them: they go to the store as
+      // JSONEachRow text without being parsed and serialized again.
+      const lines: Buffer[] = []
       for (const record of segment.records.slice(start, start + batchRows)) {
-        try {
-          rows.push(JSON.parse(record.toString()) as EventRow)
-        } catch {
-          // A record with a good checksum but no JSON was never written by us: skip it.
-          this.stats.malformed++
-        }
+        // A checksummed record that is not a JSON object was never written by us.
+        if (record[0] === 0x7b && record[record.length - 1] === 0x7d) lines.push(record, NEWLINE)
+        else this.stats.malformed++
       }
+      if (lines.length === 0) continue
       const started = performance.now()
-      await insert(rows, `glimpse-spool:${segment.id}:${batch}`)
+      await insert(Buffer.concat(lines), `glimpse-spool:${segment.id}:${batch}`)
       this.stats.insertMs += performance.now() - started
       this.stats.batches++
-      this.stats.shipped += rows.length
+      this.stats.shipped += lines.length / 2
     }
     await spool.remove(segment.id)
     return true
