@@ -97,6 +97,16 @@ describe('POST /api/event', () => {
     expect(rows[0]?.props).toEqual({ tier: 'free' })
   })
 
+  it('stores text with lone surrogates as well-formed text', async () => {
+    const response = await postEvent(
+      collector,
+      '{"n":"Odd\\ud800","u":"https://example.com/surrogate","d":"example.com","p":{"k\\udc00":"v\\ud800"}}',
+    )
+    expect(response.status).toBe(202)
+    const [row] = await stored("pathname = '/surrogate'")
+    expect(row).toMatchObject({ name: 'Odd\uFFFD', props: { 'k\uFFFD': 'v\uFFFD' } })
+  })
+
   it('ignores X-Forwarded-For from an untrusted peer', async () => {
     collector.peer.address = '81.2.69.160'
     await postEvent(

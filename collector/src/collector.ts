@@ -4,7 +4,6 @@
  */
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
-import { Readable } from 'node:stream'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
@@ -29,6 +28,7 @@ import { createSpoolSink } from './spool/sink.js'
 import { Shipper } from './spool/shipper.js'
 import { Spool } from './spool/spool.js'
 import { openStore, type Store } from './store/client.js'
+import { createEventInsert } from './store/insert.js'
 import { migrate, readMigrations } from './store/migrate.js'
 import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper } from './store/salts.js'
@@ -99,19 +99,7 @@ export async function createCollector(
   if (spool.pendingRecords > 0) logger.info('replaying the spool', { events: spool.pendingRecords })
   const shipper = new Shipper({
     spool,
-    insert: async (body, token) => {
-      const result = await store.client.exec({
-        query: `INSERT INTO ${store.table('events')} FORMAT JSONEachRow`,
-        values: Readable.from([body]),
-        clickhouse_settings: {
-          // A batch sent again (after a crash or a timeout) is stored once, sessions included.
-          insert_deduplication_token: token,
-          deduplicate_blocks_in_dependent_materialized_views: 1,
-        },
-      })
-      // Read the (empty) answer to the end, so the connection is free again.
-      for await (const chunk of result.stream) void chunk
-    },
+    insert: createEventInsert(store),
     batchRows: config.BATCH_MAX_ROWS,
     maxWaitMs: config.BATCH_MAX_WAIT_MS,
     logger,

@@ -80,13 +80,14 @@ export function cleanUrl(url: URL, hashRouting: boolean): CleanUrl {
     const route = decode(url.hash.slice(1)).split('?')[0] ?? ''
     pathname += '#' + redactPath(route)
   }
-  if (pathname.length > MAX_PATH) pathname = pathname.slice(0, MAX_PATH)
+  // Cutting may split a surrogate pair; the store takes well-formed text only.
+  if (pathname.length > MAX_PATH) pathname = pathname.slice(0, MAX_PATH).toWellFormed()
 
   const params: CleanUrl['params'] = {}
   for (const key of KEPT_PARAMS) {
     const value = url.searchParams.get(key)
     if (value !== null && value.trim() !== '') {
-      params[key] = redact(value.trim().slice(0, MAX_PARAM))
+      params[key] = redact(value.trim().slice(0, MAX_PARAM).toWellFormed())
     }
   }
   return { hostname, pathname, params }

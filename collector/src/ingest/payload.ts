@@ -89,7 +89,9 @@ export function parsePayload(text: string): PayloadResult {
   if (!result.success) return invalid(result.error)
   const body = result.data
 
-  const eventName = (body.name ?? body.n ?? '').trim()
+  // JSON can carry lone surrogates ("\ud800"), which ClickHouse refuses to store:
+  // every text taken from the body is made well-formed.
+  const eventName = (body.name ?? body.n ?? '').trim().toWellFormed()
   if (eventName === '') return invalid('name: is required')
   const urlText = body.url ?? body.u
   if (urlText === undefined) return invalid('url: is required')
@@ -122,7 +124,8 @@ export function parsePayload(text: string): PayloadResult {
   const cleanProps: Record<string, string> = {}
   for (const key of propKeys) {
     const value = rawProps[key]
-    if (value !== null && value !== undefined) cleanProps[key] = String(value)
+    if (value !== null && value !== undefined)
+      cleanProps[key.toWellFormed()] = String(value).toWellFormed()
   }
 
   const interactive = body.interactive ?? body.i
@@ -133,7 +136,7 @@ export function parsePayload(text: string): PayloadResult {
       name: eventName,
       url: pageUrl,
       domains,
-      referrer: body.referrer ?? body.r ?? '',
+      referrer: (body.referrer ?? body.r ?? '').toWellFormed(),
       props: cleanProps,
       // Pageviews are interactive unless told otherwise; Plausible's default too.
       interactive: interactive === undefined ? true : interactive === true || interactive === 1,

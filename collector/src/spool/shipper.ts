@@ -11,10 +11,23 @@ import type { Spool } from './spool.js'
 
 const NEWLINE = Buffer.from('\n')
 
+const joinLines = (records: Buffer[]) =>
+  Buffer.concat(records.flatMap((record) => [record, NEWLINE]))
+
+/** An error the store raised about the data itself, which no retry will fix. */
+function isDataError(error: unknown): boolean {
+  const type = (error as { type?: unknown }).type
+  return (
+    typeof type === 'string' &&
+    /PARSE|INCORRECT_DATA|TYPE_MISMATCH|ESCAPE|UTF|TOO_LARGE_STRING/.test(type)
+  )
+}
+
 export interface ShipperOptions {
   spool: Spool
-  /** Insert a batch of JSONEachRow text; `token` identifies it for deduplication. */
-  insert: (body: Buffer, token: string) => Promise<void>
+  /** Insert JSONEachRow text; `token` identifies it for deduplication. */
+  insert: (body: Buffer, token: string, signal?: AbortSignal) => Promise<void>
+  /** Seal the open segment once it holds this many events. */
   batchRows: number
   /** Seal and ship the open segment once its first event is this old. */
   maxWaitMs: number
@@ -29,6 +42,8 @@ export interface ShipperStats {
   /** Sum of insert latency, ms. */
   insertMs: number
   malformed: number
+  /** Events the store refused as data; kept in spool/rejected.log. */
+  rejected: number
   lastError: string | undefined
 }
 
@@ -39,12 +54,15 @@ export class Shipper {
     retries: 0,
     insertMs: 0,
     malformed: 0,
+    rejected: 0,
     lastError: undefined,
   }
   private running: Promise<void> | undefined
   /** Shipping is one at a time: the loop, flush() and stop() take turns. */
   private turn: Promise<unknown> = Promise.resolve()
   private stopping = false
+  /** Aborts the loop's insert at stop(), so shutdown is not held by a slow store. */
+  private readonly stopLoop = new AbortController()
   private wake: (() => void) | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
 
@@ -83,7 +101,7 @@ export class Shipper {
         ) {
           await spool.rotate()
         }
-        const shipped = await this.exclusive(() => this.shipOldest())
+        const shipped = await this.exclusive(() => this.shipOldest(this.stopLoop.signal))
         if (shipped) {
           backoff = 0
           continue
@@ -94,6 +112,7 @@ export class Shipper {
             : maxWaitMs
         await this.sleep(waitFor)
       } catch (error) {
+        if (this.stopping) break
         backoff = Math.min(maxBackoffMs, backoff === 0 ? 250 : backoff * 2)
         this.stats.retries++
         this.stats.lastError = error instanceof Error ? error.message : String(error)
@@ -117,29 +136,57 @@ export class Shipper {
     })
   }
 
-  /** Ship the oldest sealed segment; false when there is none. */
-  private async shipOldest(): Promise<boolean> {
-    const { spool, insert, batchRows } = this.options
+  /**
+   * Ship the oldest sealed segment in one insert; false when there is none. A sealed
+   * segment never changes, so its token (spool id and segment number) always names the
+   * same rows: an insert repeated after a crash is recognized and stored once.
+   */
+  private async shipOldest(signal?: AbortSignal): Promise<boolean> {
+    const { spool, insert } = this.options
     const segment = await spool.oldest()
     if (segment === undefined) return false
-    for (let start = 0, batch = 0; start < segment.records.length; start += batchRows, batch++) {
-      // The records are JSON objects as the route wrote them: they go to the store as
-      // JSONEachRow text without being parsed and serialized again.
-      const lines: Buffer[] = []
-      for (const record of segment.records.slice(start, start + batchRows)) {
-        // A checksummed record that is not a JSON object was never written by us.
-        if (record[0] === 0x7b && record[record.length - 1] === 0x7d) lines.push(record, NEWLINE)
-        else this.stats.malformed++
-      }
-      if (lines.length === 0) continue
-      const started = performance.now()
-      await insert(Buffer.concat(lines), `glimpse-spool:${segment.id}:${batch}`)
-      this.stats.insertMs += performance.now() - started
-      this.stats.batches++
-      this.stats.shipped += lines.length / 2
+    // The records are JSON objects as the route wrote them: they go to the store as
+    // JSONEachRow text without being parsed and serialized again.
+    const records = segment.records.filter((record) => {
+      // A checksummed record that is not a JSON object was never written by us.
+      const whole = record[0] === 0x7b && record[record.length - 1] === 0x7d
+      if (!whole) this.stats.malformed++
+      return whole
+    })
+    const token = `glimpse:${spool.id}:${segment.id}`
+    const started = performance.now()
+    try {
+      if (records.length > 0) await insert(joinLines(records), token, signal)
+    } catch (error) {
+      if (!isDataError(error)) throw error
+      // The store refuses something in the data: find the rows it refuses, keep them
+      // aside for the operator, and store the rest, so one bad row cannot stall all.
+      await this.shipOneByOne(records, token, signal)
     }
+    this.stats.insertMs += performance.now() - started
+    this.stats.batches++
+    this.stats.shipped += records.length
     await spool.remove(segment.id)
     return true
+  }
+
+  private async shipOneByOne(
+    records: Buffer[],
+    token: string,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    for (const [index, record] of records.entries()) {
+      try {
+        await this.options.insert(joinLines([record]), `${token}:${index}`, signal)
+      } catch (error) {
+        if (!isDataError(error)) throw error
+        this.stats.rejected++
+        await this.options.spool.reject(record)
+        this.options.logger.error('the store refused an event; kept in spool/rejected.log', {
+          error,
+        })
+      }
+    }
   }
 
   /**
@@ -148,6 +195,7 @@ export class Shipper {
    */
   async stop(deadline: number): Promise<void> {
     this.stopping = true
+    this.stopLoop.abort()
     this.wake?.()
     await this.running
     this.running = undefined
@@ -155,7 +203,10 @@ export class Shipper {
     await spool.rotate()
     while (Date.now() < deadline && spool.sealedCount > 0) {
       try {
-        await this.exclusive(() => this.shipOldest())
+        // An insert still running at the deadline is abandoned: the segment stays for
+        // the next start, and its token makes a second insert harmless.
+        const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
+        await this.exclusive(() => this.shipOldest(signal))
       } catch (error) {
         logger.warn('shipping at shutdown failed; events stay in the spool', { error })
         await new Promise((resolve) =>

@@ -9,6 +9,7 @@
  * a torn or damaged tail (a write the crash cut short, never acknowledged) is cut off.
  */
 import {
+  appendFile,
   mkdir,
   open,
   readdir,
@@ -25,6 +26,20 @@ import { decodeRecords, encodeRecord } from './records.js'
 const SEGMENT = /^(\d{16})\.log$/
 
 const segmentName = (id: number) => `${String(id).padStart(16, '0')}.log`
+
+async function readOrCreateId(file: string): Promise<string> {
+  const existing = await readFile(file, 'utf8').catch(() => '')
+  if (/^[0-9a-f]{16}$/.test(existing.trim())) return existing.trim()
+  const id = Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')
+  const handle = await open(file, 'w')
+  try {
+    await handle.writeFile(id)
+    await handle.sync()
+  } finally {
+    await handle.close()
+  }
+  return id
+}
 
 export interface SpoolOptions {
   dir: string
@@ -58,13 +73,8 @@ class ActiveSegment {
   ) {}
 
   append(records: Buffer[], now: number): Promise<void> {
-    if (this.records === 0) this.firstAppendAt = now
-    for (const record of records) {
-      this.pending.push(record)
-      this.bytes += record.length
-      this.stats.bytes += record.length
-    }
-    this.records += records.length
+    if (this.records === 0 && this.pending.length === 0) this.firstAppendAt = now
+    this.pending.push(...records)
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
     this.flushing ??= this.flush()
     return done
@@ -76,12 +86,21 @@ class ActiveSegment {
       const waiters = this.waiters
       this.pending = []
       this.waiters = []
+      const size = buffers.reduce((sum, buffer) => sum + buffer.length, 0)
       try {
-        await this.file.writev(buffers)
+        // A full disk can end a write short without an error: that is a failure too.
+        const { bytesWritten } = await this.file.writev(buffers)
+        if (bytesWritten !== size)
+          throw new Error(`spool write cut short (${bytesWritten} of ${size} bytes)`)
         const started = performance.now()
         await this.file.datasync()
         this.stats.syncs++
         this.stats.syncMs += performance.now() - started
+        // Counted once on disk; a failed write leaves at most a damaged tail, which
+        // readers skip (checksums) and the next start cuts off.
+        this.bytes += size
+        this.records += buffers.length
+        this.stats.bytes += size
         this.stats.appended += buffers.length
         for (const waiter of waiters) waiter.resolve()
       } catch (error) {
@@ -111,11 +130,15 @@ export class Spool {
   private active!: ActiveSegment
   private rotating: Promise<void> | undefined
 
+  /** Random, made with the spool directory: names its segments to the store's deduplication. */
+  id = ''
+
   private constructor(private readonly options: SpoolOptions) {}
 
   static async open(options: SpoolOptions): Promise<Spool> {
     const spool = new Spool(options)
     await mkdir(options.dir, { recursive: true })
+    spool.id = await readOrCreateId(path.join(options.dir, 'spool-id'))
     const ids = (await readdir(options.dir))
       .map((file) => SEGMENT.exec(file)?.[1])
       .filter((id): id is string => id !== undefined)
@@ -217,6 +240,14 @@ export class Spool {
     await this.syncDir()
     this.sealed.delete(id)
     this.stats.bytes -= size
+  }
+
+  /** Keep a record the store refused, for the operator (spool/rejected.log, JSON lines). */
+  async reject(record: Buffer): Promise<void> {
+    await appendFile(
+      path.join(this.options.dir, 'rejected.log'),
+      Buffer.concat([record, Buffer.from('\n')]),
+    )
   }
 
   get sealedCount(): number {

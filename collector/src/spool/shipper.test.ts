@@ -1,0 +1,103 @@
+/** The shipper against the real engine: dedup of repeated segments, and refused rows set aside. */
+import { readFile } from 'node:fs/promises'
+import path from 'node:path'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { tempDir } from '../../test/helpers.js'
+import { createLogger } from '../logger.js'
+import { openStore, type Store } from '../store/client.js'
+import { createEventInsert } from '../store/insert.js'
+import { migrate, readMigrations } from '../store/migrate.js'
+import { Shipper } from './shipper.js'
+import { Spool } from './spool.js'
+
+const logger = createLogger('silent')
+let store: Store
+let dir: { dir: string; remove: () => Promise<void> }
+
+beforeAll(async () => {
+  dir = await tempDir('glimpse-shipper-')
+  store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir: dir.dir })
+  await migrate(store, await readMigrations())
+})
+afterAll(async () => {
+  await store.close()
+  await dir.remove()
+})
+
+const event = (
+  pathname: string,
+  timestamp = new Date().toISOString().replace('T', ' ').slice(0, 23),
+) => Buffer.from(JSON.stringify({ site_id: 'ship.test', timestamp, name: 'pageview', pathname }))
+
+const count = async (where: string) => {
+  const result = await store.client.query({
+    query: `SELECT count() AS n FROM glimpse.events WHERE ${where}`,
+    format: 'JSONEachRow',
+  })
+  return Number((await result.json<{ n: string }>())[0]?.n)
+}
+
+describe('shipper', () => {
+  it('stores a segment once, even when it is inserted again', async () => {
+    const insert = createEventInsert(store)
+    const spool = await Spool.open({
+      dir: path.join(dir.dir, 'spool-a'),
+      maxBytes: 1 << 30,
+      logger,
+    })
+    await spool.append([event('/once-1'), event('/once-2')])
+    await spool.rotate()
+    const segment = await spool.oldest()
+    const body = Buffer.concat(
+      (segment?.records ?? []).flatMap((record) => [record, Buffer.from('\n')]),
+    )
+    const token = `glimpse:${spool.id}:${segment?.id}`
+    await insert(body, token)
+    await insert(body, token)
+    expect(await count("startsWith(pathname, '/once-')")).toBe(2)
+    await spool.close()
+  })
+
+  it('sets aside rows the store refuses and ships the rest', async () => {
+    const spoolDir = path.join(dir.dir, 'spool-b')
+    const spool = await Spool.open({ dir: spoolDir, maxBytes: 1 << 30, logger })
+    const shipper = new Shipper({
+      spool,
+      insert: createEventInsert(store),
+      batchRows: 100,
+      maxWaitMs: 60_000,
+      logger,
+    })
+    await spool.append([event('/good-1'), event('/bad', 'not a time'), event('/good-2')])
+    await shipper.flush()
+    expect(await count("startsWith(pathname, '/good-')")).toBe(2)
+    expect(await count("pathname = '/bad'")).toBe(0)
+    expect(shipper.stats.rejected).toBe(1)
+    expect(spool.pendingRecords).toBe(0)
+    expect(await readFile(path.join(spoolDir, 'rejected.log'), 'utf8')).toContain('"/bad"')
+    await shipper.stop(Date.now() + 1000)
+    await spool.close()
+  })
+
+  it('gives every spool its own id, so segment numbers never collide across spools', async () => {
+    const first = await Spool.open({
+      dir: path.join(dir.dir, 'spool-c'),
+      maxBytes: 1 << 30,
+      logger,
+    })
+    const second = await Spool.open({
+      dir: path.join(dir.dir, 'spool-d'),
+      maxBytes: 1 << 30,
+      logger,
+    })
+    expect(first.id).toMatch(/^[0-9a-f]{16}$/)
+    expect(second.id).not.toBe(first.id)
+    const again = await Spool.open({
+      dir: path.join(dir.dir, 'spool-c'),
+      maxBytes: 1 << 30,
+      logger,
+    })
+    expect(again.id).toBe(first.id)
+    for (const spool of [first, second, again]) await spool.close()
+  })
+})
