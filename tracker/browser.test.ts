@@ -105,6 +105,7 @@ const trackerReady = (page: Page) =>
 const setVisibility = (page: Page, state: 'hidden' | 'visible') =>
   page.evaluate((value) => {
     Object.defineProperty(document, 'visibilityState', { value, configurable: true })
+    Object.defineProperty(document, 'hidden', { value: value === 'hidden', configurable: true })
     document.dispatchEvent(new Event('visibilitychange'))
   }, state)
 

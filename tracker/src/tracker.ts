@@ -20,18 +20,25 @@ interface EventOptions {
   /** Override the page URL, as in Plausible's API. */
   u?: string
 }
-type Api = ((name: string, options?: EventOptions) => void) & { q?: ArrayLike<unknown>[] }
+type Api = ((name: string, options?: EventOptions) => void) & {
+  q?: ArrayLike<unknown>[]
+  /** Set on the loaded API (the queue stub lacks it). */
+  l?: number
+}
 
 interface TrackerWindow extends Window {
   glimpse?: Api
   plausible?: Api
-  doNotTrack?: string
 }
 
 const FILE_TYPES =
   /\.(pdf|xlsx?|docx?|txt|rtf|csv|exe|key|pps|pptx?|7z|pkg|rar|gz|zip|avi|mov|mp4|mpe?g|wmv|midi?|mp3|wav|wma|dmg|iso|apk|epub)$/i
 
 const w = window as TrackerWindow
+// Loaded twice (both scripts on a page, say): leave it to the first. The build wraps
+// the script in try, so this throw only ends the script.
+// eslint-disable-next-line @typescript-eslint/only-throw-error -- smallest way out
+if (w.glimpse?.l) throw 0
 const d = document
 const n = navigator as Navigator & { globalPrivacyControl?: boolean }
 const l = location
@@ -52,7 +59,7 @@ const on = (target: EventTarget, type: string, listener: (event: Event) => void)
   target.addEventListener(type, safe(listener), true)
 
 const endpoint =
-  attr('api') ?? new URL('/api/event', (script as HTMLScriptElement | null)?.src ?? l.href).href
+  attr('api') ?? new URL('/api/event', (script as HTMLScriptElement | null)?.src || l.href).href
 const domain = attr('domain') ?? l.hostname.replace(/^www\./, '')
 
 let pageUrl = ''
@@ -65,44 +72,48 @@ let scrollMax = 0
 /** Reasons not to send: the visitor said no, or this is not a real visit. */
 const ignored = (): boolean => {
   try {
-    if (localStorage.getItem('glimpse_ignore') === 'true') return true
+    if (localStorage.glimpse_ignore === 'true') return true
   } catch {
     // Storage may be blocked; that is not an opt-out.
   }
   return (
-    (n.doNotTrack ?? w.doNotTrack) === '1' ||
+    n.doNotTrack === '1' ||
     n.globalPrivacyControl === true ||
-    (!flag('allow-localhost') && /^(localhost|127\.|\[::1\]$)/.test(l.hostname)) ||
-    l.protocol === 'file:' ||
+    // Local pages: localhost, loopback, and files (no host at all).
+    (!flag('allow-localhost') && /^(localhost|127\.|\[::1\]$|$)/.test(l.hostname)) ||
     (n.webdriver && !flag('allow-automation'))
   )
 }
 
 const send = (name: string, options: EventOptions = {}, extra?: object) => {
-  if (!ignored()) {
-    const payload: Record<string, unknown> = {
-      n: name,
-      u: options.u ?? l.href,
-      d: domain,
-      r: referrer,
-      p: options.props,
-      i: options.interactive,
-      ...extra,
+  // The callback runs whatever happens: pages often navigate from it.
+  try {
+    if (!ignored()) {
+      const payload: Record<string, unknown> = {
+        n: name,
+        u: options.u ?? l.href,
+        d: domain,
+        r: referrer,
+        p: options.props,
+        i: options.interactive,
+        ...extra,
+      }
+      if (FULL && flag('hash')) payload.h = 1
+      const body = JSON.stringify(payload)
+      if (!n.sendBeacon?.(endpoint, body)) {
+        fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => undefined)
+      }
     }
-    if (FULL && flag('hash')) payload.h = 1
-    const body = JSON.stringify(payload)
-    if (!n.sendBeacon?.(endpoint, body)) {
-      fetch(endpoint, { method: 'POST', body, keepalive: true }).catch(() => undefined)
-    }
+  } finally {
+    options.callback?.()
   }
-  options.callback?.()
 }
 
 /** Engaged time runs only while the page is visible and has the focus. */
 const tick = () => {
   const now = Date.now()
   if (engagedSince) engagedMs += now - engagedSince
-  engagedSince = d.visibilityState === 'visible' && d.hasFocus() ? now : 0
+  engagedSince = !d.hidden && d.hasFocus() ? now : 0
 }
 
 const measureScroll = () => {
@@ -155,7 +166,7 @@ for (const method of ['pushState', 'replaceState'] as const) {
 }
 on(w, 'popstate', pageview)
 if (FULL && flag('hash')) on(w, 'hashchange', pageview)
-on(d, 'visibilitychange', () => (d.visibilityState === 'hidden' ? flush() : tick()))
+on(d, 'visibilitychange', () => (d.hidden ? flush() : tick()))
 on(w, 'pagehide', flush)
 on(w, 'focus', tick)
 on(w, 'blur', tick)
@@ -186,6 +197,7 @@ if (FULL) {
 
 // Calls made before the script loaded wait in a queue: glimpse.q (or plausible.q).
 const queued = [...(w.glimpse?.q ?? []), ...(w.plausible?.q ?? [])]
+api.l = 1
 w.glimpse = w.plausible = api
 if ((d as Document & { prerendering?: boolean }).prerendering) {
   on(d, 'prerenderingchange', pageview)
