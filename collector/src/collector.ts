@@ -117,7 +117,7 @@ export async function createCollector(
   const siteLimiter = createRateLimiter(config.RATE_LIMIT_SITE_PER_MINUTE, 1_000_000)
   const clientKey = createClientKeyer()
   const forgetLimiter = createRateLimiter(5)
-  const privacy = createPrivacyOps(store, now)
+  const privacy = createPrivacyOps(store, now, () => shipper.flush())
   const botMarkers =
     config.BOT_MARKERS_FILE === undefined
       ? []

@@ -6,6 +6,7 @@
  */
 import type { Context } from 'hono'
 import { resolveClientIp, type Cidr } from '../ingest/client-ip.js'
+import { readCappedBody } from '../ingest/read-body.js'
 import { normalizeDomain, type SiteRegistry } from '../ingest/site.js'
 import { DAY_MS, utcDay, type Salt, type SaltSource } from '../ingest/visitor-id.js'
 import type { PrivacyOps } from '../store/privacy.js'
@@ -46,9 +47,17 @@ export function createForgetHandler(deps: ForgetDeps) {
       return errorResponse(c, 429, 'rate_limited', 'Too many requests; retry later.', {
         'Retry-After': String(wait),
       })
+    const body = await readCappedBody(c.req.raw, 1024)
+    if (!body.ok)
+      return errorResponse(
+        c,
+        413,
+        'payload_too_large',
+        'The body is larger than this request needs.',
+      )
     let domain: unknown
     try {
-      domain = (await c.req.json<{ domain?: unknown }>()).domain
+      domain = (JSON.parse(body.text) as { domain?: unknown } | null)?.domain
     } catch {
       return errorResponse(c, 400, 'invalid_json', 'The body is not valid JSON.')
     }

@@ -60,6 +60,14 @@ describe('resolveClientIp', () => {
     ],
     ['no socket address', undefined, '81.2.69.160', cidrs('0.0.0.0/0'), undefined],
     ['garbage socket address', 'not-an-ip', null, [], undefined],
+    ['an IPv4 hop with a port', '10.0.0.5', '81.2.69.160:5678', cidrs('10.0.0.0/8'), '81.2.69.160'],
+    [
+      'a bracketed IPv6 hop with a port',
+      '10.0.0.5',
+      '[2a02:c7f::1]:443',
+      cidrs('10.0.0.0/8'),
+      '2a02:c7f::1',
+    ],
     ['leading zeros and spaces', ' 081.002.069.160 ', null, [], '81.2.69.160'],
     [
       'an out-of-range octet is not an address',

@@ -40,9 +40,16 @@ function toAddress(parsed: ipaddr.IPv4 | ipaddr.IPv6): Address {
     : { kind: 'ipv6', value: parsed as ipaddr.IPv6 }
 }
 
-/** Parse an address, folding IPv4-mapped IPv6 (::ffff:1.2.3.4) to IPv4. */
+/**
+ * Parse an address, folding IPv4-mapped IPv6 (::ffff:1.2.3.4) to IPv4. Proxies may add
+ * a port ("1.2.3.4:5678", "[2001:db8::1]:443"); it is dropped.
+ */
 function parseAddress(text: string): Address | undefined {
-  const trimmed = text.trim()
+  let trimmed = text.trim()
+  if (trimmed.startsWith('[')) trimmed = trimmed.slice(1, trimmed.indexOf(']') >>> 0)
+  else if (trimmed.indexOf(':') > 0 && trimmed.indexOf(':') === trimmed.lastIndexOf(':')) {
+    trimmed = trimmed.slice(0, trimmed.indexOf(':'))
+  }
   const v4 = parseIpv4(trimmed)
   if (v4 !== undefined) return { kind: 'ipv4', value: v4 }
   if (

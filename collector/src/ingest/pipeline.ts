@@ -104,9 +104,9 @@ const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
   const day = utcDay(draft.now)
   let salt = salts.saltFor(day)
   if (salt === undefined) {
-    await salts.refresh(draft.now)
-    salt = salts.saltFor(day)
-    if (salt === undefined) throw new Error('No salt for the current day after a refresh')
+    // A new day before the periodic refresh ran; if the store is away, a local salt.
+    await salts.refresh(draft.now).catch(() => undefined)
+    salt = salts.saltFor(day) ?? salts.makeLocal(day)
   }
   draft.visitorId = hashVisitor(salt, draft.site, ip, draft.userAgent)
   const previousSalt = salts.saltFor(utcDay(draft.now - DAY_MS))

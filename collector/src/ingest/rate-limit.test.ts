@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createRateLimiter } from './rate-limit.js'
+import { createClientKeyer, createRateLimiter } from './rate-limit.js'
 
 describe('rate limiter', () => {
   it('allows up to the limit, then refuses with a wait, and refills over time', () => {
@@ -24,5 +24,15 @@ describe('rate limiter', () => {
     // A minute later every bucket is full again, so the new key finds room.
     expect(limiter.take('d', 60_000)).toBe(0)
     expect(limiter.size).toBe(1)
+  })
+})
+
+describe('client keys', () => {
+  it('are stable, differ between addresses, and group an IPv6 /64', () => {
+    const key = createClientKeyer()
+    expect(key('81.2.69.160')).toBe(key('81.2.69.160'))
+    expect(key('81.2.69.160')).not.toBe(key('81.2.69.161'))
+    expect(key('2a02:c7f:1:2::1')).toBe(key('2a02:c7f:1:2:ffff::9'))
+    expect(key('2a02:c7f:1:2::1')).not.toBe(key('2a02:c7f:1:3::1'))
   })
 })

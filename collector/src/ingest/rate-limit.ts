@@ -5,6 +5,7 @@
  * active, new keys are refused rather than old ones forgotten: the limiter fails
  * closed, so a flood of fresh addresses cannot reset everyone's bucket.
  */
+import ipaddr from 'ipaddr.js'
 import { sipHash24 } from './siphash.js'
 
 export interface RateLimiter {
@@ -61,9 +62,16 @@ export function createRateLimiter(perMinute: number, maxKeys = 100_000): RateLim
 /**
  * A client's rate-limit key: the address hashed under a key that lives only in this
  * process's memory, so the limiter holds no address, and no one can map keys back.
+ * IPv6 clients are keyed by their /64, the block one subscriber usually holds.
  */
 export function createClientKeyer(): (ip: string) => bigint {
   const key = crypto.getRandomValues(new Uint8Array(16))
   const encoder = new TextEncoder()
-  return (ip) => sipHash24(key, encoder.encode(ip))
+  return (ip) => {
+    const block =
+      ip.includes(':') && ipaddr.IPv6.isValid(ip)
+        ? ipaddr.IPv6.parse(ip).parts.slice(0, 4).join(':')
+        : ip
+    return sipHash24(key, encoder.encode(block))
+  }
 }

@@ -27,6 +27,11 @@ export interface SaltSource {
   saltFor(day: string): Salt | undefined
   /** Make and load the salts for `now` when a day began before the periodic refresh ran. */
   refresh(now: number): Promise<void>
+  /**
+   * A salt for `day` made here when the store cannot be reached: events keep being
+   * counted, at the cost of ids that other collectors do not share for that day.
+   */
+  makeLocal(day: string): Salt
 }
 
 /** A salt: 16 random bytes, the SipHash key. */

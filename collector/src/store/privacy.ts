@@ -26,7 +26,15 @@ export interface PrivacyOps {
 
 const SYNC = { mutations_sync: '2' } as const
 
-export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
+/**
+ * @param beforeDelete ships the spool, so a deletion also covers events accepted but
+ *   not yet stored
+ */
+export function createPrivacyOps(
+  store: Store,
+  now: () => number,
+  beforeDelete: () => Promise<void>,
+): PrivacyOps {
   const events = store.table('events')
   const sessions = store.table('sessions')
 
@@ -47,34 +55,35 @@ export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
       format: 'JSONEachRow',
     })
 
-  /** Delete matching rows from events and sessions; `where` uses only parameters. */
-  const remove = async (
-    eventsWhere: string,
-    sessionsWhere: string,
-    params: Record<string, unknown>,
-  ): Promise<ErasureResult> => {
-    const deleted = await count(eventsWhere, params)
+  /**
+   * Delete matching events, and every visit that holds one of them, from the store. The
+   * spool is shipped first, so events accepted but not yet stored are covered too.
+   * `where` uses only parameters.
+   */
+  const remove = async (where: string, params: Record<string, unknown>): Promise<ErasureResult> => {
+    await beforeDelete()
+    const deleted = await count(where, params)
+    // Visits first: they are found through the events about to go.
     await store.client.command({
-      query: `ALTER TABLE ${events} DELETE WHERE ${eventsWhere}`,
+      query: `ALTER TABLE ${sessions} DELETE WHERE site_id = {site:String}
+              AND session_id IN (SELECT session_id FROM ${events} WHERE ${where})`,
       query_params: params,
       clickhouse_settings: SYNC,
     })
     await store.client.command({
-      query: `ALTER TABLE ${sessions} DELETE WHERE ${sessionsWhere}`,
+      query: `ALTER TABLE ${events} DELETE WHERE ${where}`,
       query_params: params,
       clickhouse_settings: SYNC,
     })
-    return { deleted, remaining: await count(eventsWhere, params) }
+    return { deleted, remaining: await count(where, params) }
   }
 
   return {
     async erase(site, from, to) {
       // Whole UTC days; either end may be open.
       const params = { site, from: from ?? '1970-01-01', to: to ?? '2299-12-31' }
-      const range = 'toDate(%s) BETWEEN {from:Date} AND {to:Date}'
       const result = await remove(
-        `site_id = {site:String} AND ${range.replace('%s', 'timestamp')}`,
-        `site_id = {site:String} AND ${range.replace('%s', 'session_start')}`,
+        'site_id = {site:String} AND toDate(timestamp) BETWEEN {from:Date} AND {to:Date}',
         params,
       )
       await audit(
@@ -89,12 +98,14 @@ export function createPrivacyOps(store: Store, now: () => number): PrivacyOps {
       const params = { site, ids: visitorIds }
       const where = 'site_id = {site:String} AND visitor_id IN {ids:Array(UInt64)}'
       const result =
-        visitorIds.length === 0 ? { deleted: 0, remaining: 0 } : await remove(where, where, params)
+        visitorIds.length === 0 ? { deleted: 0, remaining: 0 } : await remove(where, params)
       await audit('forget', site, JSON.stringify({ deleted: result.deleted }))
       return result
     },
 
     async setRetention(site, months) {
+      // Spooled events carry the old retention: store them before the update.
+      await beforeDelete()
       if (!(await updateSite(store, site, { retentionMonths: months }, now()))) return false
       // Existing rows take the new retention too; then the TTL is applied at once.
       for (const table of [events, sessions]) {

@@ -47,6 +47,12 @@ export function createSaltKeeper(store: Store): SaltKeeper {
       return salts.get(day)
     },
     days: () => [...salts.keys()].sort(),
+    makeLocal(day) {
+      const salt = crypto.getRandomValues(new Uint8Array(16))
+      // Kept in memory only; the next successful refresh brings the shared one.
+      salts = new Map(salts).set(day, salt)
+      return salt
+    },
     refresh(now) {
       inFlight ??= refreshNow(now).finally(() => {
         inFlight = undefined
