@@ -5,10 +5,10 @@
  * percentiles and the ratio. After the full run the collector is stopped with SIGTERM
  * and the stored rows are counted against the 202s it sent.
  *
- *   npm run bench:ingest -- [--duration 10] [--connections 50]
+ *   npm run bench:ingest -- [--duration 10] [--connections 50] [--load autocannon|wrk]
  */
 import { spawn, type ChildProcess } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
@@ -20,6 +20,9 @@ const { values } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
+    // autocannon (npm, always there) or wrk (Debian's package, lighter on the CPU the
+    // server needs: on a 2-core machine the load generator's share matters).
+    load: { type: 'string', default: 'autocannon' },
   },
 })
 const duration = Number(values.duration)
@@ -108,7 +111,69 @@ interface Figures {
   other: number
 }
 
+/** The same varied requests as a wrk script: cycles through client addresses and pages. */
+const WRK_SCRIPT = `
+local agents = { ${USER_AGENTS.map((ua) => JSON.stringify(ua)).join(', ')} }
+local paths = { ${PATHS.map((p) => JSON.stringify(p)).join(', ')} }
+local i = 0
+request = function()
+  i = i + 1
+  local body = string.format('{"n":"pageview","u":"https://example.com%s","d":"example.com"}', paths[(i % #paths) + 1])
+  local headers = {
+    ["Content-Type"] = "text/plain",
+    ["User-Agent"] = agents[(i % #agents) + 1],
+    ["X-Forwarded-For"] = string.format("%d.%d.%d.%d", 20 + (i % 200), (i * 7) % 256, (i * 13) % 256, 1 + (i % 250))
+  }
+  return wrk.format("POST", "/api/event", headers, body)
+end
+`
+
+/** Run wrk and read its figures (latency percentiles from --latency). */
+async function loadWithWrk(url: string, seconds: number): Promise<Figures> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'glimpse-wrk-'))
+  const script = path.join(dir, 'events.lua')
+  await writeFile(script, WRK_SCRIPT)
+  const output = await new Promise<string>((resolve, reject) => {
+    const child = spawn('wrk', [
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-s',
+      script,
+      url,
+    ])
+    let text = ''
+    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
+    child.once('error', reject)
+    child.once('exit', () => resolve(text))
+  })
+  await rm(dir, { recursive: true, force: true })
+  const ms = (label: string) => {
+    const match = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(output)
+    if (match === null) return NaN
+    const value = Number(match[1])
+    return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value
+  }
+  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
+  const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0)
+  const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
+  const errorCount = errors === null ? 0 : errors.slice(1).reduce((sum, n) => sum + Number(n), 0)
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(output)?.[1] ?? 0),
+    p50: ms('50'),
+    p90: ms('90'),
+    p99: ms('99'),
+    ok: requests - non2xx,
+    other: non2xx + errorCount,
+  }
+}
+
 async function measure(url: string): Promise<Figures> {
+  if (values.load === 'wrk') {
+    if (warmup > 0) await loadWithWrk(url, warmup)
+    return loadWithWrk(url, duration)
+  }
   if (warmup > 0) await load(url, warmup)
   const result = await load(url, duration)
   return {
@@ -153,7 +218,7 @@ await rm(dataDir, { recursive: true, force: true })
 
 process.stdout.write(
   [
-    `ingest benchmark: ${connections} connections, ${duration}s measured after ${warmup}s warm-up, loopback`,
+    `ingest benchmark (${values.load}): ${connections} connections, ${duration}s measured after ${warmup}s warm-up, loopback`,
     '',
     'handler           events/s  p50 ms   p90 ms   p99 ms   2xx(run)  other',
     row('bare Hono', bareFigures),
