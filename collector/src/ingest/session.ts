@@ -23,11 +23,19 @@ export interface SessionTracker {
   readonly size: number
 }
 
+// Random ids come from a pool filled 512 at a time: one call to the system's random
+// source per 512 new sessions instead of one per session.
+const pool = new BigUint64Array(512)
+let poolIndex = pool.length
+
 function randomId(): bigint {
-  const bytes = new BigUint64Array(1)
-  crypto.getRandomValues(bytes)
+  if (poolIndex === pool.length) {
+    crypto.getRandomValues(pool)
+    poolIndex = 0
+  }
+  const id = pool[poolIndex++] ?? 1n
   // Zero is left free to mean "no session".
-  return bytes[0] === 0n ? 1n : (bytes[0] ?? 1n)
+  return id === 0n ? 1n : id
 }
 
 export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): SessionTracker {

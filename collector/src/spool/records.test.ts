@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeRecords, encodeRecord } from './records.js'
+import { decodeRecords, encodeRecord, encodeTextRecord } from './records.js'
 
 const text = (value: string) => Buffer.from(value)
 const encodeAll = (values: string[]) =>
@@ -52,5 +52,13 @@ describe('spool records', () => {
       ),
       { numRuns: 500 },
     )
+  })
+})
+
+describe('text records', () => {
+  it('encode as the bytes of the text would', () => {
+    for (const value of ['', '{"a":"é💥"}', 'x'.repeat(5000)]) {
+      expect(encodeTextRecord(value)).toEqual(encodeRecord(Buffer.from(value)))
+    }
   })
 })

@@ -11,6 +11,18 @@ export const HEADER_BYTES = 9
 /** Larger lengths are damage, not records (a record is one event, a few KB at most). */
 export const MAX_RECORD_BYTES = 1 << 20
 
+/** A record from text: the UTF-8 bytes are written once, straight into the record. */
+export function encodeTextRecord(text: string): Buffer {
+  const length = Buffer.byteLength(text)
+  const record = Buffer.allocUnsafe(HEADER_BYTES + length)
+  record.write(text, HEADER_BYTES)
+  const payload = record.subarray(HEADER_BYTES)
+  record[0] = MAGIC
+  record.writeUInt32LE(length, 1)
+  record.writeUInt32LE(crc32(payload), 5)
+  return record
+}
+
 export function encodeRecord(payload: Uint8Array): Buffer {
   const record = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
   record[0] = MAGIC

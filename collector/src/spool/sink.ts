@@ -9,7 +9,7 @@ export function createSpoolSink(spool: Spool, shipper: Shipper): EventSink {
   return {
     async write(rows) {
       if (closed) return false
-      return spool.append(rows.map((row: EventRow) => Buffer.from(JSON.stringify(row))))
+      return spool.append(rows.map((row: EventRow) => JSON.stringify(row)))
     },
     async close(deadline) {
       closed = true

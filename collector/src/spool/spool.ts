@@ -21,7 +21,7 @@ import {
 } from 'node:fs/promises'
 import path from 'node:path'
 import type { Logger } from '../logger.js'
-import { decodeRecords, encodeRecord } from './records.js'
+import { decodeRecords, encodeRecord, encodeTextRecord } from './records.js'
 
 const SEGMENT = /^(\d{16})\.log$/
 
@@ -195,9 +195,12 @@ export class Spool {
    * Append payloads durably. Resolves true once they are on disk, false when the spool
    * is full (nothing written). Rejects if the disk write fails.
    */
-  async append(payloads: Uint8Array[], now = Date.now()): Promise<boolean> {
+  async append(payloads: Array<Uint8Array | string>, now = Date.now()): Promise<boolean> {
     if (this.full) return false
-    await this.active.append(payloads.map(encodeRecord), now)
+    const records = payloads.map((payload) =>
+      typeof payload === 'string' ? encodeTextRecord(payload) : encodeRecord(payload),
+    )
+    await this.active.append(records, now)
     return true
   }
 
