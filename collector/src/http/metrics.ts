@@ -65,6 +65,12 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
       'Failed inserts, retried.',
       shipper.retries,
     ),
+    ...metric(
+      'glimpse_events_rejected_total',
+      'counter',
+      'Events the store refused as data, kept in spool/rejected.log.',
+      shipper.rejected,
+    ),
   ]
   return lines.join('\n') + '\n'
 }
