@@ -11,7 +11,7 @@ import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
 import { createBotCheck } from './ingest/bots.js'
 import { createCounters } from './ingest/counters.js'
-import { createClientKeyer, createRateLimiter } from './ingest/rate-limit.js'
+import { createClientKeyer, createRateLimiter, isLoopback } from './ingest/rate-limit.js'
 import {
   BUNDLED_REFERRER_SPAM,
   createReferrerSpamCheck,
@@ -130,7 +130,9 @@ export async function createCollector(
   const app = createApp({
     sites,
     limitSite: (site, at) => siteLimiter.take(site, at),
-    limitClient: (ip, at) => clientLimiter.take(clientKey(ip), at),
+    // Loopback clients (local tools, health checks, a load test on the same machine) are
+    // not limited per client; the site limits still apply.
+    limitClient: (ip, at) => (isLoopback(ip) ? 0 : clientLimiter.take(clientKey(ip), at)),
     limitForget: (ip, at) => forgetLimiter.take(clientKey(ip), at),
     privacy,
     adminToken: config.ADMIN_TOKEN,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { createClientKeyer, createRateLimiter } from './rate-limit.js'
+import { createClientKeyer, createRateLimiter, isLoopback } from './rate-limit.js'
 
 describe('rate limiter', () => {
   it('allows up to the limit, then refuses with a wait, and refills over time', () => {
@@ -34,5 +34,17 @@ describe('client keys', () => {
     expect(key('81.2.69.160')).not.toBe(key('81.2.69.161'))
     expect(key('2a02:c7f:1:2::1')).toBe(key('2a02:c7f:1:2:ffff::9'))
     expect(key('2a02:c7f:1:2::1')).not.toBe(key('2a02:c7f:1:3::1'))
+  })
+})
+
+describe('isLoopback', () => {
+  it('knows loopback addresses', () => {
+    expect(['127.0.0.1', '127.9.9.9', '::1'].map(isLoopback)).toEqual([true, true, true])
+    expect(['128.0.0.1', '10.0.0.1', '::2', '2001:db8::1'].map(isLoopback)).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ])
   })
 })

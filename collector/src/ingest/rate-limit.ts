@@ -75,3 +75,8 @@ export function createClientKeyer(): (ip: string) => bigint {
     return sipHash24(key, encoder.encode(block))
   }
 }
+
+/** 127.0.0.0/8 and ::1, as resolveClientIp writes them. */
+export function isLoopback(ip: string): boolean {
+  return ip.startsWith('127.') || ip === '::1'
+}
