@@ -1,5 +1,6 @@
 # Server mode: the collector talks to a ClickHouse server (CLICKHOUSE_URL), so the
-# embedded engine (chDB, an optional dependency of ~550 MB) is left out of the image.
+# embedded engine's native library (chdb's optional @chdb/lib-* package, ~550 MB) is
+# left out of the image with --omit=optional.
 FROM node:20-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./

@@ -15,7 +15,7 @@ import { createClientKeyer, createRateLimiter, isLoopback } from './ingest/rate-
 import {
   BUNDLED_REFERRER_SPAM,
   createReferrerSpamCheck,
-  parseDomainList,
+  parseListFile,
 } from './ingest/referrer-spam.js'
 import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './ingest/site.js'
@@ -43,6 +43,8 @@ export interface Collector {
   sites: ReturnType<typeof createSiteRegistry>
   /** Spool and shipper figures (also on /metrics). */
   figures(): SpoolFigures
+  /** Read the registered sites and their settings from the store again. */
+  reloadSites(): Promise<void>
   /** Ship everything in the spool now (tests and tools). */
   flush(): Promise<void>
   /** Stop taking events, ship what can be shipped by the deadline, close the store. */
@@ -118,14 +120,11 @@ export async function createCollector(
   const clientKey = createClientKeyer()
   const forgetLimiter = createRateLimiter(5)
   const privacy = createPrivacyOps(store, now, () => shipper.flush())
-  const botMarkers =
-    config.BOT_MARKERS_FILE === undefined
-      ? []
-      : parseDomainList(await readFile(config.BOT_MARKERS_FILE, 'utf8'))
-  const spamList =
-    config.REFERRER_SPAM_FILE === undefined
-      ? []
-      : parseDomainList(await readFile(config.REFERRER_SPAM_FILE, 'utf8'))
+  const readList = async (file: string | undefined) =>
+    file === undefined ? [] : parseListFile(await readFile(file, 'utf8'))
+  const botMarkers = await readList(config.BOT_MARKERS_FILE)
+  const spamList = await readList(config.REFERRER_SPAM_FILE)
+  const reloadSites = async () => sites.replace(await listSites(store))
 
   const app = createApp({
     sites,
@@ -136,7 +135,7 @@ export async function createCollector(
     limitForget: (ip, at) => forgetLimiter.take(clientKey(ip), at),
     privacy,
     adminToken: config.ADMIN_TOKEN,
-    reloadSites: async () => sites.replace(await listSites(store)),
+    reloadSites,
     isReferrerSpam: createReferrerSpamCheck([...BUNDLED_REFERRER_SPAM, ...spamList]),
     lookupGeo,
     parseUserAgent: createUserAgentParser(10_000, createBotCheck(botMarkers)),
@@ -164,6 +163,7 @@ export async function createCollector(
     sites,
     sink,
     figures,
+    reloadSites,
     flush: () => shipper.flush(),
     async close(deadline) {
       await sink.close(deadline)

@@ -1,7 +1,7 @@
 /**
  * The Node server: serves the app, runs the periodic salt and site refreshes, and
- * stops gracefully: stop accepting, finish in-flight requests, drain the batch
- * writer, close the store, all within SHUTDOWN_TIMEOUT_MS.
+ * stops gracefully: stop accepting, finish in-flight requests, ship the spool and
+ * close the store within SHUTDOWN_TIMEOUT_MS (what is left ships after the next start).
  */
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -10,7 +10,6 @@ import { createCollector } from './collector.js'
 import type { Config } from './config.js'
 import { DAY_MS } from './ingest/visitor-id.js'
 import type { Logger } from './logger.js'
-import { listSites } from './store/sites.js'
 
 /** Headers up to this size reach the app, which answers oversized ones with JSON. */
 const MAX_HEADER_BYTES = 256 * 1024
@@ -46,10 +45,7 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
   }
   scheduleSalts()
   const siteTimer = setInterval(() => {
-    listSites(store).then(
-      (list) => sites.replace(list),
-      (error: unknown) => logger.warn('site refresh failed', { error }),
-    )
+    collector.reloadSites().catch((error: unknown) => logger.warn('site refresh failed', { error }))
   }, SITE_REFRESH_MS)
   siteTimer.unref()
 

@@ -7,10 +7,10 @@ import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { gzipSync } from 'node:zlib'
 import type { TrackerAsset } from './http/tracker.js'
-import { findSchemaDir } from './store/migrate.js'
+import { findProjectRoot } from './store/migrate.js'
 
 export function trackerDir(): string {
-  return path.join(path.dirname(findSchemaDir()), 'dist', 'tracker')
+  return path.join(findProjectRoot(), 'dist', 'tracker')
 }
 
 export async function loadTrackerAssets(dir = trackerDir()): Promise<Map<string, TrackerAsset>> {

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { BUNDLED_REFERRER_SPAM, createReferrerSpamCheck, parseDomainList } from './referrer-spam.js'
+import { BUNDLED_REFERRER_SPAM, createReferrerSpamCheck, parseListFile } from './referrer-spam.js'
 
 describe('referrer spam', () => {
   const isSpam = createReferrerSpamCheck([
     ...BUNDLED_REFERRER_SPAM,
-    ...parseDomainList('# extra\nspammy.example\n\n'),
+    ...parseListFile('# extra\nspammy.example\n\n'),
   ])
 
   it.each([

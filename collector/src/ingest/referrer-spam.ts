@@ -38,7 +38,7 @@ export const BUNDLED_REFERRER_SPAM = [
 ]
 
 /** Parse a list file: one entry a line (lower-cased), blank lines and # comments ignored. */
-export function parseDomainList(text: string): string[] {
+export function parseListFile(text: string): string[] {
   return text
     .split('\n')
     .map((line) => line.replace(/#.*/, '').trim().toLowerCase())

@@ -79,13 +79,14 @@ export function createIngestHandler(deps: IngestRouteDeps) {
 
     const outcomes: DropReason[] = []
     const rows: EventRow[] = []
+    const optedOut = c.req.header('sec-gpc') === '1' || c.req.header('dnt') === '1'
     for (const site of parsed.payload.domains) {
       const result = await runPipeline(
         {
           payload: parsed.payload,
           site,
           userAgent,
-          optedOut: c.req.header('sec-gpc') === '1' || c.req.header('dnt') === '1',
+          optedOut,
           ip,
           now,
           geo: { countryCode: '', region: '', city: '' },

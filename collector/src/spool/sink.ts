@@ -1,5 +1,4 @@
 /** The spool as an EventSink: durable appends, shipped in the background. */
-import type { EventRow } from '../ingest/event-row.js'
 import type { EventSink } from '../ingest/sink.js'
 import type { Shipper } from './shipper.js'
 import type { Spool } from './spool.js'
@@ -9,7 +8,7 @@ export function createSpoolSink(spool: Spool, shipper: Shipper): EventSink {
   return {
     async write(rows) {
       if (closed) return false
-      return spool.append(rows.map((row: EventRow) => JSON.stringify(row)))
+      return spool.append(rows.map((row) => JSON.stringify(row)))
     },
     async close(deadline) {
       closed = true

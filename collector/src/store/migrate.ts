@@ -10,13 +10,13 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { quoteIdentifier, type Store } from './client.js'
 
-/** `schema/` beside the project's package.json, from the sources or from a build in dist/. */
-export function findSchemaDir(from = path.dirname(fileURLToPath(import.meta.url))): string {
+/** The project's root (package.json and schema/), from the sources or from a build in dist/. */
+export function findProjectRoot(from = path.dirname(fileURLToPath(import.meta.url))): string {
   for (let dir = from; ; dir = path.dirname(dir)) {
-    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'schema'))) {
-      return path.join(dir, 'schema')
-    }
-    if (path.dirname(dir) === dir) throw new Error('schema/ directory not found')
+    if (existsSync(path.join(dir, 'package.json')) && existsSync(path.join(dir, 'schema')))
+      return dir
+    if (path.dirname(dir) === dir)
+      throw new Error('project root (schema/ beside package.json) not found')
   }
 }
 
@@ -26,7 +26,9 @@ export interface Migration {
   sql: string
 }
 
-export async function readMigrations(dir = findSchemaDir()): Promise<Migration[]> {
+export async function readMigrations(
+  dir = path.join(findProjectRoot(), 'schema'),
+): Promise<Migration[]> {
   const files = (await readdir(dir)).filter((file) => /^\d{3,}_[\w-]+\.sql$/.test(file)).sort()
   return Promise.all(
     files.map(async (file) => ({
