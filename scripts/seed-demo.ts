@@ -11,7 +11,8 @@ import { parseArgs } from 'node:util'
 import { createCollector } from '../collector/src/collector.js'
 import { loadConfig } from '../collector/src/config.js'
 import { createLogger } from '../collector/src/logger.js'
-import { DAY_MS, utcDay, type Salt, type SaltSource } from '../collector/src/ingest/visitor-id.js'
+import type { Salt, SaltSource } from '../collector/src/store/salts.js'
+import { DAY_MS, utcDay } from '../collector/src/time.js'
 
 const { values } = parseArgs({
   options: {

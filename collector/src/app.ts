@@ -4,9 +4,9 @@
  * or the socket is passed in, so the same app can run on other runtimes.
  */
 import { Hono } from 'hono'
+import { createAdminApp } from './admin/routes.js'
 import { errorResponse } from './http/errors.js'
 import { renderMetrics, type SpoolFigures } from './http/metrics.js'
-import { mountAdmin } from './http/admin.js'
 import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { PrivacyOps } from './store/privacy.js'
@@ -50,7 +50,10 @@ export function createApp(deps: AppDeps): Hono {
     }),
   )
   app.post('/api/forget', createForgetHandler(deps))
-  mountAdmin(app, { ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined })
+  app.route(
+    '/api/admin',
+    createAdminApp({ ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined }),
+  )
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 

@@ -5,8 +5,8 @@
 import { createRequire } from 'node:module'
 import path from 'node:path'
 import { z } from 'zod'
-import { parseCidr, type Cidr } from './ingest/client-ip.js'
-import { normalizeDomain } from './ingest/site.js'
+import { parseCidr, type Cidr } from './http/client-ip.js'
+import { normalizeDomain } from './sites/settings.js'
 
 const require = createRequire(import.meta.url)
 

@@ -8,7 +8,7 @@ import type { Duplex } from 'node:stream'
 import { serve, type ServerType } from '@hono/node-server'
 import { createCollector } from './collector.js'
 import type { Config } from './config.js'
-import { DAY_MS } from './ingest/visitor-id.js'
+import { DAY_MS } from './time.js'
 import type { Logger } from './logger.js'
 
 /** Headers up to this size reach the app, which answers oversized ones with JSON. */

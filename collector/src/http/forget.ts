@@ -5,10 +5,11 @@
  * their own. Once the salts are gone nothing can be linked to anyone anyway.
  */
 import type { Context } from 'hono'
-import { resolveClientIp, type Cidr } from '../ingest/client-ip.js'
-import { readCappedBody } from '../ingest/read-body.js'
-import { normalizeDomain, type SiteRegistry } from '../ingest/site.js'
-import { DAY_MS, utcDay, type Salt, type SaltSource } from '../ingest/visitor-id.js'
+import { resolveClientIp, type Cidr } from './client-ip.js'
+import { readCappedBody } from './read-body.js'
+import { normalizeDomain, type SiteRegistry } from '../sites/settings.js'
+import type { Salt, SaltSource } from '../store/salts.js'
+import { DAY_MS, utcDay } from '../time.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from './errors.js'
 

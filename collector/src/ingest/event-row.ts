@@ -31,19 +31,3 @@ export interface EventRow {
   props: Record<string, string>
   retention_months: number
 }
-
-// Formatting a date is the costly part. Rows need two times (the event and its session
-// start), so the date part of the last few seconds is remembered.
-const prefixes = new Map<number, string>()
-
-/** ClickHouse DateTime64(3) text for an epoch-ms time, in UTC ("2026-03-10 12:00:00.123"). */
-export function toClickHouseTime(ms: number): string {
-  const second = Math.floor(ms / 1000)
-  let prefix = prefixes.get(second)
-  if (prefix === undefined) {
-    if (prefixes.size >= 64) prefixes.clear()
-    prefix = new Date(second * 1000).toISOString().slice(0, 19).replace('T', ' ')
-    prefixes.set(second, prefix)
-  }
-  return `${prefix}.${String(ms - second * 1000).padStart(3, '0')}`
-}

@@ -5,15 +5,15 @@
  */
 import { cleanUrl, type CleanUrl } from './clean-url.js'
 import type { DropReason } from './counters.js'
-import { toClickHouseTime, type EventRow } from './event-row.js'
+import type { EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
 import type { Session, SessionTracker } from './session.js'
-import type { SiteRegistry } from './site.js'
-import { isHostnameAllowed, normalizeDomain } from './site.js'
+import { isHostnameAllowed, normalizeDomain, type SiteRegistry } from '../sites/settings.js'
 import { resolveSource, type Source } from './source.js'
 import type { Device } from './user-agent.js'
-import { DAY_MS, utcDay, type Salt, type SaltSource } from './visitor-id.js'
+import type { Salt, SaltSource } from '../store/salts.js'
+import { DAY_MS, toClickHouseTime, utcDay } from '../time.js'
 
 export interface PipelineDeps {
   sites: SiteRegistry

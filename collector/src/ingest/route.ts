@@ -6,12 +6,12 @@
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { errorResponse } from '../http/errors.js'
-import { resolveClientIp, type Cidr } from './client-ip.js'
+import { resolveClientIp, type Cidr } from '../http/client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
 import type { EventRow } from './event-row.js'
 import { parsePayload } from './payload.js'
 import { runPipeline, type PipelineDeps } from './pipeline.js'
-import { readCappedBody } from './read-body.js'
+import { readCappedBody } from '../http/read-body.js'
 import type { EventSink } from './sink.js'
 
 export interface IngestRouteDeps extends PipelineDeps {

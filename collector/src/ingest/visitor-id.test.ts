@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest'
-import { hashVisitor, utcDay, type Salt } from './visitor-id.js'
+import type { Salt } from '../store/salts.js'
+import { utcDay } from '../time.js'
+import { hashVisitor } from './visitor-id.js'
 
 const salt = (fill: number): Salt => new Uint8Array(16).fill(fill)
 

@@ -5,7 +5,7 @@
  * the replaced parts leave the disk within a minute (the tables' old_parts_lifetime and
  * cleanup settings). Every operation is written to the audit log, without personal data.
  */
-import { toClickHouseTime } from '../ingest/event-row.js'
+import { toClickHouseTime } from '../time.js'
 import type { Store } from './client.js'
 import { updateSite } from './sites.js'
 

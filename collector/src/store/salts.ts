@@ -7,8 +7,22 @@
  * smallest value; salts are made a day before use, so they agree before it matters.
  */
 import type { Store } from './client.js'
-import { toClickHouseTime } from '../ingest/event-row.js'
-import { DAY_MS, utcDay, type Salt, type SaltSource } from '../ingest/visitor-id.js'
+import { DAY_MS, toClickHouseTime, utcDay } from '../time.js'
+
+/** Gives the salt of a UTC day, if one exists (today's and yesterday's are kept). */
+export interface SaltSource {
+  saltFor(day: string): Salt | undefined
+  /** Make and load the salts for `now` when a day began before the periodic refresh ran. */
+  refresh(now: number): Promise<void>
+  /**
+   * A salt for `day` made here when the store cannot be reached: events keep being
+   * counted, at the cost of ids that other collectors do not share for that day.
+   */
+  makeLocal(day: string): Salt
+}
+
+/** A salt: 16 random bytes, the SipHash key. */
+export type Salt = Uint8Array<ArrayBuffer>
 
 export const SALT_LIFETIME_MS = 2 * DAY_MS
 

@@ -1,6 +1,6 @@
 /** Registered sites in the store: registration and settings at start-up, and the list. */
-import { toClickHouseTime } from '../ingest/event-row.js'
-import type { SiteSettings } from '../ingest/site.js'
+import { toClickHouseTime } from '../time.js'
+import type { SiteSettings } from '../sites/settings.js'
 import type { Store } from './client.js'
 
 interface SiteRow {

@@ -4,11 +4,12 @@
  *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention
  *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
  */
-import type { Context, Hono, Next } from 'hono'
+import { Hono, type Context, type Next } from 'hono'
 import { z } from 'zod'
-import { normalizeDomain } from '../ingest/site.js'
+import { normalizeDomain } from '../sites/settings.js'
 import type { PrivacyOps } from '../store/privacy.js'
-import { errorResponse } from './errors.js'
+import { errorResponse } from '../http/errors.js'
+import { readJsonBody } from '../http/json-body.js'
 
 export interface AdminDeps {
   adminToken: string | undefined
@@ -34,33 +35,10 @@ function sameSecret(given: string, expected: string): boolean {
   return difference === 0
 }
 
-async function readJson<T>(
-  c: Context,
-  schema: z.ZodType<T>,
-): Promise<{ ok: true; value: T } | { ok: false; response: Response }> {
-  let json: unknown
-  try {
-    json = await c.req.json()
-  } catch {
-    return {
-      ok: false,
-      response: errorResponse(c, 400, 'invalid_json', 'The body is not valid JSON.'),
-    }
-  }
-  const parsed = schema.safeParse(json)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const where = issue?.path.length ? `${issue.path.join('.')}: ` : ''
-    return {
-      ok: false,
-      response: errorResponse(c, 400, 'invalid_payload', `${where}${issue?.message ?? 'invalid'}`),
-    }
-  }
-  return { ok: true, value: parsed.data }
-}
-
-export function mountAdmin(app: Hono, deps: AdminDeps): void {
-  app.use('/api/admin/*', async (c: Context, next: Next) => {
+/** The admin API, mounted at /api/admin. */
+export function createAdminApp(deps: AdminDeps): Hono {
+  const app = new Hono()
+  app.use('*', async (c: Context, next: Next) => {
     if (deps.adminToken === undefined) {
       return errorResponse(
         c,
@@ -79,8 +57,8 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     await next()
   })
 
-  app.post('/api/admin/erasure', async (c) => {
-    const body = await readJson(c, erasureBody)
+  app.post('/erasure', async (c) => {
+    const body = await readJsonBody(c, erasureBody)
     if (!body.ok) return body.response
     const site = normalizeDomain(body.value.site)
     if (site === undefined || !deps.hasSite(site))
@@ -93,8 +71,8 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     return c.json({ site, from: from ?? null, to: to ?? null, ...result })
   })
 
-  app.put('/api/admin/sites/:site/retention', async (c) => {
-    const body = await readJson(c, retentionBody)
+  app.put('/sites/:site/retention', async (c) => {
+    const body = await readJsonBody(c, retentionBody)
     if (!body.ok) return body.response
     const site = normalizeDomain(c.req.param('site'))
     if (site === undefined || !(await deps.privacy.setRetention(site, body.value.months))) {
@@ -104,8 +82,8 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     return c.json({ site, retentionMonths: body.value.months })
   })
 
-  app.put('/api/admin/sites/:site/hostnames', async (c) => {
-    const body = await readJson(c, hostnamesBody)
+  app.put('/sites/:site/hostnames', async (c) => {
+    const body = await readJsonBody(c, hostnamesBody)
     if (!body.ok) return body.response
     const hostnames: string[] = []
     for (const name of body.value.hostnames) {
@@ -121,4 +99,5 @@ export function mountAdmin(app: Hono, deps: AdminDeps): void {
     await deps.reloadSites()
     return c.json({ site, allowedHostnames: hostnames })
   })
+  return app
 }
