@@ -10,6 +10,7 @@ import { renderMetrics, type SpoolFigures } from './http/metrics.js'
 import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { PrivacyOps } from './store/privacy.js'
+import type { Health } from './health.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 
@@ -24,6 +25,8 @@ export interface AppDeps extends IngestRouteDeps {
   spoolStats: () => SpoolFigures
   /** Resolves when the store answers; rejects otherwise. */
   checkStore: () => Promise<void>
+  /** Faults noticed by the spool, the shipper and the store; reported by /healthz. */
+  health: Health
   logger: Logger
 }
 
@@ -60,16 +63,23 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/healthz', async (c) => {
     try {
       await deps.checkStore()
-      return c.json({ status: 'ok' })
+      deps.health.set('store_unreachable', undefined)
     } catch {
-      return c.json(
-        {
-          status: 'unavailable',
-          error: { code: 'store_unavailable', message: 'The store does not answer.' },
-        },
-        503,
-      )
+      deps.health.set('store_unreachable', 'The store does not answer.')
     }
+    const reasons = deps.health.reasons()
+    if (reasons.length === 0) return c.json({ status: 'ok' })
+    return c.json(
+      {
+        status: 'degraded',
+        reasons: reasons.map(({ code, detail, since }) => ({
+          code,
+          message: detail,
+          since: new Date(since).toISOString(),
+        })),
+      },
+      503,
+    )
   })
 
   app.get('/metrics', (c) =>

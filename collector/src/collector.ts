@@ -21,6 +21,7 @@ import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './sites/settings.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
 import { hashVisitor } from './ingest/visitor-id.js'
+import { createHealth, type Health } from './health.js'
 import type { Logger } from './logger.js'
 import type { SpoolFigures } from './http/metrics.js'
 import type { EventSink } from './ingest/sink.js'
@@ -41,6 +42,7 @@ export interface Collector {
   sink: EventSink
   salts: SaltSource
   sites: ReturnType<typeof createSiteRegistry>
+  health: Health
   /** Spool and shipper figures (also on /metrics). */
   figures(): SpoolFigures
   /** Read the registered sites and their settings from the store again. */
@@ -66,6 +68,7 @@ export async function createCollector(
   } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
+  const health = createHealth()
   const store = await openStore({
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
@@ -154,6 +157,7 @@ export async function createCollector(
       const result = await store.client.ping()
       if (!result.success) throw new Error('store did not answer')
     },
+    health,
     logger,
   })
   return {
@@ -162,6 +166,7 @@ export async function createCollector(
     salts,
     sites,
     sink,
+    health,
     figures,
     reloadSites,
     flush: () => shipper.flush(),
