@@ -96,17 +96,32 @@ describe('retention TTL', { timeout: 60_000 }, () => {
   it('keeps a row inserted now with the largest accepted retention, and forever', async () => {
     await insert('largest.test', MAX_RETENTION_MONTHS)
     await insert('forever.test', FOREVER_ROW_MONTHS)
-    // Every retention whose end falls past 2106 was cut short by the old TTL.
+    // Every retention ending past 2106-02-07 was cut short by the old TTL.
     for (const months of [959, 960, 961, 1000]) await insert('long.test', months)
     expect(await stored(store, 'largest.test')).toMatchObject({ events: 1, sessions: 1 })
     expect(await stored(store, 'forever.test')).toMatchObject({ events: 1, sessions: 1 })
     expect(await stored(store, 'long.test')).toMatchObject({ events: 4, sessions: 4 })
   })
 
-  it('keeps an event stamped near the end of DateTime', async () => {
+  it('keeps the largest retention exactly, and events stamped past the end of DateTime', async () => {
+    const monthsAgo = (months: number) => {
+      const date = new Date()
+      date.setUTCMonth(date.getUTCMonth() - months)
+      return date.getTime()
+    }
+    // 100 years less a month ago: kept; 100 years and a month ago: gone.
+    await insert('exact.test', MAX_RETENTION_MONTHS, 0, monthsAgo(MAX_RETENTION_MONTHS - 1))
+    await insert('exact.test', 1, 0, monthsAgo(MAX_RETENTION_MONTHS + 1))
+    await insert('exact.test', MAX_RETENTION_MONTHS, 0, monthsAgo(MAX_RETENTION_MONTHS + 1))
+    expect(await stored(store, 'exact.test')).toMatchObject({
+      events: 1,
+      sessions: 1,
+      eventMonths: [MAX_RETENTION_MONTHS],
+    })
     await insert('late.test', 1, 0, Date.parse('2105-12-31T12:00:00Z'))
-    await insert('late.test', 12, 0, Date.parse('2106-01-20T12:00:00Z'))
-    expect(await stored(store, 'late.test')).toMatchObject({ events: 2, sessions: 2 })
+    await insert('late.test', 12, 0, Date.parse('2106-03-20T12:00:00Z'))
+    await insert('late.test', MAX_RETENTION_MONTHS, 0, Date.parse('2250-01-01T00:00:00Z'))
+    expect(await stored(store, 'late.test')).toMatchObject({ events: 3, sessions: 3 })
   })
 
   it('deletes the rows whose retention has passed, and only those', async () => {
