@@ -71,12 +71,13 @@ export class Shipper {
     lastError: undefined,
   }
   /**
-   * Tokens that may have reached the store before: those of inserts that failed (the
-   * store may have stored them before the failure) and every token of a segment written
-   * before this start (a crash may have cut its insert short). Only these can come back
-   * deduplicated; fewer rows written for any other batch is a loss.
+   * Segments whose rows may have reached the store before: those tried already since
+   * this start (an insert that failed may have been stored, and a one-by-one pass may
+   * have stored part of it) and every segment written before this start (a crash may
+   * have cut its shipping short). Only their batches can come back deduplicated; fewer
+   * rows written for any other batch is a loss.
    */
-  private readonly maybeSent = new Set<string>()
+  private readonly tried = new Set<number>()
   /** Segments numbered below this were written before this start. */
   private readonly firstSegmentOfThisStart: number
   private missingLogged = false
@@ -179,7 +180,8 @@ export class Shipper {
       return whole
     })
     const token = `glimpse:${spool.id}:${segment.id}`
-    const resent = segment.id < this.firstSegmentOfThisStart
+    const resent = segment.id < this.firstSegmentOfThisStart || this.tried.has(segment.id)
+    this.tried.add(segment.id)
     const started = performance.now()
     try {
       if (records.length > 0) await this.send(insert, records, token, resent, signal)
@@ -193,6 +195,7 @@ export class Shipper {
     this.stats.batches++
     this.stats.shipped += records.length
     await spool.remove(segment.id)
+    this.tried.delete(segment.id)
     return true
   }
 
@@ -204,17 +207,10 @@ export class Shipper {
     resent: boolean,
     signal?: AbortSignal,
   ): Promise<void> {
-    let written: number | undefined
-    try {
-      written = await insert(joinLines(records), token, signal)
-    } catch (error) {
-      this.maybeSent.add(token)
-      throw error
-    }
-    const repeat = resent || this.maybeSent.delete(token)
+    const written = await insert(joinLines(records), token, signal)
     if (written === undefined || written >= records.length) return
     // A repeated batch the store recognized by its token writes nothing: not a loss.
-    if (written === 0 && repeat) {
+    if (written === 0 && resent) {
       this.stats.deduplicated++
       this.options.logger.debug('batch already stored; deduplicated by its token', { token })
       return
