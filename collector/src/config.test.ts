@@ -26,6 +26,19 @@ describe('loadConfig', () => {
     expect(config.GEOIP_DB).toEqual(['/a.mmdb', '/b.mmdb'])
   })
 
+  it('takes the first admin as a pair, and sign-in defaults', () => {
+    const config = loadConfig({
+      ADMIN_EMAIL: 'a@example.com',
+      ADMIN_PASSWORD: 'long enough password',
+    })
+    expect(config.ADMIN_EMAIL).toBe('a@example.com')
+    expect(loadConfig({})).toMatchObject({
+      LOGIN_SESSION_DAYS: 14,
+      LOGIN_LIMIT_ACCOUNT_PER_MINUTE: 10,
+      LOGIN_LIMIT_CLIENT_PER_MINUTE: 30,
+    })
+  })
+
   it('treats an empty SITES as no sites and other empty values as unset', () => {
     expect(loadConfig({ SITES: '' }).SITES).toEqual([])
     expect(loadConfig({ PORT: '' }).PORT).toBe(8787)
@@ -40,6 +53,11 @@ describe('loadConfig', () => {
     [{ SITES: 'ok.com,not a domain' }, 'SITES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MAX_BODY_BYTES: '10' }, 'MAX_BODY_BYTES'],
+    [{ ADMIN_EMAIL: 'not-an-address', ADMIN_PASSWORD: 'long enough password' }, 'ADMIN_EMAIL'],
+    [{ ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'too short' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_EMAIL: 'a@example.com' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_PASSWORD: 'long enough password' }, 'ADMIN_PASSWORD'],
+    [{ LOGIN_SESSION_DAYS: '0' }, 'LOGIN_SESSION_DAYS'],
   ]
   it.each(bad)('names the bad variable in %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
