@@ -138,12 +138,14 @@ export function createUserAdminApp(deps: UserAdminDeps): Hono {
     if (user === undefined) return errorResponse(c, 404, 'unknown_user', 'No such user.')
     const nextRole = body.value.role ?? user.role
     if (nextRole !== 'admin' && isLastAdmin(users, user)) return lastAdmin(c)
-    const sites = checkSites(
+    // Sites given are checked; a viewer's unchanged list stays as it is, even if one of
+    // its sites has been deleted since.
+    const sites =
       nextRole === 'admin'
-        ? 'all'
-        : (body.value.sites ?? (user.role === 'admin' ? [] : user.sites)),
-      deps.hasSite,
-    )
+        ? ({ ok: true, sites: 'all' } as const)
+        : body.value.sites !== undefined
+          ? checkSites(body.value.sites, deps.hasSite)
+          : ({ ok: true, sites: user.role === 'admin' ? [] : user.sites } as const)
     if (!sites.ok)
       return errorResponse(c, 400, 'unknown_site', `"${sites.bad}" is not a registered site.`)
     const changed: User = {
