@@ -34,12 +34,14 @@ declare module 'hono' {
 /** The name of the login session cookie. */
 export const SESSION_COOKIE = 'glimpse_session'
 
+/** Admin users and ADMIN_TOKEN; never an API key. */
 export function isAdmin(p: Principal): boolean {
   return p.kind === 'token' || (p.kind === 'user' && p.role === 'admin')
 }
 
+/** Whether the principal may read a site's figures (in its scope; see {@link scopeOf}). */
 export function canReadSite(p: Principal, site: string): boolean {
-  if (isAdmin(p) || p.kind === 'token') return true
+  if (p.kind === 'token' || (p.kind === 'user' && p.role === 'admin')) return true
   return p.sites === 'all' || p.sites.includes(site)
 }
 
