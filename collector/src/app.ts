@@ -11,7 +11,7 @@ import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
-import type { Logger } from './logger.js'
+import { createLogThrottle, type Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 
 export interface AppDeps extends IngestRouteDeps {
@@ -89,8 +89,11 @@ export function createApp(deps: AppDeps): Hono {
   )
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
+  // The same failure on every request (a broken disk, say) is logged once per interval.
+  const failures = createLogThrottle(deps.logger)
   app.onError((error, c) => {
-    deps.logger.error('request failed', { route: c.req.routePath, error })
+    const key = `${c.req.routePath} ${error.name}: ${error.message}`
+    failures.log('error', key, 'request failed', { route: c.req.routePath, error })
     return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side.')
   })
   return app

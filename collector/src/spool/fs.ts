@@ -14,7 +14,6 @@ import {
   readdir,
   readFile,
   rm,
-  stat,
   truncate,
   type FileHandle,
 } from 'node:fs/promises'
@@ -38,7 +37,6 @@ export interface SpoolFs {
   readdir(dir: string): Promise<string[]>
   truncate(file: string, length: number): Promise<void>
   unlink(file: string): Promise<void>
-  size(file: string): Promise<number>
   appendFile(file: string, data: Buffer): Promise<void>
 }
 
@@ -61,7 +59,6 @@ export const nodeSpoolFs: SpoolFs = {
   readdir: (dir) => readdir(dir),
   truncate: (file, length) => truncate(file, length),
   unlink: (file) => rm(file, { force: true }),
-  size: async (file) => (await stat(file)).size,
   appendFile: (file, data) => appendFile(file, data),
 }
 
