@@ -24,8 +24,8 @@ export async function prepareDataDir(
       await handle.close()
       await rm(probe, { force: true })
     } catch (error) {
-      const what = where === root ? root : `${root} (${path.relative(root, where)})`
-      throw new ConfigError(`${name}=${what} is not writable: ${describeFsError(error)}`, {
+      const inside = where === root ? '' : `${path.relative(root, where)}: `
+      throw new ConfigError(`${name}=${root} is not writable: ${inside}${describeFsError(error)}`, {
         cause: error,
       })
     }
