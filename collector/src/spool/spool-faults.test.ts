@@ -224,7 +224,9 @@ async function runScenario(fault: [FsCall, Fault, number] | undefined) {
         ),
       )
       if (round === 2) await spool.rotate().catch(() => undefined)
-      if (spool.stats.bytes < 0 || spool.pendingRecords < 0) gaugeWrong = true
+      // Nothing shipped yet: pending is what was acknowledged, bytes what is on disk.
+      if (spool.pendingRecords !== acknowledged.length) gaugeWrong = true
+      if (spool.stats.bytes !== (await segmentBytes(dir))) gaugeWrong = true
       clock.now += PROBE_INTERVAL_MS
     }
     await drain(spool, shipped).catch(() => undefined)

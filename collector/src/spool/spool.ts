@@ -183,6 +183,8 @@ export class Spool {
   /** Sealed segments in order, with their records and good length. */
   private sealed = new Map<number, { records: number; bytes: number }>()
   private active!: ActiveSegment
+  /** The segment being sealed: no longer open for appends, not yet in `sealed`. */
+  private sealing: ActiveSegment | undefined
   private rotating: Promise<void> | undefined
   /** The last storage fault, while the spool is unwritable. */
   private fault: { error: unknown; retryAt: number } | undefined
@@ -347,15 +349,20 @@ export class Spool {
       this.failed(error)
       throw error
     }
+    this.sealing = old
     this.active = next
-    await old.close()
+    // Everything in it was synced (or refused); a failing close(2) still frees the descriptor.
+    await old.close().catch(() => undefined)
     if (old.broken !== undefined) {
       // The cut-back failed when the write did: try once more now that it is closed.
       const file = path.join(this.options.dir, segmentName(old.id))
       await this.fs.truncate(file, old.bytes).catch(() => undefined)
     }
     if (old.records > 0) this.sealed.set(old.id, { records: old.records, bytes: old.bytes })
-    else await this.fs.unlink(path.join(this.options.dir, segmentName(old.id))).catch(() => {})
+    this.sealing = undefined
+    if (old.records === 0) {
+      await this.fs.unlink(path.join(this.options.dir, segmentName(old.id))).catch(() => {})
+    }
   }
 
   /** The oldest sealed segment, with its records, or undefined when there is none. */
@@ -392,7 +399,7 @@ export class Spool {
 
   /** Records on disk not yet shipped. */
   get pendingRecords(): number {
-    let total = this.active.records
+    let total = this.active.records + (this.sealing?.records ?? 0)
     for (const { records } of this.sealed.values()) total += records
     return total
   }
