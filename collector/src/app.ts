@@ -23,7 +23,7 @@ import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
-import type { Logger } from './logger.js'
+import { createLogThrottle, type Logger } from './logger.js'
 import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, type ReportsDeps } from './reports/routes.js'
 
@@ -191,8 +191,11 @@ export function createApp(deps: AppDeps): Hono {
   app.get('/api/openapi.json', (c) => c.json((document ??= openapi.render())))
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
+  // The same failure on every request (a broken disk, say) is logged once per interval.
+  const failures = createLogThrottle(deps.logger)
   app.onError((error, c) => {
-    deps.logger.error('request failed', { route: c.req.routePath, error })
+    const key = `${c.req.routePath} ${error.name}: ${error.message}`
+    failures.log('error', key, 'request failed', { route: c.req.routePath, error })
     return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side.')
   })
   return app

@@ -23,10 +23,12 @@ import { createSessionTracker } from './ingest/session.js'
 import { createSiteRegistry } from './sites/settings.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
 import { hashVisitor } from './ingest/visitor-id.js'
+import { prepareDataDir } from './data-dir.js'
 import { createHealth, type Health } from './health.js'
 import type { Logger } from './logger.js'
 import type { SpoolFigures } from './http/metrics.js'
 import type { EventSink } from './ingest/sink.js'
+import type { SpoolFs } from './spool/fs.js'
 import { createSpoolSink } from './spool/sink.js'
 import { Shipper } from './spool/shipper.js'
 import { Spool } from './spool/spool.js'
@@ -72,10 +74,16 @@ export async function createCollector(
     socketAddress?: (c: Context) => string | undefined
     /** Replaces the stored daily salts (the demo seeder backfills past days with its own). */
     salts?: SaltSource
+    /** The spool's file system (tests inject disk faults through it). */
+    spoolFs?: SpoolFs
   } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
   const health = createHealth()
+  await prepareDataDir('DATA_DIR', config.DATA_DIR, [
+    'spool',
+    ...(config.CLICKHOUSE_URL === undefined ? ['clickhouse'] : []),
+  ])
   const store = await openStore({
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
@@ -107,6 +115,8 @@ export async function createCollector(
     dir: path.join(config.DATA_DIR, 'spool'),
     maxBytes: config.SPOOL_MAX_BYTES,
     logger,
+    health,
+    fs: options.spoolFs,
   })
   if (spool.pendingRecords > 0) logger.info('replaying the spool', { events: spool.pendingRecords })
   const shipper = new Shipper({
@@ -115,6 +125,7 @@ export async function createCollector(
     batchRows: config.BATCH_MAX_ROWS,
     maxWaitMs: config.BATCH_MAX_WAIT_MS,
     logger,
+    health,
   })
   shipper.start()
   const sink = createSpoolSink(spool, shipper)

@@ -40,6 +40,11 @@ async function main(): Promise<void> {
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith('main.ts')) {
   main().catch((error: unknown) => {
+    // A setting found unusable at start (the data directory): a message, as for a bad value.
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${error.message}\n`)
+      process.exit(1)
+    }
     createLogger('error').error('collector failed to start', { error })
     process.exit(1)
   })

@@ -42,6 +42,12 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
       spool.syncMs / 1000,
     ),
     ...metric(
+      'glimpse_spool_write_failures_total',
+      'counter',
+      'Spool writes or syncs that failed (full or failing disk) and were cut back.',
+      spool.writeFailures,
+    ),
+    ...metric(
       'glimpse_events_shipped_total',
       'counter',
       'Events stored in ClickHouse.',
