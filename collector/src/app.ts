@@ -4,9 +4,10 @@
  * or the socket is passed in, so the same app can run on other runtimes.
  */
 import { Hono } from 'hono'
+import { routePath } from 'hono/route'
 import { createAdminApp } from './admin/routes.js'
 import { errorResponse } from './http/errors.js'
-import { renderMetrics, type SpoolFigures } from './http/metrics.js'
+import type { Timings } from './http/metrics.js'
 import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { PrivacyOps } from './store/privacy.js'
@@ -21,8 +22,8 @@ export interface AppDeps extends IngestRouteDeps {
   limitForget: (ip: string, now: number) => number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
-  /** Figures of the spool and shipper for /metrics. */
-  spoolStats: () => SpoolFigures
+  /** Request latency is observed here; /metrics is served by the metrics app, not this one. */
+  timings: Timings
   /** Resolves when the store answers; rejects otherwise. */
   checkStore: () => Promise<void>
   /** Faults noticed by the spool, the shipper and the store; reported by /healthz. */
@@ -32,6 +33,17 @@ export interface AppDeps extends IngestRouteDeps {
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
+
+  // Request latency by route pattern (a fixed set of labels, never the raw path).
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    const route = routePath(c, -1)
+    deps.timings.requests.observe(
+      (performance.now() - started) / 1000,
+      route === '/*' || route === '*' ? 'unmatched' : route,
+    )
+  })
 
   // CORS by hand rather than by middleware: the handler sets the header on the response
   // it builds, which keeps the adapter's fast path for the hottest route.
@@ -81,12 +93,6 @@ export function createApp(deps: AppDeps): Hono {
       503,
     )
   })
-
-  app.get('/metrics', (c) =>
-    c.text(renderMetrics(deps.counters, deps.spoolStats()), 200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-    }),
-  )
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   app.onError((error, c) => {

@@ -23,7 +23,7 @@ import { createUserAgentParser } from './ingest/user-agent.js'
 import { hashVisitor } from './ingest/visitor-id.js'
 import { createHealth, type Health } from './health.js'
 import type { Logger } from './logger.js'
-import type { SpoolFigures } from './http/metrics.js'
+import { createMetricsApp, createTimings, type SpoolFigures } from './http/metrics.js'
 import type { EventSink } from './ingest/sink.js'
 import { createSpoolSink } from './spool/sink.js'
 import { Shipper } from './spool/shipper.js'
@@ -35,9 +35,18 @@ import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
+import { utcDay } from './time.js'
+
+/** Longest pause between attempts to reach a store that was away at start. */
+const STORE_RETRY_MAX_MS = 5_000
+/** How long a start waits for the store before it serves without it. */
+const STORE_START_WAIT_MS = 5_000
 
 export interface Collector {
+  /** The public HTTP surface. */
   app: Hono
+  /** GET /metrics, for the separate metrics listener (and for tests, in process). */
+  metrics: Hono
   store: Store
   sink: EventSink
   salts: SaltSource
@@ -56,6 +65,9 @@ export interface Collector {
 /**
  * Open the store and everything the app needs, ready to serve: migrations applied,
  * sites registered, salts made, geo database open. Used by the server and by tests.
+ * A ClickHouse server that does not answer does not stop the start: events are taken
+ * into the spool, `/healthz` says why it is degraded, and the store is prepared (and
+ * the spool shipped) once it answers.
  */
 export async function createCollector(
   config: Config,
@@ -69,6 +81,7 @@ export async function createCollector(
 ): Promise<Collector> {
   const now = options.now ?? Date.now
   const health = createHealth()
+  const timings = createTimings()
   const store = await openStore({
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
@@ -77,20 +90,16 @@ export async function createCollector(
     cluster: config.CLICKHOUSE_CLUSTER,
     dataDir: config.DATA_DIR,
   })
-  const applied = await migrate(store, await readMigrations())
-  if (applied.length > 0) logger.info('migrations applied', { applied })
-  const added = await registerSites(
-    store,
-    config.SITES,
-    config.SITES_COUNT_OPTED_OUT,
-    now(),
-    config.RETENTION_MONTHS,
+  // Until the store has answered, the configured sites are known with default settings.
+  const sites = createSiteRegistry(
+    config.SITES.map((domain) => ({
+      domain,
+      countOptedOut: config.SITES_COUNT_OPTED_OUT.includes(domain),
+      retentionMonths: config.RETENTION_MONTHS,
+      allowedHostnames: [],
+    })),
   )
-  if (added.length > 0) logger.info('sites registered', { sites: added })
-  const sites = createSiteRegistry(await listSites(store))
-
   const salts = options.salts ?? createSaltKeeper(store)
-  await salts.refresh(now())
   const lookupGeo = await openGeoLookup(config.GEOIP_DB)
   const trackerAssets = await loadTrackerAssets()
   if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
@@ -108,9 +117,75 @@ export async function createCollector(
     batchRows: config.BATCH_MAX_ROWS,
     maxWaitMs: config.BATCH_MAX_WAIT_MS,
     logger,
+    insertTimes: timings.inserts,
   })
-  shipper.start()
   const sink = createSpoolSink(spool, shipper)
+
+  // The store's side of the start: migrations, sites, salts; then shipping begins.
+  const prepareStore = async () => {
+    const applied = await migrate(store, await readMigrations())
+    if (applied.length > 0) logger.info('migrations applied', { applied })
+    const added = await registerSites(
+      store,
+      config.SITES,
+      config.SITES_COUNT_OPTED_OUT,
+      now(),
+      config.RETENTION_MONTHS,
+    )
+    if (added.length > 0) logger.info('sites registered', { sites: added })
+    sites.replace(await listSites(store))
+    await salts.refresh(now())
+    shipper.start()
+  }
+  let closing = false
+  let storeReady = false
+  let preparing: Promise<void> | undefined
+  let wakeRetry: (() => void) | undefined
+  if (store.embedded) {
+    // The embedded engine is part of this process: if it fails, nothing will fix it.
+    await prepareStore()
+    storeReady = true
+  } else {
+    // A server may be away (restarting, not up yet): start anyway, take events into
+    // the spool, and prepare the store as soon as it answers.
+    health.set('migrations_pending', 'Waiting for the store: migrations, sites and salts.')
+    preparing = (async () => {
+      for (let attempt = 1, backoff = 0; !closing; attempt++) {
+        try {
+          await prepareStore()
+          storeReady = true
+          health.set('migrations_pending', undefined)
+          health.set('store_unreachable', undefined)
+          if (attempt > 1) logger.info('store ready; shipping the spool', { attempts: attempt })
+          return
+        } catch (error) {
+          if (closing) return
+          backoff = Math.min(STORE_RETRY_MAX_MS, backoff === 0 ? 250 : backoff * 2)
+          health.set('store_unreachable', 'The store does not answer; events wait in the spool.')
+          // Visitor ids need a salt: a local one until the shared one can be read.
+          const today = utcDay(now())
+          if (salts.saltFor(today) === undefined) salts.makeLocal(today)
+          const fields = { retryInMs: backoff, error }
+          const message = 'store not ready; events wait in the spool, retrying'
+          if (attempt === 1) logger.warn(message, fields)
+          else logger.debug(message, fields)
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, backoff)
+            wakeRetry = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+      }
+    })()
+    // Most starts find the store at once: wait a little so they start ready.
+    await Promise.race([
+      preparing,
+      new Promise((resolve) => setTimeout(resolve, STORE_START_WAIT_MS).unref()),
+    ])
+  }
+
   const counters = createCounters()
   const figures = (): SpoolFigures => ({
     spool: spool.stats,
@@ -147,7 +222,7 @@ export async function createCollector(
     sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
     sink,
     counters,
-    spoolStats: figures,
+    timings,
     now,
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -160,8 +235,15 @@ export async function createCollector(
     health,
     logger,
   })
+  const metrics = createMetricsApp({
+    counters,
+    spoolStats: figures,
+    timings,
+    token: config.METRICS_TOKEN,
+  })
   return {
     app,
+    metrics,
     store,
     salts,
     sites,
@@ -171,7 +253,15 @@ export async function createCollector(
     reloadSites,
     flush: () => shipper.flush(),
     async close(deadline) {
-      await sink.close(deadline)
+      closing = true
+      wakeRetry?.()
+      // An attempt under way may wait on a store that does not answer: not past the deadline.
+      await Promise.race([
+        preparing,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ])
+      // Without migrations applied there is nothing to ship into: the spool keeps it all.
+      await sink.close(storeReady ? deadline : Date.now())
       await store.close()
     },
   }

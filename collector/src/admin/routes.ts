@@ -10,6 +10,7 @@ import { normalizeDomain } from '../sites/settings.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
+import { bearerToken, sameSecret } from '../http/secret.js'
 
 export interface AdminDeps {
   adminToken: string | undefined
@@ -27,14 +28,6 @@ const erasureBody = z
 const retentionBody = z.object({ months: z.number().int().min(1).max(1200) }).strict()
 const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
 
-/** Compare without leaking, through timing, how much of the token was right. */
-function sameSecret(given: string, expected: string): boolean {
-  let difference = given.length ^ expected.length
-  for (let i = 0; i < expected.length; i++)
-    difference |= (given.charCodeAt(i) || 0) ^ expected.charCodeAt(i)
-  return difference === 0
-}
-
 /** The admin API, mounted at /api/admin. */
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono()
@@ -47,9 +40,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
         'The admin API is off: set ADMIN_TOKEN to turn it on.',
       )
     }
-    const header = c.req.header('authorization') ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!sameSecret(token, deps.adminToken)) {
+    if (!sameSecret(bearerToken(c.req.header('authorization')), deps.adminToken)) {
       return errorResponse(c, 401, 'unauthorized', 'A valid admin token is required.', {
         'WWW-Authenticate': 'Bearer',
       })

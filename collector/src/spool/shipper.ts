@@ -6,6 +6,7 @@
  * or a timeout is stored once. Failures are retried with backoff, forever: the events
  * stay on disk meanwhile.
  */
+import type { Histogram } from '../http/metrics.js'
 import type { Logger } from '../logger.js'
 import type { Spool } from './spool.js'
 
@@ -33,6 +34,8 @@ export interface ShipperOptions {
   maxWaitMs: number
   logger: Logger
   maxBackoffMs?: number
+  /** Observes the time of each insert (seconds), for /metrics. */
+  insertTimes?: Histogram
 }
 
 export interface ShipperStats {
@@ -163,7 +166,9 @@ export class Shipper {
       // aside for the operator, and store the rest, so one bad row cannot stall all.
       await this.shipOneByOne(records, token, signal)
     }
-    this.stats.insertMs += performance.now() - started
+    const elapsed = performance.now() - started
+    this.stats.insertMs += elapsed
+    if (records.length > 0) this.options.insertTimes?.observe(elapsed / 1000)
     this.stats.batches++
     this.stats.shipped += records.length
     await spool.remove(segment.id)
