@@ -134,14 +134,28 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
       stopTimers()
       metricsServer.close()
       if ('closeAllConnections' in metricsServer) metricsServer.closeAllConnections()
-      const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
-      // Stop accepting; close() waits for in-flight requests to finish.
+      const startedAt = Date.now()
+      const deadline = startedAt + config.SHUTDOWN_TIMEOUT_MS
+      // Stop accepting; close() waits for in-flight requests to finish. A keep-alive
+      // connection is closed as soon as it has no request in flight, not when its
+      // keep-alive timeout runs out.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      if ('closeIdleConnections' in server) server.closeIdleConnections()
-      await Promise.race([
-        closed,
-        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+      const closeIdle = () => {
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      }
+      closeIdle()
+      const idleTimer = setInterval(closeIdle, 50)
+      void closed.finally(() => clearInterval(idleTimer))
+      const closedInTime = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((resolve) =>
+          setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref(),
+        ),
       ])
+      logger.debug('requests finished', {
+        inMs: Date.now() - startedAt,
+        allFinished: closedInTime,
+      })
       // Ship what the deadline allows; the rest stays in the spool for the next start.
       await collector.close(deadline)
       const { shipper, pending } = collector.figures()
