@@ -149,6 +149,8 @@ export async function createCollector(
     // A server may be away (restarting, not up yet): start anyway, take events into
     // the spool, and prepare the store as soon as it answers.
     health.set('migrations_pending', 'Waiting for the store: migrations, sites and salts.')
+    let firstAttemptDone: () => void = () => undefined
+    const firstAttempt = new Promise<void>((resolve) => (firstAttemptDone = resolve))
     preparing = (async () => {
       for (let attempt = 1, backoff = 0; !closing; attempt++) {
         try {
@@ -169,6 +171,7 @@ export async function createCollector(
           const message = 'store not ready; events wait in the spool, retrying'
           if (attempt === 1) logger.warn(message, fields)
           else logger.debug(message, fields)
+          firstAttemptDone()
           await new Promise<void>((resolve) => {
             const timer = setTimeout(resolve, backoff)
             wakeRetry = () => {
@@ -179,9 +182,11 @@ export async function createCollector(
         }
       }
     })()
-    // Most starts find the store at once: wait a little so they start ready.
+    // Most starts find the store at once and start ready; a store that refuses at once
+    // does not hold the start, one that does not answer holds it a few seconds at most.
     await Promise.race([
       preparing,
+      firstAttempt,
       new Promise((resolve) => setTimeout(resolve, STORE_START_WAIT_MS).unref()),
     ])
   }
