@@ -88,7 +88,7 @@ async function pendingInSpool(dataDir: string): Promise<number> {
   }
 }
 
-describe('stopping npm start with signals to its process group', () => {
+describe('stopping npm start with signals to its process group', { timeout: 120_000 }, () => {
   it('drains under load: everything acknowledged is stored once, the spool is empty', async () => {
     const site = 'stop.test'
     const collector = await startCollectorProcess(

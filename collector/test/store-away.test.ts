@@ -76,7 +76,7 @@ async function clickhouseRows<T>(sql: string): Promise<T[]> {
   return text === '' ? [] : text.split('\n').map((line) => JSON.parse(line) as T)
 }
 
-describe('start with the store away', () => {
+describe('start with the store away', { timeout: 90_000 }, () => {
   it('starts, accepts events into the spool and says degraded', async () => {
     for (let i = 0; i < 30; i++) expect(await send()).toBe(202)
     const health = await healthz()
