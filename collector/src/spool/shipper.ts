@@ -9,6 +9,7 @@
  * interval; while the spool cannot write, the shipper probes its disk each round.
  */
 import type { Health } from '../health.js'
+import type { Histogram } from '../http/metrics.js'
 import { createLogThrottle, type Logger } from '../logger.js'
 import type { EventInsert } from '../store/insert.js'
 import type { Spool } from './spool.js'
@@ -65,6 +66,8 @@ export interface ShipperOptions {
   /** Where `store_insert_failing` is raised and cleared. */
   health?: Health
   maxBackoffMs?: number
+  /** Observes the time of each insert (seconds), for /metrics. */
+  insertTimes?: Histogram
 }
 
 export interface ShipperStats {
@@ -234,7 +237,9 @@ export class Shipper {
       throw error
     }
     this.options.health?.set('store_insert_failing', undefined)
-    this.stats.insertMs += performance.now() - started
+    const elapsed = performance.now() - started
+    this.stats.insertMs += elapsed
+    if (records.length > 0) this.options.insertTimes?.observe(elapsed / 1000)
     this.stats.batches++
     this.stats.shipped += records.length
     await spool.remove(segment.id)
