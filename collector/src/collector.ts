@@ -296,8 +296,8 @@ export async function createCollector(
     accounts,
     setup,
     loginFailures: {
-      wait: (email, at) => loginAccountLimiter.wait(email, at),
-      record: (email, at) => void loginAccountLimiter.take(email, at),
+      take: (email, at) => loginAccountLimiter.take(email, at),
+      refund: (email) => loginAccountLimiter.refund(email),
     },
     limitLoginClient: (ip, at) => loginClientLimiter.take(clientKey(ip), at),
     sessionMs,
