@@ -200,7 +200,7 @@ async function load(store: Store): Promise<void> {
       events: EVENTS,
     },
     // The view already folds each block by visit: merging it again on insert is wasted work.
-    clickhouse_settings: { optimize_on_insert: false },
+    clickhouse_settings: { optimize_on_insert: 0 },
   })
   const seconds = (performance.now() - started) / 1000
   const count = async (sql: string) => {
