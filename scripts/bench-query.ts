@@ -5,7 +5,11 @@
  * queries through the real query engine (`runReport`, the code behind POST /api/v2/query,
  * and `runFunnel`) for the last 30 and 90 days, and prints one table.
  *
- *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep]
+ *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep] [--data DIR]
+ *
+ * --keep leaves the data directory in place; --data DIR uses DIR instead of a temporary
+ * one and, when it already holds the events of an earlier run, times the queries on them
+ * without loading again.
  *
  * The rows are made inside ClickHouse (INSERT … SELECT … FROM numbers()) with hash
  * functions of the row number, so the same N always gives the same data:
@@ -36,6 +40,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '10' },
     // Keep the data directory and print its path (to look at the data afterwards).
     keep: { type: 'boolean', default: false },
+    data: { type: 'string' },
   },
 })
 const EVENTS = Number(values.events)
@@ -46,8 +51,6 @@ if (!Number.isInteger(RUNS) || RUNS < 1) throw new Error('--runs: an integer ≥
 const SITE = 'bench.example'
 const DAYS = 90
 const now = Date.now()
-const today = utcDay(now)
-const firstDay = addDays(today, -DAYS)
 /** Events per visit on average (pageviews, beacons, custom events), measured. */
 const EVENTS_PER_VISIT = 4.4
 
@@ -188,7 +191,7 @@ async function time(run: () => Promise<unknown>): Promise<{ wall: number; cpu: n
   return { wall: performance.now() - start, cpu: (used.user + used.system) / 1000 }
 }
 
-async function load(store: Store): Promise<void> {
+async function load(store: Store, firstDay: string): Promise<void> {
   const sessions = Math.ceil((EVENTS / EVENTS_PER_VISIT) * 1.15)
   const started = performance.now()
   await store.client.command({
@@ -218,7 +221,8 @@ async function load(store: Store): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const dir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-query-'))
+  const dir = values.data ?? (await mkdtemp(path.join(tmpdir(), 'glimpse-bench-query-')))
+  const keep = values.keep || values.data !== undefined
   const store = await openStore({
     user: 'default',
     password: '',
@@ -227,12 +231,23 @@ async function main(): Promise<void> {
   })
   try {
     await migrate(store, await readMigrations())
+    const [stored] = await (
+      await store.client.query({
+        query: `SELECT count() AS n, toString(min(toDate(timestamp))) AS first FROM ${store.table('events')}`,
+        format: 'JSONEachRow',
+      })
+    ).json<{ n: string; first: string }>()
+    const reuse = Number(stored?.n ?? 0) > 0
+    // The data's days end yesterday: on reused data, "today" follows from its first day.
+    const today = reuse ? addDays(stored?.first ?? '', DAYS) : utcDay(now)
+    const events = reuse ? Number(stored?.n) : EVENTS
     console.log(
-      `bench:query — ${EVENTS.toLocaleString('en')} events, ${DAYS} days ending ${addDays(today, -1)}, ${RUNS} runs per query, ${cpus().length} cores, load average ${loadavg()
+      `bench:query — ${events.toLocaleString('en')} events, ${DAYS} days ending ${addDays(today, -1)}, ${RUNS} runs per query, ${cpus().length} cores, load average ${loadavg()
         .map((x) => x.toFixed(1))
         .join(' ')}`,
     )
-    await load(store)
+    if (reuse) console.log(`using the events already in ${dir}`)
+    else await load(store, addDays(today, -DAYS))
 
     const goals = createGoalStore(store)
     await goals.add(SITE, { type: 'event', name: 'Signup' })
@@ -351,10 +366,10 @@ async function main(): Promise<void> {
         .map((x) => x.toFixed(1))
         .join(' ')}`,
     )
-    if (values.keep) console.log(`data kept in ${dir}`)
+    if (keep) console.log(`data kept in ${dir}`)
   } finally {
     await store.close()
-    if (!values.keep) await rm(dir, { recursive: true, force: true })
+    if (!keep) await rm(dir, { recursive: true, force: true })
   }
 }
 
