@@ -334,17 +334,29 @@ async function main(): Promise<void> {
       ['30 days', [addDays(today, -30), addDays(today, -1)]],
       ['90 days', [addDays(today, -DAYS), addDays(today, -1)]],
     ]
-    const rows: string[][] = []
+    // Rows are printed as they are measured: a run at 10 M events takes a while. CPU is
+    // the user + system time of this process (the engine's threads included) per run: on
+    // a busy machine it shows the work a query needs better than the wall time does.
+    const header = ['range', 'query', 'median ms', 'p95 ms', 'CPU ms (median)']
+    const widths = [7, 38, 9, 7, 15]
+    const line = (cells: string[]) =>
+      cells
+        .map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0)))
+        .join('  ')
+    console.log(line(header))
+    console.log(widths.map((w) => '-'.repeat(w)).join('  '))
     const summarize = (label: string, name: string, samples: { wall: number; cpu: number }[]) => {
       const walls = samples.map((x) => x.wall).sort((x, y) => x - y)
       const cpus = samples.map((x) => x.cpu).sort((x, y) => x - y)
-      rows.push([
-        label,
-        name,
-        percentile(walls, 50).toFixed(0),
-        percentile(walls, 95).toFixed(0),
-        percentile(cpus, 50).toFixed(0),
-      ])
+      console.log(
+        line([
+          label,
+          name,
+          percentile(walls, 50).toFixed(0),
+          percentile(walls, 95).toFixed(0),
+          percentile(cpus, 50).toFixed(0),
+        ]),
+      )
     }
     for (const [label, range] of ranges) {
       for (const panel of panels) {
@@ -358,9 +370,6 @@ async function main(): Promise<void> {
         samples.push(await time(() => Promise.all(panels.map((p) => p.run(range)))))
       summarize(label, `whole overview: ${panels.length} panels in parallel`, samples)
     }
-    // CPU: user + system time of this process (the engine's threads included) per run;
-    // on a busy machine it shows the work a query needs better than the wall time does.
-    printTable(['range', 'query', 'median ms', 'p95 ms', 'CPU ms (median)'], rows)
     console.log(
       `load average after: ${loadavg()
         .map((x) => x.toFixed(1))
@@ -371,15 +380,6 @@ async function main(): Promise<void> {
     await store.close()
     if (!keep) await rm(dir, { recursive: true, force: true })
   }
-}
-
-function printTable(header: string[], rows: string[][]): void {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)))
-  const line = (cells: string[]) =>
-    cells.map((c, i) => (i >= 2 ? c.padStart(widths[i] ?? 0) : c.padEnd(widths[i] ?? 0))).join('  ')
-  console.log(line(header))
-  console.log(widths.map((w) => '-'.repeat(w)).join('  '))
-  for (const row of rows) console.log(line(row))
 }
 
 await main()
