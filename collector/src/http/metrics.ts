@@ -1,5 +1,6 @@
 /** Prometheus text exposition of the ingest counters and the spool's figures. */
 import { DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
+import { SCRUB_COUNTERS } from '../ingest/scrub/scrub.js'
 import type { ShipperStats } from '../spool/shipper.js'
 import type { SpoolStats } from '../spool/spool.js'
 
@@ -26,6 +27,11 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
     '# TYPE glimpse_events_dropped_total counter',
     ...DROP_REASONS.map(
       (reason) => `glimpse_events_dropped_total{reason="${reason}"} ${counters.dropped[reason]}`,
+    ),
+    "# HELP glimpse_scrubbed_values_total Values in events replaced by a marker, by kind (client_ip: the client's own address).",
+    '# TYPE glimpse_scrubbed_values_total counter',
+    ...SCRUB_COUNTERS.map(
+      (kind) => `glimpse_scrubbed_values_total{kind="${kind}"} ${counters.scrubbed[kind]}`,
     ),
     ...metric('glimpse_events_pending', 'gauge', 'Events in the spool not yet stored.', pending),
     ...metric('glimpse_spool_bytes', 'gauge', 'Bytes in the spool on disk.', spool.bytes),

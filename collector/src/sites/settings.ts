@@ -14,6 +14,10 @@ export function normalizeDomain(text: string): string | undefined {
   return domain.split('.').every((label) => LABEL.test(label)) ? domain : undefined
 }
 
+/** Kinds of personal data the scrubber can replace in what a page sends (all on by default). */
+export const SCRUB_KINDS = ['email', 'ip', 'phone', 'card', 'token'] as const
+export type ScrubKind = (typeof SCRUB_KINDS)[number]
+
 export interface SiteSettings {
   domain: string
   /** Record DNT/GPC visitors without a visitor id (true) or not at all (false). */
@@ -22,6 +26,10 @@ export interface SiteSettings {
   retentionMonths: number
   /** Page hostnames accepted (each with its subdomains); empty accepts any. */
   allowedHostnames: string[]
+  /** Kinds the scrubber replaces; absent: all. The client's own address always goes. */
+  scrubKinds?: readonly ScrubKind[]
+  /** Prop keys dropped whole, lower-case (compared without regard to case). */
+  dropProps?: readonly string[]
 }
 
 /** Whether a page's hostname is one the site accepts. */

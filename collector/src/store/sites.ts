@@ -1,6 +1,6 @@
 /** Registered sites in the store: registration and settings at start-up, and the list. */
 import { toClickHouseTime } from '../time.js'
-import type { SiteSettings } from '../sites/settings.js'
+import { SCRUB_KINDS, type ScrubKind, type SiteSettings } from '../sites/settings.js'
 import type { Store } from './client.js'
 
 interface SiteRow {
@@ -9,11 +9,15 @@ interface SiteRow {
   count_opted_out: boolean
   retention_months: number
   allowed_hostnames: string[]
+  /** Scrub kinds turned off (stored off rather than on, so new kinds start on). */
+  scrub_disabled: string[]
+  drop_props: string[]
 }
 
 async function readSites(store: Store): Promise<SiteRow[]> {
   const result = await store.client.query({
     query: `SELECT domain, created_at, count_opted_out, retention_months, allowed_hostnames
+                 , scrub_disabled, drop_props
             FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
     format: 'JSONEachRow',
   })
@@ -25,6 +29,8 @@ const toSettings = (row: SiteRow): SiteSettings => ({
   countOptedOut: row.count_opted_out,
   retentionMonths: Number(row.retention_months),
   allowedHostnames: row.allowed_hostnames,
+  scrubKinds: SCRUB_KINDS.filter((kind) => !row.scrub_disabled.includes(kind)),
+  dropProps: row.drop_props,
 })
 
 export async function listSites(store: Store): Promise<SiteSettings[]> {
@@ -63,6 +69,8 @@ export async function registerSites(
     count_opted_out: countOptedOut.includes(domain),
     retention_months: retentionMonths,
     allowed_hostnames: [],
+    scrub_disabled: [],
+    drop_props: [],
   }))
   for (const row of existing.values()) {
     const wanted = countOptedOut.includes(row.domain)
@@ -76,6 +84,10 @@ export interface SiteChange {
   retentionMonths?: number
   /** Page hostnames accepted, each with its subdomains; empty accepts any. */
   allowedHostnames?: string[]
+  /** The kinds the scrubber replaces (the rest are stored as turned off). */
+  scrubKinds?: readonly ScrubKind[]
+  /** Prop keys dropped whole, lower-case. */
+  dropProps?: string[]
 }
 
 /** Change a site's settings; returns false for an unknown site. */
@@ -94,6 +106,11 @@ export async function updateSite(
         ...row,
         retention_months: change.retentionMonths ?? row.retention_months,
         allowed_hostnames: change.allowedHostnames ?? row.allowed_hostnames,
+        scrub_disabled:
+          change.scrubKinds === undefined
+            ? row.scrub_disabled
+            : SCRUB_KINDS.filter((kind) => !change.scrubKinds?.includes(kind)),
+        drop_props: change.dropProps ?? row.drop_props,
       },
     ],
     now,
