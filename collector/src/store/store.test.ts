@@ -7,6 +7,7 @@ import { openStore, type Store } from './client.js'
 import { migrate, readMigrations, renderMigration } from './migrate.js'
 import { createSaltKeeper } from './salts.js'
 import { listSites, registerSites } from './sites.js'
+import { SCRUB_KINDS } from '../sites/settings.js'
 
 let store: Store
 let dir: { dir: string; remove: () => Promise<void> }
@@ -157,6 +158,9 @@ describe('salts', () => {
   })
 })
 
+/** New sites scrub every kind and drop no props. */
+const SCRUB_DEFAULTS = { scrubKinds: [...SCRUB_KINDS], dropProps: [] }
+
 describe('sites', () => {
   it('registers new domains once', async () => {
     expect(await registerSites(store, ['a.com', 'b.com', 'a.com'], [], Date.now())).toEqual([
@@ -165,9 +169,27 @@ describe('sites', () => {
     ])
     expect(await registerSites(store, ['a.com', 'c.com'], ['c.com'], Date.now())).toEqual(['c.com'])
     expect(await listSites(store)).toEqual([
-      { domain: 'a.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
-      { domain: 'b.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
-      { domain: 'c.com', countOptedOut: true, retentionMonths: 25, allowedHostnames: [] },
+      {
+        domain: 'a.com',
+        countOptedOut: false,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        ...SCRUB_DEFAULTS,
+      },
+      {
+        domain: 'b.com',
+        countOptedOut: false,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        ...SCRUB_DEFAULTS,
+      },
+      {
+        domain: 'c.com',
+        countOptedOut: true,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        ...SCRUB_DEFAULTS,
+      },
     ])
   })
 

@@ -12,45 +12,54 @@ import { MAX_PARAM, MAX_PATH } from '../clean-url.js'
 import { LIMITS } from '../payload.js'
 import type { Step } from '../pipeline.js'
 import { MAX_REFERRER } from '../source.js'
-import { createScrubber } from './scrub.js'
+import { parseClientAddress } from './ip.js'
+import { scrubText, type ScrubOptions } from './scrub.js'
 
 /** Cut to `max` UTF-16 units; a cut may split a surrogate pair, so make it well-formed. */
 const cut = (text: string, max: number): string =>
   text.length > max ? text.slice(0, max).toWellFormed() : text
 
+/** Scrub, then cut. */
+const clean = (text: string, options: ScrubOptions, max: number): string =>
+  cut(scrubText(text, options), max)
+
 export const scrubEvent: Step = (draft, { sites, counters }) => {
   const site = sites.get(draft.site)
-  const scrub = createScrubber(draft.ip, site?.scrubKinds ?? SCRUB_KINDS, counters.scrubbed)
+  const options: ScrubOptions = {
+    client: draft.ip === undefined ? undefined : parseClientAddress(draft.ip),
+    kinds: site?.scrubKinds ?? SCRUB_KINDS,
+    counts: counters.scrubbed,
+  }
   const dropped = site?.dropProps ?? []
 
   const props: Record<string, string> = {}
-  for (const [key, value] of Object.entries(draft.payload.props)) {
+  for (const key in draft.payload.props) {
     if (dropped.length > 0 && dropped.includes(key.trim().toLowerCase())) continue
-    props[cut(scrub(key), LIMITS.propKey)] = cut(scrub(value), LIMITS.propValue)
+    const value = draft.payload.props[key] ?? ''
+    props[clean(key, options, LIMITS.propKey)] = clean(value, options, LIMITS.propValue)
   }
-  draft.payload = { ...draft.payload, name: cut(scrub(draft.payload.name), LIMITS.name), props }
+  const name = clean(draft.payload.name, options, LIMITS.name)
+  draft.payload = { ...draft.payload, name, props }
 
   const { url, source } = draft
   if (url !== undefined) {
-    // The page's host is a site's own name; only the client's address is looked for.
-    const hostOnly = createScrubber(draft.ip, [], counters.scrubbed)
     draft.url = {
       ...url,
-      hostname: hostOnly(url.hostname),
-      pathname: cut(scrub(url.pathname), MAX_PATH),
+      // The page's host is a site's own name; only the client's address is looked for.
+      hostname: scrubText(url.hostname, { ...options, kinds: [] }),
+      pathname: clean(url.pathname, options, MAX_PATH),
     }
   }
   if (source !== undefined) {
-    const param = (text: string) => cut(scrub(text), MAX_PARAM)
     draft.source = {
       ...source,
-      referrer: cut(scrub(source.referrer), MAX_REFERRER),
-      referrerSource: param(source.referrerSource),
-      utmSource: param(source.utmSource),
-      utmMedium: param(source.utmMedium),
-      utmCampaign: param(source.utmCampaign),
-      utmContent: param(source.utmContent),
-      utmTerm: param(source.utmTerm),
+      referrer: clean(source.referrer, options, MAX_REFERRER),
+      referrerSource: clean(source.referrerSource, options, MAX_PARAM),
+      utmSource: clean(source.utmSource, options, MAX_PARAM),
+      utmMedium: clean(source.utmMedium, options, MAX_PARAM),
+      utmCampaign: clean(source.utmCampaign, options, MAX_PARAM),
+      utmContent: clean(source.utmContent, options, MAX_PARAM),
+      utmTerm: clean(source.utmTerm, options, MAX_PARAM),
     }
   }
 }

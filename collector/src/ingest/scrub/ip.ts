@@ -18,17 +18,20 @@ export interface ClientAddress {
 const COLON = 58
 const DOT = 46
 
-/** The code of the unit at `i` (":" and "." also from %3A/%2E) and its width, or width 0. */
-function unitAt(text: string, i: number): [number, number] {
+/**
+ * The unit at `i`: its code (":" and "." also from %3A/%2E) plus 65536 × its width, or 0.
+ * One number rather than a pair: this runs for every character of every text.
+ */
+function unitAt(text: string, i: number): number {
   const c = text.charCodeAt(i)
-  if (isHex(c) || c === COLON || c === DOT) return [c, 1]
+  if (isHex(c) || c === COLON || c === DOT) return c + 65536
   if (c === 37 && i + 2 < text.length) {
     const a = text.charCodeAt(i + 1)
     const b = text.charCodeAt(i + 2) | 32
-    if (a === 51 && b === 97) return [COLON, 3]
-    if (a === 50 && b === 101) return [DOT, 3]
+    if (a === 51 && b === 97) return COLON + 3 * 65536
+    if (a === 50 && b === 101) return DOT + 3 * 65536
   }
-  return [0, 0]
+  return 0
 }
 
 /** Dotted-quad IPv4 in codes[a, b) to a 32-bit number, or undefined. */
@@ -85,15 +88,20 @@ export function parseV6(codes: readonly number[], a: number, b: number): Uint8Ar
   if (gap < 0 ? groups.length !== 8 : groups.length > 7) return undefined
   const bytes = new Uint8Array(16)
   const tail = gap < 0 ? 0 : groups.length - gap
-  groups.forEach((group, index) => {
+  for (let index = 0; index < groups.length; index++) {
+    const group = groups[index] ?? 0
     const slot = gap < 0 || index < gap ? index : 8 - tail + (index - gap)
     bytes[slot * 2] = group >>> 8
     bytes[slot * 2 + 1] = group & 0xff
-  })
+  }
   return bytes
 }
 
-const codesOf = (text: string): number[] => Array.from(text, (ch) => ch.charCodeAt(0))
+function codesOf(text: string): number[] {
+  const codes: number[] = []
+  for (let i = 0; i < text.length; i++) codes.push(text.charCodeAt(i))
+  return codes
+}
 
 /** Parse the normalized client address (dotted IPv4 or IPv6 text); undefined if neither. */
 export function parseClientAddress(ip: string): ClientAddress | undefined {
@@ -108,21 +116,25 @@ export function parseClientAddress(ip: string): ClientAddress | undefined {
   }
   const bytes = parseV6(codes, 0, codes.length)
   if (bytes === undefined) return undefined
-  const mapped =
-    bytes.subarray(0, 10).every((byte) => byte === 0) && bytes[10] === 255 && bytes[11] === 255
+  let mapped = bytes[10] === 255 && bytes[11] === 255
+  for (let i = 0; i < 10; i++) if (bytes[i] !== 0) mapped = false
   return { v4: mapped ? Array.from(bytes.subarray(12)) : undefined, bytes }
 }
 
 /** The same address: equal bytes, or the client's IPv4 in the old IPv4-compatible form. */
 function isClient(bytes: Uint8Array, client: ClientAddress | undefined): boolean {
   if (client === undefined) return false
-  if (bytes.every((byte, i) => byte === client.bytes[i])) return true
+  let same = true
+  let zeros = true
+  for (let i = 0; i < 16; i++) {
+    if (bytes[i] !== client.bytes[i]) same = false
+    if (i < 12 && bytes[i] !== 0) zeros = false
+  }
+  if (same) return true
   const { v4 } = client
-  return (
-    v4 !== undefined &&
-    bytes.subarray(0, 12).every((byte) => byte === 0) &&
-    v4.every((octet, i) => bytes[12 + i] === octet)
-  )
+  if (v4 === undefined || !zeros) return false
+  for (let i = 0; i < 4; i++) if (bytes[12 + i] !== v4[i]) return false
+  return true
 }
 
 /**
@@ -138,8 +150,7 @@ export function findIps(
   const n = text.length
   let i = 0
   while (i < n) {
-    let [, width] = unitAt(text, i)
-    if (width === 0) {
+    if (unitAt(text, i) === 0) {
       i++
       continue
     }
@@ -147,21 +158,20 @@ export function findIps(
     let j = i
     let colons = 0
     let dots = 0
-    while (j < n) {
-      const [code, w] = unitAt(text, j)
-      if (w === 0) break
+    for (let unit = unitAt(text, j); unit !== 0; unit = j < n ? unitAt(text, j) : 0) {
+      const code = unit & 0xffff
       if (code === COLON) colons++
       else if (code === DOT) dots++
-      j += w
+      j += unit >>> 16
     }
     if (colons >= 2 || dots >= 3) {
       const codes: number[] = []
       const pos: number[] = []
-      for (let k = i; k < j; k += width) {
-        const [code, w] = unitAt(text, k)
-        codes.push(code)
+      for (let k = i; k < j;) {
+        const unit = unitAt(text, k)
+        codes.push(unit & 0xffff)
         pos.push(k)
-        width = w
+        k += unit >>> 16
       }
       pos.push(j)
       examineRun(text, codes, pos, client, others, hits)
@@ -170,6 +180,26 @@ export function findIps(
   }
 }
 
+/** The code before index k of the run, looking into the text before the run. */
+function codeBefore(text: string, codes: readonly number[], pos: readonly number[], k: number) {
+  return k > 0 ? (codes[k - 1] ?? -1) : codeAt(text, (pos[0] ?? 0) - 1)
+}
+
+/** The code at index k of the run, looking into the text after the run. */
+function codeAfter(text: string, codes: readonly number[], pos: readonly number[], k: number) {
+  return k < codes.length ? (codes[k] ?? -1) : codeAt(text, pos[k] ?? 0)
+}
+
+function count(codes: readonly number[], a: number, b: number, test: (c: number) => boolean) {
+  let n = 0
+  for (let k = a; k < b; k++) if (test(codes[k] ?? 0)) n++
+  return n
+}
+
+const isColon = (c: number): boolean => c === COLON
+
+// Closures are avoided in these loops: the process runs under tsx, whose keep-names
+// wrapper makes each closure creation costly.
 function examineRun(
   text: string,
   codes: number[],
@@ -178,66 +208,69 @@ function examineRun(
   others: boolean,
   hits: Hit[],
 ): void {
-  const at = (k: number) => pos[k] ?? 0
-  // The code before index k of the run, looking into the text before the run.
-  const before = (k: number) => (k > 0 ? (codes[k - 1] ?? -1) : codeAt(text, at(0) - 1))
-  const after = (k: number) => (k < codes.length ? (codes[k] ?? -1) : codeAt(text, at(k)))
   let a = 0
   let b = codes.length
   while (a < b && codes[a] === DOT) a++
   if (codes[a] === COLON && codes[a + 1] !== COLON) a++
   while (b > a && codes[b - 1] === DOT) b--
   if (b - a >= 2 && codes[b - 1] === COLON && codes[b - 2] !== COLON) b--
-  if (codes.slice(a, b).filter((code) => code === COLON).length >= 2) {
+  if (count(codes, a, b, isColon) >= 2) {
     const bytes = parseV6(codes, a, b)
     if (bytes !== undefined) {
       const own = isClient(bytes, client)
       const standalone =
-        !isWordChar(before(a)) &&
-        !isWordChar(after(b)) &&
-        codes.slice(a, b).some((code) => isDigit(code))
+        !isWordChar(codeBefore(text, codes, pos, a)) &&
+        !isWordChar(codeAfter(text, codes, pos, b)) &&
+        count(codes, a, b, isDigit) > 0
       if (own || (others && standalone)) {
-        hits.push({ start: at(a), end: at(b), kind: own ? 'client_ip' : 'ip' })
+        hits.push({ start: pos[a] ?? 0, end: pos[b] ?? 0, kind: own ? 'client_ip' : 'ip' })
         return
       }
     }
   }
-  // Dotted quads: sequences of decimal groups joined by single dots.
+  // Dotted quads: sequences of decimal groups joined by single dots. `groups` holds
+  // start, end and value (1000: not an octet) of each group.
+  const v4 = client?.v4
+  const groups: number[] = []
   let k = 0
   while (k < codes.length) {
     if (!isDigit(codes[k] ?? 0) || (k > 0 && isDigit(codes[k - 1] ?? 0))) {
       k++
       continue
     }
-    const groups: Array<[number, number, number]> = []
+    groups.length = 0
     let m = k
+    let octets = true
     for (;;) {
       const start = m
       let value = 0
       while (m < codes.length && isDigit(codes[m] ?? 0))
         value = Math.min(value * 10 + (codes[m++] ?? 48) - 48, 1000)
-      groups.push([start, m, m - start > 3 ? 1000 : value])
+      if (m - start > 3) value = 1000
+      if (value > 255) octets = false
+      groups.push(start, m, value)
       if (codes[m] === DOT && isDigit(codes[m + 1] ?? 0)) m++
       else break
     }
-    const octet = (g: [number, number, number] | undefined) => (g === undefined ? 1000 : g[2])
+    const count = groups.length / 3
     if (
       others &&
-      groups.length === 4 &&
-      groups.every((g) => g[2] <= 255) &&
-      !isWordChar(before(k)) &&
-      !isWordChar(after(m))
+      count === 4 &&
+      octets &&
+      !isWordChar(codeBefore(text, codes, pos, k)) &&
+      !isWordChar(codeAfter(text, codes, pos, m))
     ) {
-      const own =
-        client?.v4 !== undefined && groups.every((g, index) => g[2] === client.v4?.[index])
-      hits.push({ start: at(k), end: at(m), kind: own ? 'client_ip' : 'ip' })
-    } else if (client?.v4 !== undefined) {
-      const v4 = client.v4
-      for (let w = 0; w + 4 <= groups.length; w++) {
-        if ([0, 1, 2, 3].every((d) => octet(groups[w + d]) === v4[d])) {
+      hits.push({
+        start: pos[k] ?? 0,
+        end: pos[m] ?? 0,
+        kind: sameV4(groups, 0, v4) ? 'client_ip' : 'ip',
+      })
+    } else if (v4 !== undefined) {
+      for (let w = 0; w + 4 <= count; w++) {
+        if (sameV4(groups, w, v4)) {
           hits.push({
-            start: at(groups[w]?.[0] ?? 0),
-            end: at(groups[w + 3]?.[1] ?? 0),
+            start: pos[groups[w * 3] ?? 0] ?? 0,
+            end: pos[groups[(w + 3) * 3 + 1] ?? 0] ?? 0,
             kind: 'client_ip',
           })
           w += 3
@@ -246,4 +279,11 @@ function examineRun(
     }
     k = m
   }
+}
+
+/** Whether the four groups from group `w` (start, end, value triples) are the octets. */
+function sameV4(groups: readonly number[], w: number, v4: readonly number[] | undefined): boolean {
+  if (v4 === undefined) return false
+  for (let d = 0; d < 4; d++) if (groups[(w + d) * 3 + 2] !== v4[d]) return false
+  return true
 }

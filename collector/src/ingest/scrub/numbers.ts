@@ -61,8 +61,8 @@ export function findCards(text: string, hits: Hit[]): void {
     while (j < n) {
       const c = text.charCodeAt(j)
       if (isDigit(c)) {
+        // Past 19 digits it is no card; the count needs no more than 20.
         if (digits.length < 20) digits.push(c - 48)
-        else digits.length = 20
         j++
       } else if ((c === SPACE || c === DASH) && isDigit(codeAt(text, j + 1))) j++
       else break
@@ -92,34 +92,70 @@ interface Group {
 
 const isSeparator = (c: number): boolean => c === SPACE || c === DASH || c === DOT
 
+/** The value of a group's digits. */
+function groupValue(text: string, g: Group): number {
+  let value = 0
+  for (let k = g.start; k < g.start + g.length; k++) value = value * 10 + text.charCodeAt(k) - 48
+  return value
+}
+
 function isDateLike(text: string, groups: readonly Group[]): boolean {
   const [a, b, c] = groups
   if (a === undefined || b === undefined || c === undefined) return false
-  const value = (g: Group) => Number(text.slice(g.start, g.start + g.length))
   if (a.length <= 2 && b.length <= 2 && c.length === 4) return true
-  const year = value(a)
+  const year = groupValue(text, a)
   return a.length === 4 && b.length <= 2 && c.length <= 2 && year >= 1900 && year < 2100
 }
 
+/** The n-th digit of the groups, as a character code (-1 past the end). */
+function digitAt(text: string, groups: readonly Group[], n: number): number {
+  let rest = n
+  for (const g of groups) {
+    if (rest < g.length) return text.charCodeAt(g.start + rest)
+    rest -= g.length
+  }
+  return -1
+}
+
+function hasLengths(groups: readonly Group[], lengths: readonly number[]): boolean {
+  if (groups.length !== lengths.length) return false
+  for (let k = 0; k < lengths.length; k++) if (groups[k]?.length !== lengths[k]) return false
+  return true
+}
+
+const ZERO = 48
+const ONE = 49
+const TWO = 50
+
 /** Whether the groups (no "+") have the shape of a national phone number. */
 function isNationalPhone(text: string, groups: readonly Group[], separators: number): boolean {
-  const digits = groups.reduce((sum, g) => sum + g.length, 0)
-  const all = groups.map((g) => text.slice(g.start, g.start + g.length)).join('')
-  const lengths = groups.map((g) => g.length).join(',')
+  let digits = 0
+  let short = false
+  for (const g of groups) {
+    digits += g.length
+    if (g.length < 2 && !g.paren) short = true
+  }
+  // Every shape below has at least 9 digits.
+  if (digits < 9) return false
   if (isDateLike(text, groups)) return false
   // Dots alone in two groups are a decimal number.
   if (separators === 1 << 2 && groups.length < 3) return false
-  if (all[0] === '0') {
-    if (!groups.every((g) => g.length >= 2 || g.paren)) return false
-    if (all[1] !== '0') return digits >= 9 && digits <= 12
-    return all[2] !== '0' && digits >= 11 && digits <= 17
+  const first = digitAt(text, groups, 0)
+  const second = digitAt(text, groups, 1)
+  if (first === ZERO) {
+    if (short) return false
+    if (second !== ZERO) return digits >= 9 && digits <= 12
+    return digitAt(text, groups, 2) !== ZERO && digits >= 11 && digits <= 17
   }
   if (groups.length < 2) return false
-  const areaOk = (digit: string | undefined) => digit !== undefined && digit >= '2'
-  if (lengths === '3,3,4') return areaOk(all[0])
-  if (lengths === '1,3,3,4') return all[0] === '1' && areaOk(all[1])
-  return lengths === '3,4,4' && all[0] === '1' && (separators & (1 << 2)) === 0
+  if (hasLengths(groups, NANP)) return first >= TWO
+  if (hasLengths(groups, NANP_LONG)) return first === ONE && second >= TWO
+  return hasLengths(groups, CN_MOBILE) && first === ONE && (separators & (1 << 2)) === 0
 }
+
+const NANP = [3, 3, 4]
+const NANP_LONG = [1, 3, 3, 4]
+const CN_MOBILE = [3, 4, 4]
 
 export function findPhones(text: string, hits: Hit[]): void {
   const n = text.length

@@ -40,12 +40,19 @@ const MARKER: Record<ScrubCounter, string> = {
   token: '[token]',
 }
 
-/** Scrubs the texts of one event: the client's address and the site's kinds. */
-export interface Scrubber {
-  (text: string): string
+/** What to scrub in one event's texts; made once per event. */
+export interface ScrubOptions {
+  /** The client's address, parsed (never kept past the event). */
+  client: ClientAddress | undefined
+  /** The kinds to replace besides the client's own address. */
+  kinds: readonly ScrubKind[]
+  /** Incremented per value replaced. */
+  counts: ScrubCounts
 }
 
-function apply(text: string, hits: readonly Hit[], counts: ScrubCounts): string {
+/** Replace the hits by their markers, count them, and empty the list. */
+function take(text: string, hits: Hit[], counts: ScrubCounts): string {
+  if (hits.length === 0) return text
   let out = ''
   let last = 0
   for (const hit of hits) {
@@ -53,70 +60,80 @@ function apply(text: string, hits: readonly Hit[], counts: ScrubCounts): string 
     last = hit.end
     counts[hit.kind]++
   }
+  hits.length = 0
   return out + text.slice(last)
 }
 
+/** One round of every scanner that can match; returns the text itself when none did. */
+// No closures are made per call: the process runs under tsx, whose keep-names wrapper
+// makes each closure creation costly.
+function round(input: string, { client, kinds, counts }: ScrubOptions): string {
+  // One look decides which scanners can match at all.
+  let digits = 0
+  let punctuation = 0
+  let at = false
+  let percent = false
+  let word = 0
+  let longestWord = 0
+  for (let i = 0; i < input.length; i++) {
+    const c = input.charCodeAt(i)
+    if (isDigit(c)) digits++
+    else if (c === 46 || c === 58) punctuation++
+    else if (c === 64) at = true
+    else if (c === 37) percent = true
+    if (isDigit(c) || isAsciiLetter(c) || c === 43 || c === 61) {
+      if (++word > longestWord) longestWord = word
+    } else if (c !== 45 && c !== 46 && c !== 95) word = 0
+  }
+  const hits: Hit[] = []
+  let text = input
+  const ip = kinds.includes('ip')
+  if ((client !== undefined || ip) && (punctuation >= 2 || percent)) {
+    findIps(text, client, ip, hits)
+    text = take(text, hits, counts)
+  }
+  if ((at || percent) && kinds.includes('email')) {
+    findEmails(text, hits)
+    text = take(text, hits, counts)
+  }
+  if (longestWord >= 20 && kinds.includes('token')) {
+    findTokens(text, hits)
+    text = take(text, hits, counts)
+  }
+  if (digits >= 13 && kinds.includes('card')) {
+    findCards(text, hits)
+    text = take(text, hits, counts)
+  }
+  if (digits >= 7 && kinds.includes('phone')) {
+    findPhones(text, hits)
+    text = take(text, hits, counts)
+  }
+  return text
+}
+
 /**
- * @param clientIp the client's address as the request resolved it (never kept)
- * @param kinds the kinds to replace besides the client's own address
- * @param counts incremented per value replaced
+ * Replace personal data in `text` by markers. When a round replaced something, another
+ * runs over its result, until one finds nothing (markers are never taken, so this ends).
  */
+export function scrubText(text: string, options: ScrubOptions): string {
+  let current = text
+  for (;;) {
+    const next = round(current, options)
+    if (next === current) return current
+    current = next
+  }
+}
+
+/** A scrubber for one client and set of kinds (tests and tools; the step uses scrubText). */
 export function createScrubber(
   clientIp: string | undefined,
   kinds: readonly ScrubKind[],
   counts: ScrubCounts,
-): Scrubber {
-  const client: ClientAddress | undefined =
-    clientIp === undefined ? undefined : parseClientAddress(clientIp)
-  const on = (kind: ScrubKind) => kinds.includes(kind)
-  const [email, ip, token, card, phone] = [
-    on('email'),
-    on('ip'),
-    on('token'),
-    on('card'),
-    on('phone'),
-  ]
-  const hits: Hit[] = []
-  const run = (text: string, find: (text: string, hits: Hit[]) => void): string => {
-    hits.length = 0
-    find(text, hits)
-    return hits.length === 0 ? text : apply(text, hits, counts)
+): (text: string) => string {
+  const options = {
+    client: clientIp === undefined ? undefined : parseClientAddress(clientIp),
+    kinds,
+    counts,
   }
-
-  const round = (input: string): string => {
-    // One look decides which scanners can match at all.
-    let digits = 0
-    let punctuation = 0
-    let at = false
-    let percent = false
-    let word = 0
-    let longestWord = 0
-    for (let i = 0; i < input.length; i++) {
-      const c = input.charCodeAt(i)
-      if (isDigit(c)) digits++
-      else if (c === 46 || c === 58) punctuation++
-      else if (c === 64) at = true
-      else if (c === 37) percent = true
-      if (isDigit(c) || isAsciiLetter(c) || c === 43 || c === 61) {
-        if (++word > longestWord) longestWord = word
-      } else if (c !== 45 && c !== 46 && c !== 95) word = 0
-    }
-    let text = input
-    if ((client !== undefined || ip) && (punctuation >= 2 || percent))
-      text = run(text, (t, h) => findIps(t, client, ip, h))
-    if (email && (at || percent)) text = run(text, findEmails)
-    if (token && longestWord >= 20) text = run(text, findTokens)
-    if (card && digits >= 13) text = run(text, findCards)
-    if (phone && digits >= 7) text = run(text, findPhones)
-    return text
-  }
-
-  return (text) => {
-    let current = text
-    for (;;) {
-      const next = round(current)
-      if (next === current) return current
-      current = next
-    }
-  }
+  return (text) => scrubText(text, options)
 }

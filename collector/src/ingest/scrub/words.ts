@@ -95,18 +95,21 @@ function hasSecretRun(text: string, a: number, b: number): boolean {
   return false
 }
 
-const UUID_GROUPS = [8, 4, 4, 4, 12]
+/** Whether a UUID (8-4-4-4-12 hex digits) starts at `k`. */
+function uuidAt(text: string, k: number): boolean {
+  let m = k
+  for (let group = 0; group < 5; group++) {
+    const size = group === 0 ? 8 : group === 4 ? 12 : 4
+    for (let d = 0; d < size; d++) if (!isHex(codeAt(text, m++))) return false
+    if (group < 4 && text.charCodeAt(m++) !== 45) return false
+  }
+  return !isHex(codeAt(text, m))
+}
 
-/** Whether text[a, b) holds a UUID (8-4-4-4-12 hex digits). */
+/** Whether text[a, b) holds a UUID. */
 function hasUuid(text: string, a: number, b: number): boolean {
   for (let k = a; k + 36 <= b; k++) {
-    if (k > a && isHex(text.charCodeAt(k - 1))) continue
-    let m = k
-    const ok = UUID_GROUPS.every((size, index) => {
-      for (let d = 0; d < size; d++) if (!isHex(codeAt(text, m++))) return false
-      return index === 4 ? !isHex(codeAt(text, m)) : text.charCodeAt(m++) === 45
-    })
-    if (ok) return true
+    if ((k === a || !isHex(text.charCodeAt(k - 1))) && uuidAt(text, k)) return true
   }
   return false
 }
