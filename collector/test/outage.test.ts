@@ -86,7 +86,7 @@ describe('store outage', () => {
     expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/)
     expect(await refused?.json()).toMatchObject({ error: { code: 'overloaded' } })
     expect(await pending()).toBeGreaterThan(1000)
-  })
+  }, 150_000)
 
   it('delivers everything acknowledged once the store is back', async () => {
     await proxy.start()
@@ -109,5 +109,5 @@ describe('store outage', () => {
     expect(lost).toEqual([])
     expect(duplicated).toEqual([])
     expect(stored.size).toBe(acknowledged.size)
-  })
+  }, 150_000)
 })
