@@ -9,6 +9,7 @@ import { errorResponse } from './http/errors.js'
 import { renderMetrics, type SpoolFigures } from './http/metrics.js'
 import { createForgetHandler } from './http/forget.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
+import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
 import type { Logger } from './logger.js'
@@ -21,6 +22,8 @@ export interface AppDeps extends IngestRouteDeps {
   limitForget: (ip: string, now: number) => number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
+  /** The built dashboard by URL path (/index.html, /assets/…); served at `/`. */
+  dashboardAssets: ReadonlyMap<string, DashboardAsset>
   /** Figures of the spool and shipper for /metrics. */
   spoolStats: () => SpoolFigures
   /** Resolves when the store answers; rejects otherwise. */
@@ -87,6 +90,9 @@ export function createApp(deps: AppDeps): Hono {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   )
+
+  // Last: the dashboard answers every other GET outside /api (client-side routing).
+  app.route('/', createDashboardApp(deps.dashboardAssets))
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   app.onError((error, c) => {
