@@ -52,7 +52,7 @@ function millerY(lat: number): number {
 const Y_TOP = millerY(TOP)
 const Y_BOTTOM = millerY(BOTTOM)
 
-function project([lon = 0, lat = 0]: Position): [number, number] {
+function project(lon: number, lat: number): [number, number] {
   const x = ((lon + 180) / 360) * WIDTH
   const y = ((Y_TOP - millerY(lat)) / (Y_TOP - Y_BOTTOM)) * HEIGHT
   return [Math.round(x * 10) / 10, Math.round(y * 10) / 10]
@@ -60,13 +60,18 @@ function project([lon = 0, lat = 0]: Position): [number, number] {
 
 function ringPath(ring: Position[]): string {
   let d = ''
-  let previousLon: number | undefined
-  for (const point of ring) {
-    const [x, y] = project(point)
-    // A jump across the antimeridian starts a new sub-path instead of a streak across the map.
-    const jump = previousLon !== undefined && Math.abs((point[0] ?? 0) - previousLon) > 180
-    d += `${d === '' || jump ? 'M' : 'L'}${x} ${y}`
-    previousLon = point[0]
+  let previous: number | undefined
+  for (const [rawLon = 0, lat = 0] of ring) {
+    // A ring that crosses the antimeridian is unwrapped into one continuous shape; the
+    // part beyond the edge is clipped by the SVG instead of streaking across the map.
+    let lon = rawLon
+    if (previous !== undefined) {
+      while (lon - previous > 180) lon -= 360
+      while (lon - previous < -180) lon += 360
+    }
+    previous = lon
+    const [x, y] = project(lon, lat)
+    d += `${d === '' ? 'M' : 'L'}${x} ${y}`
   }
   return `${d}Z`
 }
@@ -89,9 +94,15 @@ function codeOf(name: string): string | undefined {
       for (const b of letters) {
         const code = a + b
         try {
-          const regionName = names.of(code)
-          if (regionName !== undefined && regionName !== code)
-            codeByName.set(regionName.toLowerCase(), code)
+          // Deprecated codes (SU, DD, …) carry their successor's name: keep the current one.
+          if (Intl.getCanonicalLocales(`und-${code}`)[0] !== `und-${code}`) continue
+          const regionName = names.of(code)?.toLowerCase()
+          if (
+            regionName !== undefined &&
+            regionName !== code.toLowerCase() &&
+            !codeByName.has(regionName)
+          )
+            codeByName.set(regionName, code)
         } catch {
           // Not a region code.
         }
