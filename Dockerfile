@@ -8,6 +8,7 @@ RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY collector ./collector
 COPY tracker ./tracker
+COPY dashboard ./dashboard
 RUN npm run build
 
 FROM node:20-bookworm-slim
