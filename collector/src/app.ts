@@ -14,6 +14,7 @@ import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
+import { createReportsApp, type ReportsDeps } from './reports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
   adminToken: string | undefined
@@ -30,6 +31,8 @@ export interface AppDeps extends IngestRouteDeps {
   checkStore: () => Promise<void>
   /** Faults noticed by the spool, the shipper and the store; reported by /healthz. */
   health: Health
+  /** The read side: the Stats API, realtime, funnels and goals. */
+  reports: ReportsDeps
   logger: Logger
 }
 
@@ -60,6 +63,8 @@ export function createApp(deps: AppDeps): Hono {
     '/api/admin',
     createAdminApp({ ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined }),
   )
+
+  app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 

@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
+import { hasAdminToken } from './admin/routes.js'
 import { createApp } from './app.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
@@ -36,6 +37,7 @@ import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
+import { createGoalStore } from './reports/goals-store.js'
 
 export interface Collector {
   app: Hono
@@ -162,6 +164,14 @@ export async function createCollector(
       if (!result.success) throw new Error('store did not answer')
     },
     health,
+    reports: {
+      store,
+      now,
+      goals: createGoalStore(store, now),
+      timeZoneOf: (site) => (sites.get(site) === undefined ? undefined : 'UTC'),
+      authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+    },
     logger,
   })
   return {

@@ -64,7 +64,13 @@ export interface FunnelStep {
   value: string
 }
 export interface FunnelResult {
-  steps: { label: string; visitors: number; conversion_rate: number; drop_off: number }[]
+  steps: {
+    label: string
+    visitors: number
+    conversion_rate: number
+    drop_off: number
+    drop_off_rate?: number
+  }[]
 }
 
 export function funnel(

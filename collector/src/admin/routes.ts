@@ -28,11 +28,18 @@ const retentionBody = z.object({ months: z.number().int().min(1).max(1200) }).st
 const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
 
 /** Compare without leaking, through timing, how much of the token was right. */
-function sameSecret(given: string, expected: string): boolean {
+export function sameSecret(given: string, expected: string): boolean {
   let difference = given.length ^ expected.length
   for (let i = 0; i < expected.length; i++)
     difference |= (given.charCodeAt(i) || 0) ^ expected.charCodeAt(i)
   return difference === 0
+}
+
+/** Whether the request carries the admin token as its Bearer credential. */
+export function hasAdminToken(c: Context, adminToken: string | undefined): boolean {
+  if (adminToken === undefined) return false
+  const header = c.req.header('authorization') ?? ''
+  return header.startsWith('Bearer ') && sameSecret(header.slice(7), adminToken)
 }
 
 /** The admin API, mounted at /api/admin. */
@@ -47,9 +54,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
         'The admin API is off: set ADMIN_TOKEN to turn it on.',
       )
     }
-    const header = c.req.header('authorization') ?? ''
-    const token = header.startsWith('Bearer ') ? header.slice(7) : ''
-    if (!sameSecret(token, deps.adminToken)) {
+    if (!hasAdminToken(c, deps.adminToken)) {
       return errorResponse(c, 401, 'unauthorized', 'A valid admin token is required.', {
         'WWW-Authenticate': 'Bearer',
       })

@@ -46,6 +46,7 @@ describe('migrations', () => {
     expect(tables.map((t) => t.name)).toEqual([
       'audit_log',
       'events',
+      'goals',
       'salts',
       'schema_migrations',
       'sessions',

@@ -11,11 +11,15 @@ interface Goal {
   id: string
   type: 'page' | 'event'
   path?: string
-  name?: string
+  event_name?: string
+  display_name?: string
 }
 
 function goalName(goal: Goal): string {
-  return goal.type === 'page' ? `Visit ${goal.path ?? ''}` : (goal.name ?? '')
+  return (
+    goal.display_name ??
+    (goal.type === 'page' ? `Visit ${goal.path ?? ''}` : (goal.event_name ?? ''))
+  )
 }
 
 function SettingsForm({ site, onSaved }: { site: Site; onSaved: () => void }) {

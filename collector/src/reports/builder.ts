@@ -1,0 +1,359 @@
+/**
+ * The SQL builder: a parsed {@link Query} and its context in, one SQL statement and its
+ * parameters out. Pure: no I/O. Identifiers and clauses come from fixed maps
+ * (columns.ts); every value from the request is a parameter (params.ts).
+ *
+ * A query is answered by up to two grouped subqueries joined on their dimensions:
+ * the events side and the sessions side (see columns.ts), each filtered by the same
+ * filters as they apply to it:
+ *   - visit filters keep whole visits: on the events side through the visit (`s`);
+ *   - event filters on the sessions side keep the visits that hold a matching event,
+ *     except event:page, which for bounce rate and duration means the entry page.
+ */
+import {
+  dimensionSql,
+  SESSION_AGGREGATES,
+  sessionColumnsIn,
+  SKIP_EMPTY,
+  type Side,
+  type TimeBuckets,
+} from './columns.js'
+import { goalCondition, goalName, type Goal } from './goals.js'
+import {
+  isSimpleFilter,
+  isTimeDimension,
+  walkFilters,
+  type Dimension,
+  type Filter,
+  type Metric,
+  type Query,
+  type SimpleFilter,
+} from './model.js'
+import { Params } from './params.js'
+import type { ResolvedRange } from './date-range.js'
+import { DAY_MS } from '../time.js'
+
+export interface BuildContext {
+  events: string
+  sessions: string
+  site: string
+  range: ResolvedRange
+  buckets: TimeBuckets
+  goals: readonly Goal[]
+}
+
+export interface BuiltQuery {
+  sql: string
+  params: Record<string, unknown>
+  /** Output column of each dimension and metric, in request order. */
+  dimensionColumns: string[]
+  metricColumns: string[]
+}
+
+/** Metrics only visits can answer. */
+const SESSION_ONLY: ReadonlySet<Metric> = new Set([
+  'bounce_rate',
+  'visit_duration',
+  'views_per_visit',
+])
+const isEventDimension = (d: string): d is `event:${string}` => d.startsWith('event:')
+
+const ms = (params: Params, value: number) =>
+  `fromUnixTimestamp64Milli(${params.add(value, 'Int64')}, 'UTC')`
+
+class Builder {
+  readonly params = new Params()
+  private readonly goalsByName: Map<string, Goal>
+
+  constructor(
+    private readonly query: Query,
+    private readonly ctx: BuildContext,
+  ) {
+    this.goalsByName = new Map(ctx.goals.map((g) => [goalName(g), g]))
+  }
+
+  /** Goals a goal filter selects: `is` by exact name, `contains` by part of the name. */
+  goalsOf(filter: SimpleFilter): Goal[] {
+    const [op, , clauses, modifiers] = filter
+    const sensitive = modifiers?.case_sensitive !== false
+    const norm = (s: string) => (sensitive ? s : s.toLowerCase())
+    return this.ctx.goals.filter((goal) => {
+      const name = norm(goalName(goal))
+      return clauses.some((c) => (op === 'is' ? name === norm(c) : name.includes(norm(c))))
+    })
+  }
+
+  /** Conditions of one simple filter on an expression. */
+  private match(filter: SimpleFilter, expr: string): string {
+    const [op, , clauses, modifiers] = filter
+    const sensitive = modifiers?.case_sensitive !== false
+    const p = this.params
+    let positive: string
+    if (op === 'is' || op === 'is_not') {
+      positive = sensitive
+        ? `${expr} IN ${p.texts(clauses)}`
+        : `lowerUTF8(${expr}) IN arrayMap(x -> lowerUTF8(x), ${p.texts(clauses)})`
+    } else if (op === 'contains' || op === 'contains_not') {
+      const fn = sensitive ? 'position' : 'positionCaseInsensitiveUTF8'
+      positive = clauses.map((c) => `${fn}(${expr}, ${p.text(c)}) > 0`).join(' OR ')
+    } else {
+      positive = clauses
+        .map((c) => `match(${expr}, ${p.text(sensitive ? c : `(?i)${c}`)})`)
+        .join(' OR ')
+    }
+    return op.endsWith('_not') ? `NOT (${positive})` : `(${positive})`
+  }
+
+  /** A filter tree as a condition on one side. */
+  condition(filter: Filter, side: Side): string {
+    if (!isSimpleFilter(filter)) {
+      if (filter[0] === 'not') return `NOT (${this.condition(filter[1], side)})`
+      const joiner = filter[0] === 'and' ? ' AND ' : ' OR '
+      return `(${filter[1].map((f) => this.condition(f, side)).join(joiner)})`
+    }
+    const dimension = filter[1]
+    if (side === 'events') {
+      if (dimension === 'event:goal') return this.goalMatch(this.goalsOf(filter))
+      return this.match(filter, dimensionSql(dimension, 'events', this.params, this.ctx.buckets))
+    }
+    if (dimension === 'event:page') return this.match(filter, 's.entry_page')
+    if (isEventDimension(dimension)) {
+      // Visits that hold at least one matching event.
+      return `s.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.eventRange(DAY_MS)} AND ${this.condition(filter, 'events')})`
+    }
+    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, this.ctx.buckets))
+  }
+
+  goalMatch(goals: readonly Goal[]): string {
+    if (goals.length === 0) return '0'
+    return `(${goals.map((g) => goalCondition(g, this.params)).join(' OR ')})`
+  }
+
+  /** The site and time range on the events table; `margin` widens the start. */
+  eventRange(margin = 0): string {
+    const { site, range } = this.ctx
+    return `e.site_id = ${this.params.text(site)} AND e.timestamp >= ${ms(this.params, range.from - margin)} AND e.timestamp < ${ms(this.params, range.to)}`
+  }
+
+  /**
+   * Visits as one row each: the partial rows of the visit table folded together,
+   * with only the columns the query reads. Visits that started up to `margin`
+   * before the range are included (the events side joins visits under way).
+   */
+  sessionSource(columns: Iterable<string>, margin: number): string {
+    const { site, range, sessions } = this.ctx
+    const wanted = new Set(['session_id', ...columns])
+    const select = [...wanted]
+      .map((c) =>
+        c === 'session_id' ? 'session_id' : `${SESSION_AGGREGATES[c] ?? 'any(0)'} AS ${c}`,
+      )
+      .join(', ')
+    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${this.params.text(site)} AND raw.session_start >= ${ms(this.params, range.from - margin)} AND raw.session_start < ${ms(this.params, range.to)} GROUP BY session_id)`
+  }
+}
+
+/** The expression of the event:goal dimension: one row per goal an event completes. */
+function goalDimension(b: Builder, goals: readonly Goal[]): string {
+  if (goals.length === 0) return "arrayJoin(CAST([], 'Array(String)'))"
+  const items = goals.map(
+    (g) => `if(${goalCondition(g, b.params)}, ${b.params.text(goalName(g))}, '')`,
+  )
+  return `arrayJoin(arrayFilter(x -> x != '', [${items.join(', ')}]))`
+}
+
+interface SideSpec {
+  side: Side
+  metrics: Metric[]
+}
+
+const EVENT_METRIC_SQL: Partial<Record<Metric, string>> = {
+  visitors: "uniqIf(e.visitor_id, e.visitor_id != 0 AND e.name != 'engagement')",
+  visits: "uniqIf(e.session_id, e.session_id != 0 AND e.name != 'engagement')",
+  pageviews: "countIf(e.name = 'pageview')",
+  events: "countIf(e.name != 'engagement')",
+  scroll_depth:
+    "if(countIf(e.name = 'engagement') = 0, NULL, round(arrayAvg((maxMapIf([e.session_id], [toUInt16(e.scroll_depth)], e.name = 'engagement')).2)))",
+  time_on_page:
+    "if(uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0) = 0, NULL, round(sumIf(e.engaged_ms, e.name = 'engagement') / 1000 / uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0)))",
+}
+
+const SESSION_METRIC_SQL: Partial<Record<Metric, string>> = {
+  visits: 'count()',
+  bounce_rate:
+    'if(count() = 0, 0, round(100 * countIf(s.pageviews <= 1 AND s.interactions = 0) / count()))',
+  visit_duration:
+    "if(count() = 0, 0, round(avg(dateDiff('millisecond', s.session_start, s.session_end)) / 1000))",
+  views_per_visit: 'if(count() = 0, 0, round(sum(s.pageviews) / count(), 2))',
+}
+
+/** Which side answers each metric (derived metrics need visitors). */
+export function planSides(query: Query): SideSpec[] {
+  const eventDriven =
+    query.dimensions.some(isEventDimension) ||
+    [...walkFilters(query.filters)].some(([f]) => isEventDimension(f[1]))
+  const events = new Set<Metric>()
+  const sessions = new Set<Metric>()
+  for (const metric of query.metrics) {
+    if (SESSION_ONLY.has(metric)) sessions.add(metric)
+    else if (metric === 'visits') (eventDriven ? events : sessions).add(metric)
+    else if (metric in EVENT_METRIC_SQL) events.add(metric)
+    else events.add('visitors') // percentage and conversion rates
+  }
+  const sides: SideSpec[] = []
+  if (events.size > 0) sides.push({ side: 'events', metrics: [...events] })
+  if (sessions.size > 0) sides.push({ side: 'sessions', metrics: [...sessions] })
+  return sides
+}
+
+const alias = (i: number) => `d${i}`
+const metricAlias = (m: Metric) => `m_${m}`
+
+/** One side's grouped subquery: dimensions as d0…, metrics as m_<name>. */
+function sideSql(
+  b: Builder,
+  query: Query,
+  ctx: BuildContext,
+  spec: SideSpec,
+  dimensions: readonly Dimension[],
+  filters: readonly Filter[],
+): string {
+  const dims = dimensions.map((d) =>
+    d === 'event:goal'
+      ? goalDimension(b, ctx.goals)
+      : dimensionSql(d, spec.side, b.params, ctx.buckets),
+  )
+  const where: string[] = []
+  dimensions.forEach((d, i) => {
+    if (SKIP_EMPTY.has(d) || (spec.side === 'sessions' && d === 'event:page'))
+      where.push(`${dims[i] ?? "''"} != ''`)
+  })
+  for (const filter of filters) where.push(b.condition(filter, spec.side))
+  const metricSql = spec.side === 'events' ? EVENT_METRIC_SQL : SESSION_METRIC_SQL
+  const select = [
+    ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
+    ...spec.metrics.map((m) => `${metricSql[m] ?? '0'} AS ${metricAlias(m)}`),
+  ]
+  const groupBy = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => alias(i)).join(', ')}` : ''
+  const body = [...select, ...where].join(' ')
+
+  if (spec.side === 'sessions') {
+    const columns = new Set([
+      ...sessionColumnsIn(body),
+      'session_start',
+      'session_end',
+      'pageviews',
+      'interactions',
+    ])
+    const source = b.sessionSource(columns, 0)
+    const conditions = where.length > 0 ? ` WHERE ${where.join(' AND ')}` : ''
+    return `SELECT ${select.join(', ')} FROM ${source} AS s${conditions}${groupBy}`
+  }
+  const engagement = spec.metrics.some((m) => m === 'scroll_depth' || m === 'time_on_page')
+  const conditions = [b.eventRange(), ...(engagement ? [] : ["e.name != 'engagement'"]), ...where]
+  const sessionColumns = sessionColumnsIn(body)
+  const join =
+    sessionColumns.length > 0
+      ? ` INNER JOIN ${b.sessionSource(sessionColumns, DAY_MS)} AS s ON s.session_id = e.session_id`
+      : ''
+  // Rows made only of engagement beacons (a page seen earlier, left now) are not shown.
+  const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
+  return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e${join} WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+}
+
+/** Drop every event:goal filter (the denominator of conversion rates). */
+function withoutGoalFilters(filters: readonly Filter[]): Filter[] {
+  return filters.filter(
+    (f) => !(f[0] !== 'not' && f[0] !== 'and' && f[0] !== 'or' && f[1] === 'event:goal'),
+  )
+}
+
+/** Build the statement of a query. Assumes {@link validateQuery} passed. */
+export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
+  const b = new Builder(query, ctx)
+  const dims = query.dimensions
+  const sides = planSides(query)
+  const subqueries = sides.map((spec) => ({
+    spec,
+    sql: sideSql(b, query, ctx, spec, dims, query.filters),
+  }))
+  const using = dims.length > 0 ? ` USING (${dims.map((_, i) => alias(i)).join(', ')})` : ''
+  const [first, second] = subqueries
+  let from = `(${first?.sql ?? 'SELECT 1'}) AS ${first?.spec.side ?? 'events'}`
+  if (second !== undefined)
+    from += ` ${dims.length > 0 ? 'FULL OUTER JOIN' : 'CROSS JOIN'} (${second.sql}) AS ${second.spec.side}${using}`
+
+  const sideOf = (m: Metric) => sides.find((s) => s.metrics.includes(m))?.side ?? 'events'
+  const visitors = `ifNull(events.m_visitors, 0)`
+  const totalVisitors = (filters: readonly Filter[]) =>
+    `(SELECT m_visitors FROM (${sideSql(b, query, ctx, { side: 'events', metrics: ['visitors'] }, [], filters)}))`
+
+  const goalless = withoutGoalFilters(query.filters)
+  const nonGoalDims = dims.map((d, i) => [d, i] as const).filter(([d]) => d !== 'event:goal')
+  let groupJoin = ''
+  const metricSql = (m: Metric): string => {
+    switch (m) {
+      case 'visitors':
+        return visitors
+      case 'pageviews':
+      case 'events':
+      case 'visits':
+        return `ifNull(${sideOf(m)}.${metricAlias(m)}, 0)`
+      case 'percentage':
+        return `ifNull(round(100 * ${visitors} / nullIf(${totalVisitors(query.filters)}, 0), 1), 0)`
+      case 'conversion_rate':
+        return `ifNull(round(100 * ${visitors} / nullIf(${totalVisitors(goalless)}, 0), 2), 0)`
+      case 'group_conversion_rate': {
+        if (nonGoalDims.length === 0)
+          return `ifNull(round(100 * ${visitors} / nullIf(${totalVisitors(goalless)}, 0), 2), 0)`
+        const groupDims = nonGoalDims.map(([d]) => d)
+        const inner = sideSql(
+          b,
+          query,
+          ctx,
+          { side: 'events', metrics: ['visitors'] },
+          groupDims,
+          goalless,
+        )
+        // Re-alias the group's dimensions to the positions they have in the main query.
+        const renamed = `SELECT ${nonGoalDims.map(([, i], j) => `${alias(j)} AS ${alias(i)}`).join(', ')}, m_visitors AS group_visitors FROM (${inner})`
+        groupJoin = ` LEFT JOIN (${renamed}) AS grp USING (${nonGoalDims.map(([, i]) => alias(i)).join(', ')})`
+        return `ifNull(round(100 * ${visitors} / nullIf(grp.group_visitors, 0), 2), 0)`
+      }
+      default:
+        return `${sideOf(m)}.${metricAlias(m)}`
+    }
+  }
+  const metricColumns = query.metrics.map(metricAlias)
+  const select = [
+    ...dims.map((_, i) => alias(i)),
+    ...query.metrics.map((m) => `${metricSql(m)} AS ${metricAlias(m)}`),
+    'count() OVER () AS total_rows',
+  ]
+  const order = (query.order_by ?? defaultOrder(query)).map(([key, direction]) => {
+    const index = (dims as string[]).indexOf(key)
+    const column = index >= 0 ? alias(index) : metricAlias(key as Metric)
+    return `${column} ${direction === 'asc' ? 'ASC' : 'DESC'}`
+  })
+  // Ties broken by the dimensions, so pages of results never overlap.
+  for (let i = 0; i < dims.length; i++) order.push(`${alias(i)} ASC`)
+  const { limit, offset } = query.pagination
+  const sql =
+    `SELECT ${select.join(', ')} FROM ${from}${groupJoin}` +
+    (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
+    ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
+    ' SETTINGS join_use_nulls = 1'
+  return {
+    sql,
+    params: b.params.values,
+    dimensionColumns: dims.map((_, i) => alias(i)),
+    metricColumns,
+  }
+}
+
+/** Plausible's default order: time ascending, else the first metric descending. */
+export function defaultOrder(query: Query): [Metric | Dimension, 'asc' | 'desc'][] {
+  const time = query.dimensions.find(isTimeDimension)
+  if (time !== undefined) return [[time, 'asc']]
+  const first = query.metrics[0]
+  return query.dimensions.length > 0 && first !== undefined ? [[first, 'desc']] : []
+}

@@ -1,0 +1,144 @@
+/**
+ * Where each dimension lives, as fixed SQL fragments. Two sides answer a query:
+ *   events   (alias `e`, optionally joined with its visit as `s`): visitors, pageviews,
+ *            events, scroll depth, time on page, and visits when events are filtered;
+ *   sessions (alias `s`, one row per visit): visits, bounce rate, visit duration,
+ *            views per visit.
+ * A visit's source, campaign and entry/exit page come from the visit (`s`); place and
+ * device are the same on every event of a visit, so the events side reads its own.
+ */
+import type { Dimension, SessionDimension, TimeDimension, VisitorDimension } from './model.js'
+import type { Params } from './params.js'
+
+export type Side = 'events' | 'sessions'
+
+const unknownIfEmpty = (column: string) => `if(${column} = '', '(unknown)', toString(${column}))`
+const directIfEmpty = (column: string) => `if(${column} = '', 'Direct / None', ${column})`
+
+/** Place and device columns, by dimension; `t` is the table alias. */
+const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
+  'visit:device': (t) => `${t}.device`,
+  'visit:browser': (t) => `${t}.browser`,
+  'visit:browser_version': (t) => `${t}.browser_version`,
+  'visit:os': (t) => `${t}.os`,
+  'visit:os_version': (t) => `${t}.os_version`,
+  'visit:country': (t) => unknownIfEmpty(`${t}.country_code`),
+  'visit:country_name': (t) => unknownIfEmpty(`${t}.country_code`),
+  'visit:region': (t) => unknownIfEmpty(`${t}.region`),
+  'visit:region_name': (t) => unknownIfEmpty(`${t}.region`),
+  'visit:city': (t) => unknownIfEmpty(`${t}.city`),
+  'visit:city_name': (t) => unknownIfEmpty(`${t}.city`),
+}
+
+/** Visit columns (always from the visit, alias `s`). */
+const SESSION_COLUMNS: Record<SessionDimension, string> = {
+  'visit:entry_page': 's.entry_page',
+  'visit:exit_page': 's.exit_page',
+  'visit:source': directIfEmpty('s.referrer_source'),
+  'visit:referrer': directIfEmpty('s.referrer'),
+  'visit:channel': 's.channel',
+  'visit:utm_medium': 's.utm_medium',
+  'visit:utm_source': 's.utm_source',
+  'visit:utm_campaign': 's.utm_campaign',
+  'visit:utm_content': 's.utm_content',
+  'visit:utm_term': 's.utm_term',
+}
+
+/** Dimensions whose empty value means "not set": such rows are left out of breakdowns. */
+export const SKIP_EMPTY = new Set<string>([
+  'visit:entry_page',
+  'visit:exit_page',
+  'visit:utm_medium',
+  'visit:utm_source',
+  'visit:utm_campaign',
+  'visit:utm_content',
+  'visit:utm_term',
+])
+
+/**
+ * The visit-table columns a session subquery must finish for each use, with the
+ * aggregate that folds the visit's partial rows into one.
+ */
+export const SESSION_AGGREGATES: Record<string, string> = {
+  visitor_id: 'any(visitor_id)',
+  session_start: 'min(session_start)',
+  session_end: 'max(session_end)',
+  pageviews: 'sum(pageviews)',
+  events: 'sum(events)',
+  interactions: 'sum(interactions)',
+  entry_page: 'argMinMerge(entry_page)',
+  exit_page: 'argMaxMerge(exit_page)',
+  hostname: 'argMinMerge(hostname)',
+  referrer: 'argMinMerge(referrer)',
+  referrer_source: 'argMinMerge(referrer_source)',
+  channel: 'argMinMerge(channel)',
+  utm_source: 'argMinMerge(utm_source)',
+  utm_medium: 'argMinMerge(utm_medium)',
+  utm_campaign: 'argMinMerge(utm_campaign)',
+  utm_content: 'argMinMerge(utm_content)',
+  utm_term: 'argMinMerge(utm_term)',
+  country_code: 'any(country_code)',
+  region: 'any(region)',
+  city: 'any(city)',
+  browser: 'any(browser)',
+  browser_version: 'any(browser_version)',
+  os: 'any(os)',
+  os_version: 'any(os_version)',
+  device: 'any(device)',
+}
+
+/** Column names of the visit table referred to by an expression (`s.name`). */
+export function sessionColumnsIn(sql: string): string[] {
+  return [...sql.matchAll(/\bs\.([a-z_]+)/g)].map((m) => m[1] ?? '')
+}
+
+export interface TimeBuckets {
+  /** The time dimension actually used ("time" resolved to an interval). */
+  interval: Exclude<TimeDimension, 'time'>
+  /** First local day of the range: week and month buckets start no earlier. */
+  firstDay: string
+  timeZone: string
+}
+
+function timeBucket(column: string, buckets: TimeBuckets, params: Params): string {
+  const tz = params.text(buckets.timeZone)
+  const first = `toDate(${params.text(buckets.firstDay)})`
+  switch (buckets.interval) {
+    case 'time:hour':
+      return `formatDateTime(toStartOfHour(${column}, ${tz}), '%Y-%m-%d %H:00:00', ${tz})`
+    case 'time:day':
+      return `toString(toDate(${column}, ${tz}))`
+    case 'time:week':
+      return `toString(greatest(toMonday(${column}, ${tz}), ${first}))`
+    case 'time:month':
+      return `toString(greatest(toStartOfMonth(${column}, ${tz}), ${first}))`
+  }
+}
+
+/**
+ * The SQL of a dimension on a side. On the sessions side, event:page stands for the
+ * page the visit entered on. `event:goal` has its own expression (see the builder).
+ */
+export function dimensionSql(
+  dimension: Exclude<Dimension, 'event:goal'>,
+  side: Side,
+  params: Params,
+  buckets: TimeBuckets,
+): string {
+  if (dimension.startsWith('time')) {
+    return timeBucket(side === 'events' ? 'e.timestamp' : 's.session_start', buckets, params)
+  }
+  if (dimension in VISITOR_COLUMNS)
+    return VISITOR_COLUMNS[dimension as VisitorDimension](side === 'events' ? 'e' : 's')
+  if (dimension in SESSION_COLUMNS) return SESSION_COLUMNS[dimension as SessionDimension]
+  if (side === 'sessions') {
+    if (dimension === 'event:page') return 's.entry_page'
+    throw new Error(`${dimension} is not a visit dimension`)
+  }
+  if (dimension === 'event:name') return 'e.name'
+  if (dimension === 'event:page') return 'e.pathname'
+  if (dimension === 'event:hostname') return 'e.hostname'
+  // event:props:<key>: the key travels as a parameter; a missing property reads "(none)".
+  const key = params.text(dimension.slice('event:props:'.length))
+  return `if(mapContains(e.props, ${key}), e.props[${key}], '(none)')`
+}

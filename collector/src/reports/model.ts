@@ -1,0 +1,358 @@
+/**
+ * The query model: the Stats API v2 request (Plausible's shape) as a zod schema, and
+ * the checks that need more than one field. Parsing gives a {@link Query} the SQL
+ * builder can trust: known metrics and dimensions only, every filter well formed.
+ * Messages follow Plausible's wording where it has one.
+ */
+import { z } from 'zod'
+
+export const METRICS = [
+  'visitors',
+  'visits',
+  'pageviews',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  'events',
+  'percentage',
+  'conversion_rate',
+  'group_conversion_rate',
+  'scroll_depth',
+  'time_on_page',
+] as const
+export type Metric = (typeof METRICS)[number]
+
+/** Dimensions that belong to each event. */
+export const EVENT_DIMENSIONS = ['event:name', 'event:page', 'event:hostname'] as const
+/** Dimensions of a visit that come from its first event (source, campaign, entry/exit). */
+export const SESSION_DIMENSIONS = [
+  'visit:entry_page',
+  'visit:exit_page',
+  'visit:source',
+  'visit:referrer',
+  'visit:channel',
+  'visit:utm_medium',
+  'visit:utm_source',
+  'visit:utm_campaign',
+  'visit:utm_content',
+  'visit:utm_term',
+] as const
+/** Dimensions of a visit that every one of its events carries (place and device). */
+export const VISITOR_DIMENSIONS = [
+  'visit:device',
+  'visit:browser',
+  'visit:browser_version',
+  'visit:os',
+  'visit:os_version',
+  'visit:country',
+  'visit:region',
+  'visit:city',
+  'visit:country_name',
+  'visit:region_name',
+  'visit:city_name',
+] as const
+export const TIME_DIMENSIONS = ['time', 'time:hour', 'time:day', 'time:week', 'time:month'] as const
+
+export type EventDimension = (typeof EVENT_DIMENSIONS)[number]
+export type SessionDimension = (typeof SESSION_DIMENSIONS)[number]
+export type VisitorDimension = (typeof VISITOR_DIMENSIONS)[number]
+export type TimeDimension = (typeof TIME_DIMENSIONS)[number]
+export type PropDimension = `event:props:${string}`
+/** A dimension one can filter on. */
+export type FilterDimension =
+  EventDimension | SessionDimension | VisitorDimension | PropDimension | 'event:goal'
+export type Dimension = FilterDimension | TimeDimension
+
+const SIMPLE = new Set<string>([
+  ...EVENT_DIMENSIONS,
+  ...SESSION_DIMENSIONS,
+  ...VISITOR_DIMENSIONS,
+  'event:goal',
+])
+const TIME = new Set<string>(TIME_DIMENSIONS)
+export const MAX_PROP_KEY = 300
+
+export function isPropDimension(name: string): name is PropDimension {
+  return name.startsWith('event:props:') && name.length > 12 && name.length <= 12 + MAX_PROP_KEY
+}
+export const isTimeDimension = (name: string): name is TimeDimension => TIME.has(name)
+export const isFilterDimension = (name: string): name is FilterDimension =>
+  SIMPLE.has(name) || isPropDimension(name)
+export const isDimension = (name: string): name is Dimension =>
+  isFilterDimension(name) || isTimeDimension(name)
+
+export const DATE_RANGE_NAMES = [
+  'day',
+  '7d',
+  '28d',
+  '30d',
+  '91d',
+  'month',
+  '6mo',
+  '12mo',
+  'year',
+  'all',
+] as const
+export type DateRangeName = (typeof DATE_RANGE_NAMES)[number]
+export type DateRangeInput = DateRangeName | [string, string]
+
+export const FILTER_OPERATORS = [
+  'is',
+  'is_not',
+  'contains',
+  'contains_not',
+  'matches',
+  'matches_not',
+] as const
+export type FilterOperator = (typeof FILTER_OPERATORS)[number]
+
+export type SimpleFilter = [
+  FilterOperator,
+  FilterDimension,
+  string[],
+  { case_sensitive?: boolean }?,
+]
+export type Filter = SimpleFilter | ['not', Filter] | ['and' | 'or', Filter[]]
+
+export type ComparisonInput =
+  | { mode: 'previous_period' | 'year_over_year'; match_day_of_week?: boolean }
+  | { mode: 'custom'; date_range: [string, string]; match_day_of_week?: boolean }
+
+export interface Query {
+  site_id: string
+  metrics: Metric[]
+  date_range: DateRangeInput
+  dimensions: Dimension[]
+  filters: Filter[]
+  order_by?: [Metric | Dimension, 'asc' | 'desc'][]
+  include: { time_labels: boolean; total_rows: boolean; comparisons?: ComparisonInput }
+  pagination: { limit: number; offset: number }
+}
+
+export const MAX_FILTER_VALUES = 1000
+export const MAX_FILTER_VALUE_LENGTH = 2048
+export const MAX_FILTER_DEPTH = 8
+export const MAX_LIMIT = 10_000
+
+const show = (value: unknown) => JSON.stringify(value) ?? String(value)
+
+/** A filter tree, checked by hand so errors can name the filter that is wrong. */
+function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filter | undefined {
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message })
+    return undefined
+  }
+  if (!Array.isArray(value) || typeof value[0] !== 'string')
+    return fail(`Invalid filter '${show(value)}'.`)
+  if (depth > MAX_FILTER_DEPTH)
+    return fail(`Invalid filters: nested deeper than ${MAX_FILTER_DEPTH}.`)
+  const [operator, second, third, fourth] = value as unknown[]
+  if (operator === 'not') {
+    if (value.length !== 2) return fail(`Invalid filter '${show(value)}'.`)
+    const inner = parseFilter(second, depth + 1, ctx)
+    return inner && ['not', inner]
+  }
+  if (operator === 'and' || operator === 'or') {
+    if (value.length !== 2 || !Array.isArray(second) || second.length === 0)
+      return fail(`Invalid filter '${show(value)}'.`)
+    const inner: Filter[] = []
+    for (const item of second as unknown[]) {
+      const parsed = parseFilter(item, depth + 1, ctx)
+      if (parsed === undefined) return undefined
+      inner.push(parsed)
+    }
+    return [operator, inner]
+  }
+  if (!(FILTER_OPERATORS as readonly unknown[]).includes(operator))
+    return fail(`Unknown operator for filter '${show(value)}'.`)
+  const op = operator as FilterOperator
+  if (value.length < 3 || value.length > 4) return fail(`Invalid filter '${show(value)}'.`)
+  if (typeof second !== 'string' || !isFilterDimension(second))
+    return fail(`Invalid filter '${show(value)}'.`)
+  if (
+    !Array.isArray(third) ||
+    third.length === 0 ||
+    third.length > MAX_FILTER_VALUES ||
+    !third.every((c) => typeof c === 'string' && c.length <= MAX_FILTER_VALUE_LENGTH)
+  )
+    return fail(`Invalid filter '${show(value)}'.`)
+  const clauses = third as string[]
+  if (second === 'visit:country' && (op === 'is' || op === 'is_not')) {
+    if (!clauses.every((c) => /^[A-Za-z]{2}$/.test(c)))
+      return fail(
+        'Invalid visit:country filter, visit:country needs to be a valid 2-letter country code.',
+      )
+  }
+  if (second === 'event:goal' && op !== 'is' && op !== 'contains')
+    return fail(
+      `Invalid filter '${show(value)}': event:goal can only be filtered with is or contains.`,
+    )
+  let modifiers: { case_sensitive?: boolean } | undefined
+  if (fourth !== undefined) {
+    const parsed = z.object({ case_sensitive: z.boolean().optional() }).strict().safeParse(fourth)
+    if (!parsed.success) return fail(`Invalid filter '${show(value)}': unknown modifiers.`)
+    modifiers = parsed.data
+  }
+  if (op === 'matches' || op === 'matches_not') {
+    for (const pattern of clauses) {
+      if (!isSafePattern(pattern))
+        return fail(
+          `Invalid filter '${show(value)}': '${pattern}' is not a valid regular expression.`,
+        )
+    }
+  }
+  return modifiers === undefined ? [op, second, clauses] : [op, second, clauses, modifiers]
+}
+
+/**
+ * Patterns run in ClickHouse's RE2 (linear time, no backtracking), so no pattern is
+ * slow; this only refuses what RE2 would reject, to answer 400 instead of a store error.
+ */
+function isSafePattern(pattern: string): boolean {
+  if (/\\[1-9]|\(\?[=!<]/.test(pattern)) return false // back-references, look-around
+  try {
+    new RegExp(pattern, 'u')
+    return true
+  } catch {
+    return false
+  }
+}
+
+const filterSchema = z.unknown().transform((value, ctx) => parseFilter(value, 0, ctx) ?? z.NEVER)
+
+const dateRangeSchema = z.union(
+  [z.enum(DATE_RANGE_NAMES), z.tuple([z.string().max(40), z.string().max(40)])],
+  { error: (issue) => `Invalid date_range '${show(issue.input)}'.` },
+)
+
+const metricSchema = z
+  .string()
+  .refine((m): m is Metric => (METRICS as readonly string[]).includes(m), {
+    error: (issue) => `Unknown metric '${show(issue.input)}'.`,
+  })
+
+const dimensionSchema = z.string().refine(isDimension, {
+  error: (issue) => `Invalid dimensions '${show(issue.input)}'.`,
+})
+
+const comparisonSchema = z.discriminatedUnion(
+  'mode',
+  [
+    z
+      .object({
+        mode: z.enum(['previous_period', 'year_over_year']),
+        match_day_of_week: z.boolean().optional(),
+      })
+      .strict(),
+    z
+      .object({
+        mode: z.literal('custom'),
+        date_range: z.tuple([z.string().max(40), z.string().max(40)]),
+        match_day_of_week: z.boolean().optional(),
+      })
+      .strict(),
+  ],
+  { error: 'Invalid include.comparisons: mode must be previous_period, year_over_year or custom.' },
+)
+
+/** The request body of `POST /api/v2/query`, as Plausible's Stats API v2 defines it. */
+export const queryRequestSchema = z
+  .object({
+    site_id: z.string().min(1).max(253),
+    metrics: z
+      .array(metricSchema)
+      .min(1, 'metrics: at least one metric is required.')
+      .max(METRICS.length)
+      .refine((list) => new Set(list).size === list.length, 'metrics must not repeat.'),
+    date_range: dateRangeSchema,
+    dimensions: z
+      .array(dimensionSchema)
+      .max(8)
+      .refine((list) => new Set(list).size === list.length, 'dimensions must not repeat.')
+      .default([]),
+    filters: z.array(filterSchema).max(50).default([]),
+    order_by: z
+      .array(z.tuple([z.string().max(320), z.enum(['asc', 'desc'])]))
+      .max(10)
+      .optional(),
+    include: z
+      .object({
+        time_labels: z.boolean().default(false),
+        total_rows: z.boolean().default(false),
+        imports: z.boolean().optional(),
+        comparisons: comparisonSchema.optional(),
+      })
+      .strict()
+      .default({ time_labels: false, total_rows: false }),
+    pagination: z
+      .object({
+        limit: z.number().int().min(1).max(MAX_LIMIT).default(MAX_LIMIT),
+        offset: z.number().int().min(0).max(1_000_000).default(0),
+      })
+      .strict()
+      .default({ limit: MAX_LIMIT, offset: 0 }),
+  })
+  .strict()
+
+export type QueryRequest = z.input<typeof queryRequestSchema>
+
+export const isSimpleFilter = (filter: Filter): filter is SimpleFilter =>
+  filter[0] !== 'not' && filter[0] !== 'and' && filter[0] !== 'or'
+
+/** Every simple filter in a tree, with its depth (0 = top level). */
+export function* walkFilters(
+  filters: readonly Filter[],
+  depth = 0,
+): Generator<[SimpleFilter, number]> {
+  for (const filter of filters) {
+    if (isSimpleFilter(filter)) yield [filter, depth]
+    else if (filter[0] === 'not') yield* walkFilters([filter[1]], depth + 1)
+    else yield* walkFilters(filter[1], depth + 1)
+  }
+}
+
+export const filtersOn = (filters: readonly Filter[], dimension: string) =>
+  [...walkFilters(filters)].some(([f]) => f[1] === dimension)
+
+/** Checks across fields, in Plausible's wording; undefined when the query is sound. */
+export function validateQuery(query: Query): string | undefined {
+  const dims = query.dimensions
+  const goalInvolved = dims.includes('event:goal') || filtersOn(query.filters, 'event:goal')
+  for (const [filter, depth] of walkFilters(query.filters)) {
+    if (depth > 0 && (filter[1] === 'event:goal' || filter[1] === 'event:hostname'))
+      return `Invalid filters. Dimension \`${filter[1]}\` can only be filtered at the top level.`
+  }
+  for (const metric of query.metrics) {
+    if ((metric === 'conversion_rate' || metric === 'group_conversion_rate') && !goalInvolved)
+      return `Metric \`${metric}\` can only be queried with event:goal filters or dimensions.`
+    if (
+      (metric === 'scroll_depth' || metric === 'time_on_page') &&
+      !dims.includes('event:page') &&
+      !query.filters.some(
+        (f) => f[0] !== 'not' && f[0] !== 'and' && f[0] !== 'or' && f[1] === 'event:page',
+      )
+    )
+      return `Metric \`${metric}\` can only be queried with event:page filters or dimensions.`
+    if (metric === 'views_per_visit') {
+      if (filtersOn(query.filters, 'event:page'))
+        return `Metric \`${metric}\` cannot be queried with a filter on \`event:page\`.`
+      if (dims.some((d) => d.startsWith('event:')))
+        return `Metric \`${metric}\` cannot be queried with event dimensions.`
+    }
+    if (metric === 'percentage' && dims.length === 0)
+      return 'Metric `percentage` can only be queried with dimensions.'
+  }
+  const sessionMetrics = query.metrics.filter((m) =>
+    ['bounce_rate', 'visit_duration', 'views_per_visit'].includes(m),
+  )
+  if (sessionMetrics.length > 0 && dims.some((d) => d.startsWith('event:') && d !== 'event:page'))
+    return `Session metric(s) \`${sessionMetrics.join(', ')}\` cannot be queried along with event dimensions.`
+  if (dims.filter(isTimeDimension).length > 1) return 'Invalid dimensions: only one time dimension.'
+  if (query.include.time_labels && !dims.some(isTimeDimension))
+    return 'Invalid include.time_labels: requires a time dimension.'
+  for (const [key] of query.order_by ?? []) {
+    if (!(query.metrics as string[]).includes(key) && !(dims as string[]).includes(key))
+      return `Invalid order_by entry '${show(key)}'. Entry is not a queried metric or dimension.`
+  }
+  return undefined
+}

@@ -1,0 +1,395 @@
+/**
+ * The Stats API on the real engine, against a fixture whose every figure is worked
+ * out by hand below. Events go through the real pipeline (ingest, spool, shipper,
+ * materialized view).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  at,
+  dayOf,
+  IPHONE_UA,
+  postEvent,
+  startTestCollector,
+  type TestCollector,
+} from '../../test/helpers.js'
+
+const TOKEN = 'reports-test-admin-token-0123456789'
+let collector: TestCollector
+
+const YESTERDAY = dayOf(-1)
+const TODAY = dayOf(0)
+
+/** Send one event from a visitor (an address behind the trusted proxy) at a time. */
+async function send(
+  visitor: string,
+  time: number,
+  body: Record<string, unknown>,
+  ua?: string,
+): Promise<void> {
+  collector.clock.now = time
+  collector.peer.address = '10.0.0.1'
+  const response = await postEvent(
+    collector,
+    { d: 'example.com', ...body },
+    { 'X-Forwarded-For': visitor, ...(ua === undefined ? {} : { 'User-Agent': ua }) },
+  )
+  expect(response.status).toBe(202)
+}
+
+const A = '81.2.69.160' // London
+const B = '198.51.100.2'
+const C = '198.51.100.3'
+const D = '198.51.100.4'
+const page = (path: string) => `https://example.com${path}`
+
+beforeAll(async () => {
+  collector = await startTestCollector({ TRUSTED_PROXIES: '10.0.0.0/8', ADMIN_TOKEN: TOKEN })
+  // A: one visit from Google, two pages, an engagement beacon and a signup: 6 minutes.
+  await send(A, at(-1, '10:00'), { n: 'pageview', u: page('/'), r: 'https://www.google.com/' })
+  await send(A, at(-1, '10:02'), { n: 'pageview', u: page('/pricing'), r: page('/') })
+  await send(A, at(-1, '10:05'), { n: 'engagement', u: page('/pricing'), e: 30_000, sd: 80 })
+  await send(A, at(-1, '10:06'), { n: 'Signup', u: page('/pricing'), p: { plan: 'pro' } })
+  // B: a newsletter visit of one page (a bounce), and two hours later a direct one.
+  await send(B, at(-1, '11:00'), {
+    n: 'pageview',
+    u: page('/blog/post-1?utm_source=newsletter&utm_medium=email&utm_campaign=spring'),
+  })
+  await send(B, at(-1, '13:00'), { n: 'pageview', u: page('/') })
+  // C: a visit across midnight UTC: 20 minutes, two pages, a new visitor id at midnight.
+  await send(C, at(-1, '23:50'), { n: 'pageview', u: page('/blog/post-1') }, IPHONE_UA)
+  await send(
+    C,
+    at(0, '00:10'),
+    { n: 'pageview', u: page('/pricing'), r: page('/blog/post-1') },
+    IPHONE_UA,
+  )
+  // D: one page and an engagement beacon a minute later: still a bounce, 60 seconds.
+  await send(D, at(-1, '12:00'), { n: 'pageview', u: page('/pricing') })
+  await send(D, at(-1, '12:01'), { n: 'engagement', u: page('/pricing'), e: 60_000, sd: 50 })
+  await collector.flush()
+  collector.clock.now = at(0, '12:00')
+  for (const goal of [
+    { type: 'event', name: 'Signup' },
+    { type: 'page', path: '/blog/*' },
+  ]) {
+    const response = await admin('POST', '/api/admin/sites/example.com/goals', goal)
+    expect(response.status).toBe(201)
+  }
+})
+afterAll(async () => {
+  await collector.close()
+})
+
+function admin(method: string, path: string, body?: unknown): Promise<Response> {
+  return Promise.resolve(
+    collector.app.request(path, {
+      method,
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  )
+}
+
+interface Answer {
+  results: {
+    dimensions: string[]
+    metrics: (number | null)[]
+    comparison?: { metrics: (number | null)[]; change: (number | null)[] }
+  }[]
+  meta: Record<string, unknown>
+  query: Record<string, unknown>
+}
+
+async function query(body: Record<string, unknown>): Promise<Answer> {
+  const response = await admin('POST', '/api/v2/query', { site_id: 'example.com', ...body })
+  const json = (await response.json()) as Answer & { error?: unknown }
+  expect(response.status, JSON.stringify(json.error)).toBe(200)
+  return json
+}
+
+/** Rows as { "dim|dim": metrics } for order-free comparisons. */
+const byDims = (answer: Answer) =>
+  Object.fromEntries(answer.results.map((r) => [r.dimensions.join('|'), r.metrics]))
+
+const headline = [
+  'visitors',
+  'visits',
+  'pageviews',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  'events',
+]
+
+describe('POST /api/v2/query: figures worked out by hand', () => {
+  it('yesterday: 4 visitors, 5 visits, 6 pageviews, 1.4 views per visit, 60 % bounce, 324 s', async () => {
+    const answer = await query({ metrics: headline, date_range: [YESTERDAY, YESTERDAY] })
+    // views per visit counts C's whole visit (2 pageviews), which ends today.
+    expect(answer.results).toEqual([{ dimensions: [], metrics: [4, 5, 6, 1.4, 60, 324, 7] }])
+  })
+
+  it('across midnight: C counts as two visitor ids but one visit', async () => {
+    const answer = await query({ metrics: headline, date_range: [YESTERDAY, TODAY] })
+    expect(answer.results[0]?.metrics).toEqual([5, 5, 7, 1.4, 60, 324, 8])
+  })
+
+  it('by day: visits count on the day they started', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'visits', 'pageviews'],
+      date_range: [YESTERDAY, TODAY],
+      dimensions: ['time:day'],
+      include: { time_labels: true },
+    })
+    expect(answer.results).toEqual([
+      { dimensions: [YESTERDAY], metrics: [4, 5, 6] },
+      { dimensions: [TODAY], metrics: [1, 0, 1] },
+    ])
+    expect(answer.meta.time_labels).toEqual([YESTERDAY, TODAY])
+  })
+
+  it('entry and exit pages', async () => {
+    const range = [YESTERDAY, YESTERDAY]
+    const entry = await query({
+      metrics: ['visits'],
+      date_range: range,
+      dimensions: ['visit:entry_page'],
+    })
+    expect(byDims(entry)).toEqual({ '/': [2], '/blog/post-1': [2], '/pricing': [1] })
+    const exit = await query({
+      metrics: ['visits'],
+      date_range: range,
+      dimensions: ['visit:exit_page'],
+    })
+    expect(byDims(exit)).toEqual({ '/pricing': [3], '/blog/post-1': [1], '/': [1] })
+  })
+
+  it('sources of visits, and UTM tags without empty rows', async () => {
+    const range = [YESTERDAY, YESTERDAY]
+    const sources = await query({
+      metrics: ['visits', 'bounce_rate'],
+      date_range: range,
+      dimensions: ['visit:source'],
+    })
+    expect(byDims(sources)).toEqual({
+      Google: [1, 0],
+      Newsletter: [1, 100],
+      'Direct / None': [3, 67],
+    })
+    const campaigns = await query({
+      metrics: ['visitors'],
+      date_range: range,
+      dimensions: ['visit:utm_campaign'],
+    })
+    expect(byDims(campaigns)).toEqual({ spring: [1] })
+  })
+
+  it('a visit filter keeps whole visits: both of A’s pageviews are from Google', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'pageviews'],
+      date_range: [YESTERDAY, YESTERDAY],
+      filters: [['is', 'visit:source', ['Google']]],
+    })
+    expect(answer.results[0]?.metrics).toEqual([1, 2])
+  })
+
+  it('pages: visitors and pageviews, bounce rate of the visits that entered there', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'pageviews', 'bounce_rate', 'visit_duration'],
+      date_range: [YESTERDAY, YESTERDAY],
+      dimensions: ['event:page'],
+    })
+    expect(byDims(answer)).toEqual({
+      '/': [2, 2, 50, 180],
+      '/pricing': [2, 2, 100, 60],
+      '/blog/post-1': [2, 2, 50, 600],
+    })
+  })
+
+  it('time on page and scroll depth from engagement beacons', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'time_on_page', 'scroll_depth'],
+      date_range: [YESTERDAY, YESTERDAY],
+      filters: [['is', 'event:page', ['/pricing']]],
+    })
+    expect(answer.results[0]?.metrics).toEqual([2, 45, 65])
+  })
+
+  it('goals: conversion rates for an event goal and a page goal', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'events', 'conversion_rate'],
+      date_range: [YESTERDAY, YESTERDAY],
+      dimensions: ['event:goal'],
+    })
+    expect(byDims(answer)).toEqual({ Signup: [1, 1, 25], 'Visit /blog/*': [2, 2, 50] })
+    const filtered = await query({
+      metrics: ['visitors', 'conversion_rate'],
+      date_range: [YESTERDAY, YESTERDAY],
+      filters: [['is', 'event:goal', ['Signup']]],
+    })
+    expect(filtered.results[0]?.metrics).toEqual([1, 25])
+  })
+
+  it('group conversion rate within each device', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'group_conversion_rate'],
+      date_range: [YESTERDAY, YESTERDAY],
+      dimensions: ['event:goal', 'visit:device'],
+    })
+    // Desktop visitors: A, B, D (one signs up, one reads the blog); mobile: C (reads it).
+    expect(byDims(answer)).toEqual({
+      'Signup|desktop': [1, 33.33],
+      'Visit /blog/*|desktop': [1, 33.33],
+      'Visit /blog/*|mobile': [1, 100],
+    })
+  })
+
+  it('custom properties, with (none) for events without the property', async () => {
+    const answer = await query({
+      metrics: ['events'],
+      date_range: [YESTERDAY, YESTERDAY],
+      dimensions: ['event:props:plan'],
+    })
+    expect(byDims(answer)).toEqual({ pro: [1], '(none)': [6] })
+  })
+
+  it('places: unknown ones read "(unknown)", country names from codes', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'percentage'],
+      date_range: [YESTERDAY, YESTERDAY],
+      dimensions: ['visit:country_name', 'visit:city'],
+    })
+    expect(byDims(answer)).toEqual({
+      'United Kingdom|London': [1, 25],
+      '(unknown)|(unknown)': [3, 75],
+    })
+    const byName = await query({
+      metrics: ['visitors'],
+      date_range: [YESTERDAY, YESTERDAY],
+      filters: [['contains', 'visit:country_name', ['kingdom'], { case_sensitive: false }]],
+    })
+    expect(byName.results[0]?.metrics).toEqual([1])
+  })
+
+  it('compares with the previous period', async () => {
+    const answer = await query({
+      metrics: ['visitors', 'bounce_rate'],
+      date_range: [TODAY, TODAY],
+      include: { comparisons: { mode: 'previous_period' } },
+    })
+    expect(answer.results[0]).toMatchObject({
+      metrics: [1, 0],
+      comparison: { metrics: [4, 60], change: [-75, -60] },
+    })
+  })
+
+  it('orders, paginates and counts rows', async () => {
+    const answer = await query({
+      metrics: ['pageviews'],
+      date_range: [YESTERDAY, TODAY],
+      dimensions: ['event:page'],
+      order_by: [['pageviews', 'desc']],
+      pagination: { limit: 1, offset: 0 },
+      include: { total_rows: true },
+    })
+    expect(answer.results).toEqual([{ dimensions: ['/pricing'], metrics: [3] }])
+    expect(answer.meta.total_rows).toBe(3)
+  })
+
+  it('funnel: / then /pricing then Signup', async () => {
+    const response = await admin('POST', '/api/v1/funnel', {
+      site_id: 'example.com',
+      date_range: [YESTERDAY, YESTERDAY],
+      steps: [
+        { type: 'page', value: '/' },
+        { type: 'page', value: '/pricing' },
+        { type: 'event', value: 'Signup' },
+      ],
+    })
+    expect(response.status).toBe(200)
+    const { steps } = (await response.json()) as { steps: { visitors: number; drop_off: number }[] }
+    // Entered on /: A and B (B's second visit). A went on to pricing and signed up.
+    expect(steps.map((s) => [s.visitors, s.drop_off])).toEqual([
+      [2, 0],
+      [1, 1],
+      [1, 0],
+    ])
+  })
+})
+
+describe('validation', () => {
+  const invalid = async (body: Record<string, unknown>) => {
+    const response = await admin('POST', '/api/v2/query', { site_id: 'example.com', ...body })
+    expect(response.status).toBe(400)
+    return ((await response.json()) as { error: { code: string; message: string } }).error
+  }
+
+  it('names what is wrong, in Plausible’s wording', async () => {
+    expect((await invalid({ metrics: ['visitorz'], date_range: '7d' })).message).toBe(
+      'Unknown metric \'"visitorz"\'.',
+    )
+    expect((await invalid({ metrics: ['visitors'], date_range: '8d' })).message).toMatch(
+      /Invalid date_range/,
+    )
+    expect((await invalid({ metrics: ['conversion_rate'], date_range: '7d' })).message).toBe(
+      'Metric `conversion_rate` can only be queried with event:goal filters or dimensions.',
+    )
+    expect(
+      (await invalid({ metrics: ['bounce_rate'], date_range: '7d', dimensions: ['event:name'] }))
+        .message,
+    ).toMatch(/Session metric\(s\) `bounce_rate` cannot be queried along with event dimensions/)
+    expect(
+      (
+        await invalid({
+          metrics: ['visitors'],
+          date_range: '7d',
+          filters: [['is', 'visit:country', ['GBR']]],
+        })
+      ).message,
+    ).toBe('Invalid visit:country filter, visit:country needs to be a valid 2-letter country code.')
+    expect(
+      (
+        await invalid({
+          metrics: ['visitors'],
+          date_range: '7d',
+          filters: [['is', 'event:goal', ['Nope']]],
+        })
+      ).message,
+    ).toBe('The goal `Nope` is not configured for this site.')
+    expect(
+      (await invalid({ metrics: ['visitors'], date_range: ['2026-02-30', '2026-03-01'] })).code,
+    ).toBe('invalid_query')
+    expect(
+      (
+        await invalid({
+          metrics: ['visitors'],
+          date_range: '7d',
+          order_by: [['pageviews', 'desc']],
+        })
+      ).message,
+    ).toMatch(/Entry is not a queried metric or dimension/)
+  })
+
+  it('refuses without credentials and hides sites one may not read', async () => {
+    const anonymous = await collector.app.request('/api/v2/query', {
+      method: 'POST',
+      body: JSON.stringify({ site_id: 'example.com', metrics: ['visitors'], date_range: '7d' }),
+    })
+    expect(anonymous.status).toBe(401)
+    const unknown = await admin('POST', '/api/v2/query', {
+      site_id: 'nope.example',
+      metrics: ['visitors'],
+      date_range: '7d',
+    })
+    expect(unknown.status).toBe(404)
+  })
+})
+
+describe('realtime', () => {
+  it('counts visitors of the last five minutes', async () => {
+    await send(B, at(0, '11:58'), { n: 'pageview', u: page('/live') })
+    await collector.flush()
+    collector.clock.now = at(0, '12:00')
+    const response = await admin('GET', '/api/v1/stats/realtime/visitors?site_id=example.com')
+    expect(await response.json()).toBe(1)
+  })
+})

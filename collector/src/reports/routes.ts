@@ -1,0 +1,146 @@
+/**
+ * The reports API, mounted at /api:
+ *   POST /api/v2/query                          Plausible's Stats API v2
+ *   GET  /api/v1/stats/realtime/visitors        visitors in the last 5 minutes
+ *   POST /api/v1/funnel                         a funnel of 2–8 steps
+ *   GET|POST /api/admin/sites/:site/goals, DELETE …/goals/:id   goals (admins)
+ * Who may read what is decided by the injected `authorize`; a credential limited to
+ * anonymized reports is refused here: third parties are served by the anonymizer.
+ */
+import { Hono, type Context } from 'hono'
+import { z } from 'zod'
+import { errorResponse } from '../http/errors.js'
+import { readJsonBody } from '../http/json-body.js'
+import { normalizeDomain } from '../sites/settings.js'
+import { defineQuery } from '../store/query.js'
+import { funnelRequestSchema, runFunnel } from './funnel.js'
+import { goalInputSchema, goalName, type Goal } from './goals.js'
+import type { GoalStore } from './goals-store.js'
+import { PeriodError, resolvePeriod } from './periods.js'
+import { runReport, type ReportDeps } from './runner.js'
+
+/** What a request may do with a site's reports. */
+export type Access = 'full' | 'anonymized' | 'forbidden' | 'unauthenticated'
+
+export interface ReportsDeps extends Omit<ReportDeps, 'goals'> {
+  goals: GoalStore
+  authorize: (c: Context, site: string) => Access | Promise<Access>
+  /** Whether the request comes from an administrator. */
+  authorizeAdmin: (
+    c: Context,
+  ) => Exclude<Access, 'anonymized'> | Promise<Exclude<Access, 'anonymized'>>
+}
+
+const realtimeVisitors = defineQuery({
+  sql: (store) =>
+    `SELECT uniqIf(visitor_id, visitor_id != 0) AS visitors FROM ${store.table('events')}
+     WHERE site_id = {site:String} AND timestamp >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+       AND name != 'engagement'`,
+  params: z.object({ site: z.string(), since: z.number().int() }),
+  row: z.object({ visitors: z.coerce.number() }),
+})
+
+const goalView = (goal: Goal) => ({
+  id: goal.id,
+  type: goal.type,
+  ...(goal.type === 'page' ? { path: goal.path } : { event_name: goal.name }),
+  display_name: goalName(goal),
+})
+
+function refuse(c: Context, access: Access): Response {
+  if (access === 'unauthenticated')
+    return errorResponse(c, 401, 'unauthorized', 'Sign in, or send an API key as a Bearer token.', {
+      'WWW-Authenticate': 'Bearer',
+    })
+  if (access === 'anonymized')
+    return errorResponse(
+      c,
+      403,
+      'anonymized_only',
+      'This key may only read anonymized reports, which this endpoint does not serve.',
+    )
+  // A site one may not read answers like one that does not exist.
+  return errorResponse(c, 404, 'site_not_found', 'No such site, or no access to it.')
+}
+
+export function createReportsApp(deps: ReportsDeps): Hono {
+  const app = new Hono()
+  const runnerDeps: ReportDeps = { ...deps, goals: (site) => deps.goals.list(site) }
+
+  /** The site a request names, checked for access: the site or an answer. */
+  const siteFor = async (c: Context, raw: unknown): Promise<string | Response> => {
+    const site = typeof raw === 'string' && raw.length <= 253 ? normalizeDomain(raw) : undefined
+    if (site === undefined)
+      return errorResponse(c, 400, 'invalid_query', 'site_id: a site domain is required.')
+    const access = await deps.authorize(c, site)
+    if (access !== 'full') return refuse(c, access)
+    if (deps.timeZoneOf(site) === undefined) return refuse(c, 'forbidden')
+    return site
+  }
+
+  app.post('/v2/query', async (c) => {
+    const body = await readJsonBody(c, z.record(z.string(), z.unknown()))
+    if (!body.ok) return body.response
+    const site = await siteFor(c, body.value.site_id)
+    if (typeof site !== 'string') return site
+    const outcome = await runReport({ ...body.value, site_id: site }, runnerDeps)
+    if (!outcome.ok) return errorResponse(c, outcome.status, outcome.code, outcome.message)
+    return c.json(outcome.body)
+  })
+
+  app.get('/v1/stats/realtime/visitors', async (c) => {
+    const site = await siteFor(c, c.req.query('site_id'))
+    if (typeof site !== 'string') return site
+    const [row] = await realtimeVisitors(deps.store, { site, since: deps.now() - 5 * 60_000 })
+    return c.json(row?.visitors ?? 0)
+  })
+
+  app.post('/v1/funnel', async (c) => {
+    const body = await readJsonBody(c, funnelRequestSchema)
+    if (!body.ok) return body.response
+    const site = await siteFor(c, body.value.site_id)
+    if (typeof site !== 'string') return site
+    const timeZone = deps.timeZoneOf(site) ?? 'UTC'
+    let range
+    try {
+      range = resolvePeriod(body.value.date_range, timeZone, deps.now(), () => undefined)
+    } catch (error) {
+      if (error instanceof PeriodError) return errorResponse(c, 400, 'invalid_query', error.message)
+      throw error
+    }
+    const steps = await runFunnel(deps.store, site, range, body.value)
+    return c.json({ site_id: site, steps })
+  })
+
+  const adminSite = async (c: Context): Promise<string | Response> => {
+    const access = await deps.authorizeAdmin(c)
+    if (access !== 'full') return refuse(c, access)
+    const site = normalizeDomain(c.req.param('site') ?? '')
+    if (site === undefined || deps.timeZoneOf(site) === undefined)
+      return errorResponse(c, 404, 'unknown_site', 'No such site.')
+    return site
+  }
+
+  app.get('/admin/sites/:site/goals', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    return c.json({ goals: (await deps.goals.list(site)).map(goalView) })
+  })
+
+  app.post('/admin/sites/:site/goals', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    const body = await readJsonBody(c, goalInputSchema)
+    if (!body.ok) return body.response
+    return c.json(goalView(await deps.goals.add(site, body.value)), 201)
+  })
+
+  app.delete('/admin/sites/:site/goals/:id', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    if (!(await deps.goals.remove(site, c.req.param('id'))))
+      return errorResponse(c, 404, 'not_found', 'No such goal.')
+    return c.body(null, 204)
+  })
+  return app
+}

@@ -1,0 +1,252 @@
+/**
+ * The runner: validates a Stats API v2 request, resolves its periods in the site's
+ * time zone, builds the SQL, runs it on the store (with the comparison period when
+ * asked) and shapes Plausible's response: `results`, `meta` and the normalized `query`.
+ */
+import { z } from 'zod'
+import type { Store } from '../store/client.js'
+import { defineQuery, runQuery } from '../store/query.js'
+import { buildQuery, defaultOrder } from './builder.js'
+import { countryCodesMatching, countryName } from './countries.js'
+import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
+import type { Goal } from './goals.js'
+import {
+  isSimpleFilter,
+  isTimeDimension,
+  queryRequestSchema,
+  validateQuery,
+  walkFilters,
+  type Filter,
+  type Metric,
+  type Query,
+} from './model.js'
+import {
+  autoInterval,
+  comparisonPeriod,
+  daysOf,
+  PeriodError,
+  resolvePeriod,
+  timeLabels,
+  type Interval,
+} from './periods.js'
+import { issuePath } from '../http/json-body.js'
+
+export interface ReportDeps {
+  store: Store
+  /** The site's time zone, or undefined for a site that does not exist. */
+  timeZoneOf: (site: string) => string | undefined
+  goals: (site: string) => Promise<Goal[]>
+  now: () => number
+}
+
+export type ReportOutcome =
+  | { ok: true; body: QueryResponse }
+  | { ok: false; status: 400 | 404; code: string; message: string }
+
+export interface ResultRow {
+  dimensions: string[]
+  metrics: (number | null)[]
+  comparison?: { dimensions: string[]; metrics: (number | null)[]; change: (number | null)[] }
+}
+
+export interface QueryResponse {
+  results: ResultRow[]
+  meta: { time_labels?: string[]; total_rows?: number; comparison_date_range?: [string, string] }
+  query: Record<string, unknown>
+}
+
+const rowSchema = z.record(z.string(), z.union([z.string(), z.number(), z.null()]))
+
+const firstEvent = defineQuery({
+  sql: (store) =>
+    `SELECT toUnixTimestamp64Milli(min(timestamp)) AS first, count() AS n FROM ${store.table('events')} WHERE site_id = {site:String}`,
+  params: z.object({ site: z.string() }),
+  row: z.object({ first: z.coerce.number(), n: z.coerce.number() }),
+})
+
+/** Parse a request body into a query, or the 400 message Plausible would give. */
+export function parseQueryRequest(
+  body: unknown,
+): { ok: true; query: Query } | { ok: false; message: string } {
+  const parsed = queryRequestSchema.safeParse(body)
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]
+    const message = issue?.message ?? 'Invalid query.'
+    // Messages that already name what is wrong are given as they are.
+    const named = /^(Invalid|Unknown|Metric|Session)/.test(message)
+    return { ok: false, message: named ? message : `${issuePath(issue?.path ?? [])}${message}` }
+  }
+  const query = parsed.data as Query
+  const problem = validateQuery(query)
+  return problem === undefined ? { ok: true, query } : { ok: false, message: problem }
+}
+
+/** Country names in filters become codes; country codes are compared upper-cased. */
+function normalizeFilters(filters: readonly Filter[]): Filter[] {
+  return filters.map((filter): Filter => {
+    if (!isSimpleFilter(filter)) {
+      if (filter[0] === 'not') return ['not', normalizeFilters([filter[1]])[0] ?? filter[1]]
+      return [filter[0], normalizeFilters(filter[1])]
+    }
+    const [op, dimension, clauses, modifiers] = filter
+    if (dimension === 'visit:country')
+      return [op, dimension, clauses.map((c) => c.toUpperCase()), modifiers ?? {}]
+    if (dimension !== 'visit:country_name') return filter
+    const codes = countryCodesMatching(op, clauses, modifiers?.case_sensitive !== false)
+    const positive = op === 'is' || op === 'contains' || op === 'matches'
+    // No country matches: a value no row holds keeps the filter's meaning.
+    return [positive ? 'is' : 'is_not', 'visit:country', codes.length > 0 ? codes : ['--']]
+  })
+}
+
+const metricValue = (value: unknown): number | null =>
+  value === null || value === undefined ? null : Number(value)
+
+/** Change against the comparison: points for rates, per cent for counts. */
+function change(metric: Metric, current: number | null, previous: number | null): number | null {
+  if (current === null || previous === null) return null
+  if (metric === 'bounce_rate') return current - previous
+  if (metric === 'conversion_rate' || metric === 'group_conversion_rate' || metric === 'percentage')
+    return Math.round((current - previous) * 10) / 10
+  if (previous === 0) return current > 0 ? 100 : 0
+  return Math.round(((current - previous) / previous) * 100)
+}
+
+export async function runReport(body: unknown, deps: ReportDeps): Promise<ReportOutcome> {
+  const parsed = parseQueryRequest(body)
+  if (!parsed.ok) return { ok: false, status: 400, code: 'invalid_query', message: parsed.message }
+  return runParsed(parsed.query, deps)
+}
+
+export async function runParsed(query: Query, deps: ReportDeps): Promise<ReportOutcome> {
+  const bad = (message: string): ReportOutcome => ({
+    ok: false,
+    status: 400,
+    code: 'invalid_query',
+    message,
+  })
+  const timeZone = deps.timeZoneOf(query.site_id)
+  if (timeZone === undefined)
+    return {
+      ok: false,
+      status: 404,
+      code: 'site_not_found',
+      message: `Site '${query.site_id}' was not found.`,
+    }
+
+  const goalsNeeded =
+    query.dimensions.includes('event:goal') ||
+    [...walkFilters(query.filters)].some(([f]) => f[1] === 'event:goal')
+  const goals = goalsNeeded ? await deps.goals(query.site_id) : []
+  const names = new Set(goals.map((g) => (g.type === 'page' ? `Visit ${g.path}` : g.name)))
+  for (const filter of query.filters) {
+    if (isSimpleFilter(filter) && filter[0] === 'is' && filter[1] === 'event:goal') {
+      const missing = filter[2].find((name) => !names.has(name))
+      if (missing !== undefined)
+        return bad(`The goal \`${missing}\` is not configured for this site.`)
+    }
+  }
+
+  let firstDay: string | undefined
+  if (query.date_range === 'all') {
+    const [row] = await firstEvent(deps.store, { site: query.site_id })
+    firstDay = row !== undefined && row.n > 0 ? dayIn(row.first, timeZone) : undefined
+  }
+  const now = deps.now()
+  let range: ResolvedRange
+  let comparisonRange: ResolvedRange | undefined
+  try {
+    range = resolvePeriod(query.date_range, timeZone, now, () => firstDay)
+    if (query.include.comparisons !== undefined)
+      comparisonRange = comparisonPeriod(range, query.include.comparisons, timeZone)
+  } catch (error) {
+    if (error instanceof PeriodError) return bad(error.message)
+    throw error
+  }
+
+  const timeDimension = query.dimensions.find(isTimeDimension)
+  const interval: Interval =
+    timeDimension === undefined || timeDimension === 'time'
+      ? autoInterval(range, timeZone)
+      : timeDimension
+  const filters = normalizeFilters(query.filters)
+  const run = async (period: ResolvedRange, pagination: Query['pagination']) => {
+    const built = buildQuery(
+      { ...query, filters, pagination },
+      {
+        events: deps.store.table('events'),
+        sessions: deps.store.table('sessions'),
+        site: query.site_id,
+        range: period,
+        goals,
+        buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
+      },
+    )
+    const rows = await runQuery(deps.store, built.sql, built.params, rowSchema)
+    return {
+      total: Number(rows[0]?.total_rows ?? 0),
+      rows: rows.map((row) => ({
+        dimensions: built.dimensionColumns.map((column, i) => {
+          const value = String(row[column] ?? '')
+          return query.dimensions[i] === 'visit:country_name' ? countryName(value) : value
+        }),
+        metrics: built.metricColumns.map((column) => metricValue(row[column])),
+      })),
+    }
+  }
+
+  const main = await run(range, query.pagination)
+  const results: ResultRow[] = main.rows
+  const labels = timeDimension !== undefined ? timeLabels(range, interval, timeZone) : undefined
+  if (comparisonRange !== undefined) {
+    const previous = await run(comparisonRange, { limit: 10_000, offset: 0 })
+    const timeIndex = timeDimension === undefined ? -1 : query.dimensions.indexOf(timeDimension)
+    const previousLabels = timeIndex >= 0 ? timeLabels(comparisonRange, interval, timeZone) : []
+    const key = (dims: string[]) => JSON.stringify(dims)
+    const byKey = new Map(previous.rows.map((row) => [key(row.dimensions), row]))
+    for (const row of results) {
+      // Time buckets pair up by position: the n-th bucket of each period.
+      const dims = [...row.dimensions]
+      if (timeIndex >= 0)
+        dims[timeIndex] = previousLabels[labels?.indexOf(dims[timeIndex] ?? '') ?? -1] ?? ''
+      const match = byKey.get(key(dims))
+      const metrics = match?.metrics ?? query.metrics.map((m) => (isCount(m) ? 0 : null))
+      row.comparison = {
+        dimensions: dims,
+        metrics,
+        change: query.metrics.map((m, i) => change(m, row.metrics[i] ?? null, metrics[i] ?? null)),
+      }
+    }
+  }
+
+  const meta: QueryResponse['meta'] = {}
+  if (query.include.time_labels && labels !== undefined) meta.time_labels = labels
+  if (query.include.total_rows) meta.total_rows = main.total
+  if (comparisonRange !== undefined)
+    meta.comparison_date_range = [
+      isoInZone(comparisonRange.from, timeZone),
+      isoInZone(comparisonRange.to - 1000, timeZone),
+    ]
+  return {
+    ok: true,
+    body: {
+      results,
+      meta,
+      query: {
+        site_id: query.site_id,
+        metrics: query.metrics,
+        date_range: [isoInZone(range.from, timeZone), isoInZone(range.to - 1000, timeZone)],
+        filters: query.filters,
+        dimensions: query.dimensions,
+        order_by: query.order_by ?? defaultOrder(query),
+        include: query.include,
+        pagination: query.pagination,
+        time_zone: timeZone,
+        ...(timeDimension === 'time' ? { interval } : {}),
+      },
+    },
+  }
+}
+
+const isCount = (m: Metric) =>
+  m === 'visitors' || m === 'visits' || m === 'pageviews' || m === 'events'
