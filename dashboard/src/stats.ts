@@ -74,7 +74,7 @@ export interface FunnelResult {
 }
 
 export function funnel(
-  body: { site_id: string; date_range: DateRange; steps: FunnelStep[]; filters?: Filter[] },
+  body: { site_id: string; date_range: DateRange; steps: FunnelStep[] },
   signal?: AbortSignal,
 ): Promise<FunnelResult> {
   return api<FunnelResult>('POST', '/api/v1/funnel', body, signal)

@@ -69,7 +69,16 @@ export function Chart({
           y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
         },
         axes: [
-          { ...axisStyle, values: tickFormat(interval), space: 60 },
+          {
+            ...axisStyle,
+            values: tickFormat(interval),
+            // Ticks on the buckets themselves, as many as fit: never two labels for one day.
+            splits: (u) => {
+              const fit = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 72))
+              const step = Math.max(1, Math.ceil(xs.length / fit))
+              return xs.filter((_, i) => i % step === 0)
+            },
+          },
           { ...axisStyle, size: 56, values: (_u, ticks) => ticks.map((t) => format(t)) },
         ],
         series: [

@@ -37,12 +37,8 @@ export function FunnelPanel({
 }) {
   const [type, setType] = useState<'page' | 'event'>('page')
   const [value, setValue] = useState('')
-  const body = {
-    site_id: context.site,
-    date_range: context.dateRange,
-    steps,
-    filters: context.filters,
-  }
+  // The funnel endpoint takes no filters: it counts every visit of the period.
+  const body = { site_id: context.site, date_range: context.dateRange, steps }
   const loaded = useLoad(steps.length >= 2 ? JSON.stringify(body) : undefined, (signal) =>
     funnel(body, signal),
   )
@@ -98,6 +94,14 @@ export function FunnelPanel({
           Add step
         </button>
       </form>
+      {context.filters.length > 0 && steps.length >= 2 && (
+        <p class="hint">
+          The funnel counts every visitor of the period: filters do not apply to it.
+        </p>
+      )}
+      {context.filters.length > 0 && steps.length >= 2 && (
+        <p class="hint">The funnel counts every visit of the period: filters do not apply to it.</p>
+      )}
       <div class="panel-body">
         {steps.length < 2 ? (
           <Empty>
