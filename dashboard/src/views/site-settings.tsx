@@ -73,7 +73,7 @@ function SettingsForm({ site, onSaved }: { site: Site; onSaved: () => void }) {
           value={retention}
           onInput={(e) => setRetention(e.currentTarget.value)}
         />
-        <span class="hint">Events older than this are deleted.</span>
+        <span class="hint">Events older than this are deleted; 0 keeps them forever.</span>
       </label>
       <label>
         Anonymity threshold k
