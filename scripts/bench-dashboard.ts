@@ -6,10 +6,14 @@
  * has its figures; then the gzip size of the built JS and CSS.
  *
  *   npm run bench:dashboard -- [--events 1000000] [--days 90] [--runs 5] [--period 30d]
+ *                                [--data-dir DIR]
+ *
+ * With --data-dir the seeded store is kept there and reused by the next run (seeding a
+ * million events takes minutes); without it a temporary one is made and removed.
  *
  * Prints figures; asserts nothing.
  */
-import { readdir, readFile } from 'node:fs/promises'
+import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -31,6 +35,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     period: { type: 'string', default: '30d' },
     site: { type: 'string', default: 'bench.example' },
+    'data-dir': { type: 'string' },
   },
 })
 const EVENTS = Number(values.events)
@@ -176,8 +181,24 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   await buildDashboard()
-  const data = await tempDir('glimpse-bench-dashboard-')
-  await seed(data.dir)
+  const keep = values['data-dir']
+  const data =
+    keep === undefined
+      ? await tempDir('glimpse-bench-dashboard-')
+      : { dir: path.resolve(keep), remove: () => Promise.resolve() }
+  const marker = path.join(data.dir, `seeded-${SITE}-${EVENTS}-${DAYS}`)
+  if (
+    await stat(marker).then(
+      () => false,
+      () => true,
+    )
+  ) {
+    await mkdir(data.dir, { recursive: true })
+    await seed(data.dir)
+    if (keep !== undefined) await writeFile(marker, '')
+  } else {
+    process.stdout.write(`reusing the seeded store in ${data.dir}\n`)
+  }
   const collector = await startCollectorProcess({
     DATA_DIR: data.dir,
     SITES: SITE,
@@ -233,7 +254,8 @@ async function main(): Promise<void> {
     )
   } finally {
     await browser.close()
-    await collector.remove()
+    await collector.stop()
+    await data.remove()
   }
   process.stdout.write('built dashboard (dist/dashboard/assets):\n')
   await gzipSizes()
