@@ -17,6 +17,7 @@ import { CHROME_UA, IPHONE_UA } from '../collector/test/helpers.js'
 
 const ADMIN_TOKEN = 'dashboard-test-admin-token-0123456789'
 const SITE = 'example.com'
+const QUIET = 'quiet.example'
 const SHOTS = path.join(process.cwd(), 'dist', 'screenshots')
 const FIREFOX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 
@@ -102,7 +103,7 @@ async function seed(): Promise<void> {
 
 beforeAll(async () => {
   collector = await startCollectorProcess({
-    SITES: SITE,
+    SITES: `${SITE},${QUIET}`,
     ADMIN_TOKEN,
     TRUSTED_PROXIES: '127.0.0.1,::1',
     BATCH_MAX_WAIT_MS: '50',
@@ -180,6 +181,23 @@ describe.skip('signed in, on seeded data (waits for accounts and the Stats API o
     await page.getByRole('heading', { name: 'Sites' }).waitFor()
     await page.getByRole('link', { name: SITE, exact: true }).waitFor()
     await page.screenshot({ path: path.join(SHOTS, 'sites.png') })
+  })
+
+  it('shows a site without events as waiting, and live once its first event arrives', async () => {
+    const card = page.locator('.site-card', { hasText: QUIET })
+    await card.getByText('Waiting for the first event').waitFor()
+    expect(await card.locator('pre').textContent()).toContain(`data-domain="${QUIET}"`)
+    const response = await fetch(`${collector.url}/api/event`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'text/plain',
+        'User-Agent': CHROME_UA,
+        'X-Forwarded-For': '8.8.4.4',
+      },
+      body: JSON.stringify({ name: 'pageview', url: `https://${QUIET}/`, domain: QUIET }),
+    })
+    expect(response.status).toBe(202)
+    await card.getByText('visitors in the last 7 days').waitFor({ timeout: 20_000 })
   })
 
   it('signs out and back in', async () => {

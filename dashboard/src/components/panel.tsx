@@ -47,8 +47,11 @@ export function Panel({
   context,
   footer,
   extra,
+  empty = 'No data for this period.',
 }: {
   title: string
+  /** What an empty list says. */
+  empty?: string
   tabs: Tab[]
   context: PanelContext
   footer?: ComponentChildren
@@ -123,7 +126,7 @@ export function Panel({
         ) : tab?.render !== undefined ? (
           tab.render(loaded.data, select)
         ) : rows.length === 0 ? (
-          <Empty>No data for this period.</Empty>
+          <Empty>{empty}</Empty>
         ) : (
           <table class="rows">
             <thead>

@@ -440,6 +440,7 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
         <Panel
           title="Goals"
           context={context}
+          empty="No conversions in this period. Goals are pages or custom events you define in the site's settings."
           footer={
             <a class="small" href={`${base}/settings#goals`}>
               Manage goals
