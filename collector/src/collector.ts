@@ -6,13 +6,14 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
-import { hasAdminToken } from './admin/routes.js'
 import { createApp } from './app.js'
+import { prepareFirstAdmin } from './auth/first-admin.js'
+import { createAccountStore, type AccountStore } from './auth/store.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
 import { createBotCheck } from './ingest/bots.js'
 import { createCounters } from './ingest/counters.js'
-import { createClientKeyer, createRateLimiter, isLoopback } from './ingest/rate-limit.js'
+import { createClientKeyer, createRateLimiter, isLoopback } from './http/rate-limit.js'
 import {
   BUNDLED_REFERRER_SPAM,
   createReferrerSpamCheck,
@@ -38,6 +39,8 @@ import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
+import { accessOf, adminAccessOf } from './reports/access.js'
+import { DAY_MS } from './time.js'
 
 export interface Collector {
   app: Hono
@@ -46,6 +49,8 @@ export interface Collector {
   salts: SaltSource
   sites: ReturnType<typeof createSiteRegistry>
   health: Health
+  /** Users, login sessions and API keys. */
+  accounts: AccountStore
   /** Spool and shipper figures (also on /metrics). */
   figures(): SpoolFigures
   /** Read the registered sites and their settings from the store again. */
@@ -134,6 +139,23 @@ export async function createCollector(
   const spamList = await readList(config.REFERRER_SPAM_FILE)
   const reloadSites = async () => sites.replace(await listSites(store))
 
+  const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
+  const accounts = createAccountStore(store, { now, sessionMs })
+  const setup = await prepareFirstAdmin(
+    accounts,
+    { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
+    logger,
+  )
+  const loginAccountLimiter = createRateLimiter(config.LOGIN_LIMIT_ACCOUNT_PER_MINUTE)
+  const loginClientLimiter = createRateLimiter(config.LOGIN_LIMIT_CLIENT_PER_MINUTE)
+  // API keys' last use: kept in memory, written once a minute at most.
+  const flushKeyUsage = () =>
+    accounts.flushUsage().catch((error: unknown) => {
+      logger.warn('could not record API key use', { error })
+    })
+  const usageTimer = setInterval(() => void flushKeyUsage(), 60_000)
+  usageTimer.unref()
+
   const app = createApp({
     sites,
     limitSite: (site, at) => siteLimiter.take(site, at),
@@ -168,13 +190,24 @@ export async function createCollector(
       store,
       now,
       goals: createGoalStore(store, now),
-      timeZoneOf: (site) => (sites.get(site) === undefined ? undefined : 'UTC'),
-      authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
-      authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      timeZoneOf: (site) => sites.get(site)?.timezone,
+      authorize: (c, site) => accessOf(c.get('principal'), site),
+      authorizeAdmin: (c) => adminAccessOf(c.get('principal')),
     },
     logger,
+    store,
+    accounts,
+    setup,
+    loginFailures: {
+      wait: (email, at) => loginAccountLimiter.wait(email, at),
+      record: (email, at) => void loginAccountLimiter.take(email, at),
+    },
+    limitLoginClient: (ip, at) => loginClientLimiter.take(clientKey(ip), at),
+    sessionMs,
+    defaultRetentionMonths: config.RETENTION_MONTHS,
   })
   return {
+    accounts,
     app,
     store,
     salts,
@@ -185,6 +218,8 @@ export async function createCollector(
     reloadSites,
     flush: () => shipper.flush(),
     async close(deadline) {
+      clearInterval(usageTimer)
+      await flushKeyUsage()
       await sink.close(deadline)
       await store.close()
     },
