@@ -52,7 +52,10 @@ export function TopStats({
   selected,
   onSelect,
   compare,
+  queried,
 }: {
+  /** The metrics asked for, in the order of the result's values. */
+  queried: Metric[]
   result: StatsResult | undefined
   error: string | undefined
   retry: () => void
@@ -64,8 +67,10 @@ export function TopStats({
   const row = result?.results[0]
   return (
     <ul class="top-stats" aria-label="Headline numbers">
-      {HEADLINE.map((h, i) => {
-        const value = row?.metrics[i] ?? (row === undefined ? undefined : null)
+      {HEADLINE.map((h) => {
+        const i = queried.indexOf(h.metric)
+        const missing = i < 0
+        const value = missing ? null : (row?.metrics[i] ?? (row === undefined ? undefined : null))
         return (
           <li key={h.metric}>
             <button
@@ -83,7 +88,8 @@ export function TopStats({
                   h.format(value)
                 )}
               </span>
-              {compare && row !== undefined && (
+              {missing && <span class="change flat">not with a page filter</span>}
+              {compare && row !== undefined && !missing && (
                 <Change
                   change={row.comparison?.change[i]}
                   lowerIsBetter={h.lowerIsBetter === true}

@@ -169,16 +169,23 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
   const context: PanelContext = { site, dateRange, filters, addFilter }
   const interval: Interval = state.interval ?? defaultInterval(state)
 
+  // Views per visit means nothing for visits narrowed to one page (the API refuses it).
+  const pageFiltered = filters.some(([, dimension]) => dimension === 'event:page')
+  const headlineMetrics = HEADLINE.map((h) => h.metric).filter(
+    (metric) => !(pageFiltered && metric === 'views_per_visit'),
+  )
   const headlineBody: StatsQuery = {
     site_id: site,
-    metrics: HEADLINE.map((h) => h.metric),
+    metrics: headlineMetrics,
     date_range: dateRange,
     filters,
     ...(state.compare ? { include: { comparisons: { mode: 'previous_period' } } } : {}),
   }
   const headline = useLoad(JSON.stringify(headlineBody), (signal) => query(headlineBody, signal))
 
-  const chartMetric = (HEADLINE.find((h) => h.metric === state.metric) ?? HEADLINE[0])!
+  const chartMetric = (HEADLINE.find(
+    (h) => h.metric === state.metric && headlineMetrics.includes(h.metric),
+  ) ?? HEADLINE[0])!
   const seriesBody: StatsQuery = {
     site_id: site,
     metrics: [chartMetric.metric],
@@ -231,6 +238,7 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
         selected={chartMetric.metric}
         onSelect={(metric: Metric) => update({ metric })}
         compare={state.compare}
+        queried={headlineMetrics}
       />
       <section class="card chart-card" aria-labelledby="chart-title">
         <div class="panel-head">

@@ -8,38 +8,37 @@ import { fetchSites, type Site } from '../auth.js'
 import { CopyBlock } from '../components/copy.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
 import { formatNumber } from '../format.js'
-import { query } from '../stats.js'
+import { query, type Metric } from '../stats.js'
 
 export function snippetFor(domain: string): string {
   return `<script defer data-domain="${domain}" src="${window.location.origin}/js/script.js"></script>`
 }
 
-/** Polls until the site has its first event; then shows the week's visitors. */
+/** Polls until the site has its first event; then shows today's and the week's visitors. */
 function SiteCard({ site }: { site: Site }) {
-  const [visitors, setVisitors] = useState<number | undefined>(undefined)
+  const [visitors, setVisitors] = useState<{ today: number; week: number } | undefined>(undefined)
   const [hasEvents, setHasEvents] = useState<boolean | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   useEffect(() => {
     let stopped = false
     let timer: ReturnType<typeof setTimeout> | undefined
     const controller = new AbortController()
+    const ask = (metrics: Metric[], date_range: string) =>
+      query({ site_id: site.domain, metrics, date_range }, controller.signal).then(
+        (result) => result.results[0]?.metrics ?? [],
+      )
     const load = async () => {
       try {
-        const [week, all] = await Promise.all([
-          query(
-            { site_id: site.domain, metrics: ['visitors'], date_range: '7d' },
-            controller.signal,
-          ),
-          query(
-            { site_id: site.domain, metrics: ['pageviews', 'events'], date_range: 'all' },
-            controller.signal,
-          ),
+        // "7d" is the seven whole days before today, so today is asked for on its own.
+        const [today, week, all] = await Promise.all([
+          ask(['visitors'], 'day'),
+          ask(['visitors'], '7d'),
+          ask(['pageviews', 'events'], 'all'),
         ])
         if (stopped) return
         setError(undefined)
-        setVisitors(week.results[0]?.metrics[0] ?? 0)
-        const totals = all.results[0]?.metrics ?? []
-        const any = totals.some((value) => (value ?? 0) > 0)
+        setVisitors({ today: today[0] ?? 0, week: week[0] ?? 0 })
+        const any = all.some((value) => (value ?? 0) > 0)
         setHasEvents(any)
         if (!any) timer = setTimeout(() => void load(), 5000)
       } catch (e) {
@@ -71,10 +70,17 @@ function SiteCard({ site }: { site: Site }) {
       ) : hasEvents === undefined ? (
         <Spinner />
       ) : hasEvents ? (
-        <p class="site-figure">
-          <span class="live-dot" aria-hidden="true" /> <strong>{formatNumber(visitors)}</strong>{' '}
-          <span class="muted">visitors in the last 7 days</span>
-        </p>
+        <div class="site-figures">
+          <p class="site-figure">
+            <span class="live-dot" aria-hidden="true" />{' '}
+            <strong>{formatNumber(visitors?.today)}</strong>{' '}
+            <span class="muted">visitors today</span>
+          </p>
+          <p class="site-figure">
+            <strong>{formatNumber(visitors?.week)}</strong>{' '}
+            <span class="muted">in the 7 days before</span>
+          </p>
+        </div>
       ) : (
         <div class="waiting" role="status">
           <p>
