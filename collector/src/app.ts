@@ -106,7 +106,9 @@ export function createApp(deps: AppDeps): Hono {
   app.use(async (c, next) => {
     const started = performance.now()
     await next()
-    const route = routePath(c, -1)
+    // The route of the handler that answered: the dashboard's catch-all matches every GET,
+    // so the last *matched* route would hide /js/:file and the others behind it.
+    const route = routePath(c)
     deps.timings.requests.observe(
       (performance.now() - started) / 1000,
       route === '/*' || route === '*' ? 'unmatched' : route,

@@ -64,7 +64,8 @@ export function createDashboardApp(assets: ReadonlyMap<string, DashboardAsset>):
   app.get('*', async (c, next) => {
     const path = c.req.path
     // The API keeps its own JSON 404s; routes mounted after this one still get their turn.
-    if (path === '/api' || path.startsWith('/api/')) return next()
+    // /metrics is served on its own listener: here it stays a 404, not the app.
+    if (path === '/api' || path.startsWith('/api/') || path === '/metrics') return next()
     const file = assets.get(path)
     if (file !== undefined && path !== '/index.html') {
       return send(c, file, path.startsWith('/assets/') ? IMMUTABLE : SHORT)
