@@ -14,6 +14,7 @@ RUN npm ci --omit=optional --no-audit --no-fund
 COPY tsconfig.json ./
 COPY collector ./collector
 COPY tracker ./tracker
+COPY dashboard ./dashboard
 COPY scripts ./scripts
 RUN npm run build
 

@@ -2,7 +2,12 @@ import { defineConfig } from 'vitest/config'
 
 export default defineConfig({
   test: {
-    include: ['collector/**/*.test.ts', 'tracker/**/*.test.ts', 'scripts/**/*.test.ts'],
+    include: [
+      'collector/**/*.test.ts',
+      'tracker/**/*.test.ts',
+      'dashboard/**/*.test.ts',
+      'scripts/**/*.test.ts',
+    ],
     globalSetup: ['collector/test/global-setup.ts'],
     // Each test file runs in its own process: the embedded engine is one per process.
     pool: 'forks',

@@ -22,12 +22,20 @@ const INPUTS = [
   'collector/src',
   'tracker/src',
   'tracker/build.ts',
+  'dashboard/src',
+  'dashboard/public',
+  'dashboard/index.html',
+  'dashboard/build.ts',
   'scripts/build-collector.ts',
   'scripts/build-check.mjs',
 ]
 
 /** What the build makes: all of it must be there. */
-const OUTPUTS = ['dist/collector/src/main.js', 'dist/tracker/script.js']
+const OUTPUTS = [
+  'dist/collector/src/main.js',
+  'dist/tracker/script.js',
+  'dist/dashboard/index.html',
+]
 
 /** The newest modification time (ms) under `target`, or 0 if it does not exist. */
 function newest(target) {

@@ -260,9 +260,15 @@ describe('bad input', () => {
   })
 
   it('answers unknown routes with a JSON 404', async () => {
-    const response = await collector.app.request('/nope')
-    expect(response.status).toBe(404)
-    expect(await response.json()).toMatchObject({ error: { code: 'not_found' } })
+    // Other GETs outside /api are the dashboard's client-side routes (index.html).
+    for (const [method, path] of [
+      ['GET', '/api/nope'],
+      ['POST', '/nope'],
+    ] as const) {
+      const response = await collector.app.request(path, { method })
+      expect(response.status, path).toBe(404)
+      expect(await response.json()).toMatchObject({ error: { code: 'not_found' } })
+    }
   })
 })
 

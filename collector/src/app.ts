@@ -21,6 +21,7 @@ import { createForgetHandler, forgetRouteDocs } from './http/forget.js'
 import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
 import { routePath } from 'hono/route'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
+import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
@@ -35,6 +36,8 @@ export interface AppDeps extends IngestRouteDeps {
   limitForget: (ip: string, now: number) => number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
+  /** The built dashboard by URL path (/index.html, /assets/…); served at `/`. */
+  dashboardAssets: ReadonlyMap<string, DashboardAsset>
   /** Request latency is observed here; /metrics is served by the metrics app, not this one. */
   timings: Timings
   /** Resolves when the store answers; rejects otherwise. */
@@ -103,7 +106,9 @@ export function createApp(deps: AppDeps): Hono {
   app.use(async (c, next) => {
     const started = performance.now()
     await next()
-    const route = routePath(c, -1)
+    // The route of the handler that answered: the dashboard's catch-all matches every GET,
+    // so the last *matched* route would hide /js/:file and the others behind it.
+    const route = routePath(c)
     deps.timings.requests.observe(
       (performance.now() - started) / 1000,
       route === '/*' || route === '*' ? 'unmatched' : route,
@@ -189,6 +194,9 @@ export function createApp(deps: AppDeps): Hono {
   )
   let document: Record<string, unknown> | undefined
   app.get('/api/openapi.json', (c) => c.json((document ??= openapi.render())))
+
+  // Last: the dashboard answers every other GET outside /api (client-side routing).
+  app.route('/', createDashboardApp(deps.dashboardAssets))
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   // The same failure on every request (a broken disk, say) is logged once per interval.

@@ -39,6 +39,7 @@ import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
+import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
 import { accessOf, adminAccessOf } from './reports/access.js'
 import { DAY_MS, utcDay } from './time.js'
@@ -118,6 +119,8 @@ export async function createCollector(
   const lookupGeo = await openGeoLookup(config.GEOIP_DB)
   const trackerAssets = await loadTrackerAssets()
   if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
+  const dashboardAssets = await loadDashboardAssets()
+  if (dashboardAssets.size === 0) logger.warn('dashboard not built: run npm run build:dashboard')
 
   // Events are acknowledged once on disk in the spool; the shipper moves them to the store.
   const spool = await Spool.open({
@@ -277,6 +280,7 @@ export async function createCollector(
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
     trackerAssets,
+    dashboardAssets,
     socketAddress: options.socketAddress ?? ((c) => getConnInfo(c).remote.address),
     checkStore: async () => {
       const result = await store.client.ping()

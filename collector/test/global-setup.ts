@@ -1,11 +1,14 @@
 /**
- * Builds once before the tests: the tracker (the collector serves dist/tracker/) and
- * the collector itself (the `npm start` tests run dist/collector/).
+ * Builds once before the tests: the tracker (the collector serves dist/tracker/), the
+ * dashboard (served from dist/dashboard/) and the collector itself (the `npm start`
+ * tests run dist/collector/).
  */
+import { buildDashboard } from '../../dashboard/build.js'
 import { buildTracker } from '../../tracker/build.js'
 import { buildCollector } from '../../scripts/build-collector.js'
 
 export default async function setup(): Promise<void> {
   await buildTracker()
+  await buildDashboard()
   await buildCollector()
 }

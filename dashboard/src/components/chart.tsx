@@ -1,0 +1,118 @@
+/**
+ * The time series (uPlot): one metric over the period, bucketed by the chosen interval.
+ * Labels are the site's wall-clock times, so the chart draws them in UTC unchanged.
+ */
+import { useEffect, useRef } from 'preact/hooks'
+import uPlot from 'uplot'
+import 'uplot/dist/uPlot.min.css'
+import type { Interval } from '../view-state.js'
+
+export interface SeriesData {
+  labels: string[]
+  values: (number | null)[]
+}
+
+/** "2026-11-30", "2026-11-30 13:00:00" or an ISO time → seconds, read as UTC. */
+export function labelTime(label: string): number {
+  const text =
+    label.length === 10 ? `${label}T00:00:00Z` : `${label.replace(' ', 'T').replace(/Z?$/, '')}Z`
+  return Date.parse(text) / 1000
+}
+
+function cssVar(element: Element, name: string, fallback: string): string {
+  return getComputedStyle(element).getPropertyValue(name).trim() || fallback
+}
+
+function tickFormat(interval: Interval): (self: uPlot, ticks: number[]) => string[] {
+  return (_self, ticks) =>
+    ticks.map((t) => {
+      const d = new Date(t * 1000)
+      if (interval === 'time:hour')
+        return d.toLocaleTimeString('en', { hour: 'numeric', timeZone: 'UTC' })
+      if (interval === 'time:month')
+        return d.toLocaleDateString('en', { month: 'short', year: '2-digit', timeZone: 'UTC' })
+      return d.toLocaleDateString('en', { month: 'short', day: 'numeric', timeZone: 'UTC' })
+    })
+}
+
+export function Chart({
+  data,
+  metricLabel,
+  interval,
+  format,
+}: {
+  data: SeriesData
+  metricLabel: string
+  interval: Interval
+  format: (value: number | null) => string
+}) {
+  const holder = useRef<HTMLDivElement>(null)
+  useEffect(() => {
+    const element = holder.current
+    if (element === null) return
+    const xs = data.labels.map(labelTime)
+    const stroke = cssVar(element, '--accent', '#4f46e5')
+    const fill = cssVar(element, '--accent-soft', 'rgba(79,70,229,0.12)')
+    const axis = cssVar(element, '--muted', '#6b7280')
+    const grid = cssVar(element, '--line', '#e5e7eb')
+    const axisStyle = { stroke: axis, grid: { stroke: grid, width: 1 }, ticks: { show: false } }
+    const width = () => Math.max(element.clientWidth, 280)
+    const plot = new uPlot(
+      {
+        width: width(),
+        height: 280,
+        tzDate: (ts) => uPlot.tzDate(new Date(ts * 1e3), 'Etc/UTC'),
+        cursor: { y: false, points: { size: 8 } },
+        legend: { show: true, live: true },
+        scales: {
+          x: { time: true },
+          y: { range: (_u, _min, max) => [0, max > 0 ? max * 1.1 : 1] },
+        },
+        axes: [
+          {
+            ...axisStyle,
+            values: tickFormat(interval),
+            // Ticks on the buckets themselves, as many as fit: never two labels for one day.
+            splits: (u) => {
+              const fit = Math.max(2, Math.floor(u.bbox.width / devicePixelRatio / 72))
+              const step = Math.max(1, Math.ceil(xs.length / fit))
+              return xs.filter((_, i) => i % step === 0)
+            },
+          },
+          { ...axisStyle, size: 56, values: (_u, ticks) => ticks.map((t) => format(t)) },
+        ],
+        series: [
+          {
+            value: (_u, t) =>
+              t === null
+                ? '—'
+                : new Date(t * 1000).toLocaleString('en', {
+                    timeZone: 'UTC',
+                    month: 'short',
+                    day: 'numeric',
+                    year: interval === 'time:month' ? 'numeric' : undefined,
+                    hour: interval === 'time:hour' ? 'numeric' : undefined,
+                  }),
+          },
+          {
+            label: metricLabel,
+            stroke,
+            width: 2,
+            fill,
+            points: { show: xs.length <= 40, size: 5, fill: stroke },
+            value: (_u, v) => format(v),
+          },
+        ],
+      },
+      [xs, data.values],
+      element,
+    )
+    const observer = new ResizeObserver(() => plot.setSize({ width: width(), height: 280 }))
+    observer.observe(element)
+    return () => {
+      observer.disconnect()
+      plot.destroy()
+    }
+  }, [data, metricLabel, interval, format])
+  return <div class="chart" ref={holder} role="img" aria-label={`${metricLabel} over time`} />
+}

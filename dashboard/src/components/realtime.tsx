@@ -1,0 +1,36 @@
+/** "N current visitors", refreshed every 30 seconds. */
+import { useEffect, useState } from 'preact/hooks'
+import { formatExact } from '../format.js'
+import { realtimeVisitors } from '../stats.js'
+
+export function Realtime({ site }: { site: string }) {
+  const [count, setCount] = useState<number | undefined>(undefined)
+  const [failed, setFailed] = useState(false)
+  useEffect(() => {
+    const controller = new AbortController()
+    const load = () =>
+      realtimeVisitors(site, controller.signal).then(
+        (n) => {
+          setCount(n)
+          setFailed(false)
+        },
+        () => {
+          if (!controller.signal.aborted) setFailed(true)
+        },
+      )
+    void load()
+    const timer = setInterval(() => void load(), 30_000)
+    return () => {
+      controller.abort()
+      clearInterval(timer)
+    }
+  }, [site])
+  if (failed) return <span class="realtime muted">Realtime unavailable</span>
+  return (
+    <span class="realtime" role="status" aria-live="polite" title="Visitors in the last 5 minutes">
+      <span class={`live-dot${count === 0 ? ' idle' : ''}`} aria-hidden="true" />
+      {count === undefined ? '…' : formatExact(count)} current{' '}
+      {count === 1 ? 'visitor' : 'visitors'}
+    </span>
+  )
+}
