@@ -118,7 +118,16 @@ export async function runReport(body: unknown, deps: ReportDeps): Promise<Report
   return runParsed(parsed.query, deps)
 }
 
-export async function runParsed(query: Query, deps: ReportDeps): Promise<ReportOutcome> {
+/** Options of a run; `exact` counts distinct visitors and visits exactly (the anonymizer). */
+export interface RunOptions {
+  exact?: boolean
+}
+
+export async function runParsed(
+  query: Query,
+  deps: ReportDeps,
+  options: RunOptions = {},
+): Promise<ReportOutcome> {
   const bad = (message: string): ReportOutcome => ({
     ok: false,
     status: 400,
@@ -180,6 +189,7 @@ export async function runParsed(query: Query, deps: ReportDeps): Promise<ReportO
         range: period,
         goals,
         buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
+        exact: options.exact === true,
       },
     )
     const rows = await runQuery(deps.store, built.sql, built.params, rowSchema)
