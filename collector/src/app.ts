@@ -14,6 +14,7 @@ import type { Health } from './health.js'
 import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, type ReportsDeps } from './reports/routes.js'
+import { createShareAdminApp, type ShareAdminDeps } from './share/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
   adminToken: string | undefined
@@ -30,6 +31,8 @@ export interface AppDeps extends IngestRouteDeps {
   health: Health
   /** The read side: the Stats API, realtime, funnels and goals. */
   reports: ReportsDeps
+  /** Share links (admins). */
+  shareAdmin: ShareAdminDeps
   logger: Logger
 }
 
@@ -61,6 +64,7 @@ export function createApp(deps: AppDeps): Hono {
     createAdminApp({ ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined }),
   )
 
+  app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
   app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))

@@ -37,6 +37,8 @@ import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
+import { createShareStore } from './share/store.js'
+import { createThirdPartyDoor } from './share/third-party.js'
 
 export interface Collector {
   app: Hono
@@ -131,6 +133,20 @@ export async function createCollector(
   const spamList = await readList(config.REFERRER_SPAM_FILE)
   const reloadSites = async () => sites.replace(await listSites(store))
 
+  const goals = createGoalStore(store, now)
+  const timeZoneOf = (site: string) => (sites.get(site) === undefined ? undefined : 'UTC')
+  const shares = createShareStore(store, now)
+  // Third parties reach the reports only through the anonymizer. The threshold k is 5
+  // until the site settings carry their own.
+  const thirdParty = createThirdPartyDoor({
+    shares,
+    now,
+    anonymize: {
+      reports: { store, now, timeZoneOf, goals: (site) => goals.list(site) },
+      kOf: () => 5,
+    },
+    anonymizedKey: () => undefined,
+  })
   const app = createApp({
     sites,
     limitSite: (site, at) => siteLimiter.take(site, at),
@@ -163,9 +179,16 @@ export async function createCollector(
     reports: {
       store,
       now,
-      goals: createGoalStore(store, now),
-      timeZoneOf: (site) => (sites.get(site) === undefined ? undefined : 'UTC'),
+      goals,
+      timeZoneOf,
       authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      thirdParty,
+    },
+    shareAdmin: {
+      shares,
+      now,
+      hasSite: (site) => sites.get(site) !== undefined,
       authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
     },
     logger,
