@@ -214,6 +214,8 @@ describe('bad input', () => {
     expect(text).toMatch(/glimpse_events_dropped_total\{reason="invalid_json"\} [1-9]/)
     expect(text).toMatch(/glimpse_events_dropped_total\{reason="bot"\} [1-9]/)
     expect(text).toMatch(/glimpse_events_accepted_total [1-9]/)
+    expect(text).toMatch(/^glimpse_rows_missing_after_insert_total 0$/m)
+    expect(text).toMatch(/^glimpse_insert_deduplicated_total 0$/m)
   })
 
   it('answers unknown routes with a JSON 404', async () => {

@@ -31,6 +31,12 @@ describe('loadConfig', () => {
     expect(loadConfig({ PORT: '' }).PORT).toBe(8787)
   })
 
+  it('accepts retentions from 0 (forever) to 1200 months', () => {
+    expect(loadConfig({}).RETENTION_MONTHS).toBe(25)
+    expect(loadConfig({ RETENTION_MONTHS: '0' }).RETENTION_MONTHS).toBe(0)
+    expect(loadConfig({ RETENTION_MONTHS: '1200' }).RETENTION_MONTHS).toBe(1200)
+  })
+
   const bad: Array<[Record<string, string>, string]> = [
     [{ PORT: 'eighty' }, 'PORT'],
     [{ PORT: '70000' }, 'PORT'],
@@ -40,6 +46,9 @@ describe('loadConfig', () => {
     [{ SITES: 'ok.com,not a domain' }, 'SITES'],
     [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
     [{ MAX_BODY_BYTES: '10' }, 'MAX_BODY_BYTES'],
+    [{ RETENTION_MONTHS: '1201' }, 'RETENTION_MONTHS'],
+    [{ RETENTION_MONTHS: '-1' }, 'RETENTION_MONTHS'],
+    [{ RETENTION_MONTHS: '1.5' }, 'RETENTION_MONTHS'],
   ]
   it.each(bad)('names the bad variable in %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)

@@ -6,7 +6,7 @@ import { createRequire } from 'node:module'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseCidr, type Cidr } from './http/client-ip.js'
-import { normalizeDomain } from './sites/settings.js'
+import { MAX_RETENTION_MONTHS, normalizeDomain } from './sites/settings.js'
 
 const require = createRequire(import.meta.url)
 
@@ -86,7 +86,8 @@ const envSchema = z.object({
   BATCH_MAX_ROWS: int(1, 1_000_000, 5_000),
   BATCH_MAX_WAIT_MS: int(10, 60_000, 1_000),
   SPOOL_MAX_BYTES: int(1_048_576, Number.MAX_SAFE_INTEGER, 1024 * 1024 * 1024),
-  RETENTION_MONTHS: int(1, 1200, 25),
+  // 0 keeps events forever.
+  RETENTION_MONTHS: int(0, MAX_RETENTION_MONTHS, 25),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   RATE_LIMIT_CLIENT_PER_MINUTE: int(0, 10_000_000, 6_000),
   RATE_LIMIT_SITE_PER_MINUTE: int(0, 100_000_000, 1_200_000),

@@ -95,9 +95,11 @@ describe('admin API', () => {
         })
       ).status,
     ).toBe(400)
-    expect(
-      (await admin('PUT', '/api/admin/sites/example.com/retention', { months: 0 })).status,
-    ).toBe(400)
+    for (const months of [-1, 1201, 1.5, '12']) {
+      expect(
+        (await admin('PUT', '/api/admin/sites/example.com/retention', { months })).status,
+      ).toBe(400)
+    }
   })
 })
 

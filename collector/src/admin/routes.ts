@@ -1,12 +1,12 @@
 /**
  * Admin API (Authorization: Bearer ADMIN_TOKEN; off when no token is set):
  *   POST /api/admin/erasure               { site, from?, to? }  delete a site's events
- *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention
+ *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention (0: forever)
  *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
  */
 import { Hono, type Context, type Next } from 'hono'
 import { z } from 'zod'
-import { normalizeDomain } from '../sites/settings.js'
+import { MAX_RETENTION_MONTHS, normalizeDomain } from '../sites/settings.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
@@ -24,7 +24,10 @@ const day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'must be a date, YYYY-MM-DD'
 const erasureBody = z
   .object({ site: z.string().max(253), from: day.optional(), to: day.optional() })
   .strict()
-const retentionBody = z.object({ months: z.number().int().min(1).max(1200) }).strict()
+// 0 keeps the site's events forever.
+const retentionBody = z
+  .object({ months: z.number().int().min(0).max(MAX_RETENTION_MONTHS) })
+  .strict()
 const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
 
 /** Compare without leaking, through timing, how much of the token was right. */

@@ -71,6 +71,18 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
       'Events the store refused as data, kept in spool/rejected.log.',
       shipper.rejected,
     ),
+    ...metric(
+      'glimpse_rows_missing_after_insert_total',
+      'counter',
+      'Events the store reported not written for batches it did not deduplicate (ClickHouse server only).',
+      shipper.missing,
+    ),
+    ...metric(
+      'glimpse_insert_deduplicated_total',
+      'counter',
+      'Batches sent again that the store recognized by their token and stored once.',
+      shipper.deduplicated,
+    ),
   ]
   return lines.join('\n') + '\n'
 }

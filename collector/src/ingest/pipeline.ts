@@ -9,7 +9,12 @@ import type { EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
 import type { Session, SessionTracker } from './session.js'
-import { isHostnameAllowed, normalizeDomain, type SiteRegistry } from '../sites/settings.js'
+import {
+  isHostnameAllowed,
+  normalizeDomain,
+  rowRetentionMonths,
+  type SiteRegistry,
+} from '../sites/settings.js'
 import { resolveSource, type Source } from './source.js'
 import type { Device } from './user-agent.js'
 import type { Salt, SaltSource } from '../store/salts.js'
@@ -182,6 +187,6 @@ function toRow(draft: EventDraft): EventRow {
     engaged_ms: isEngagement ? payload.engagedMs : 0,
     scroll_depth: payload.scrollDepth,
     props: payload.props,
-    retention_months: draft.retentionMonths ?? 25,
+    retention_months: rowRetentionMonths(draft.retentionMonths ?? 25),
   }
 }

@@ -14,11 +14,26 @@ export function normalizeDomain(text: string): string | undefined {
   return domain.split('.').every((label) => LABEL.test(label)) ? domain : undefined
 }
 
+/** The largest finite retention, in months, that settings and the admin API accept. */
+export const MAX_RETENTION_MONTHS = 1200
+
+/**
+ * What an event row stores for a site kept forever (retention 0): the TTL leaves such
+ * rows out (schema/007_retention_ttl.sql), and as the largest UInt16 it loses to any
+ * finite retention under the sessions table's min(retention_months).
+ */
+export const FOREVER_ROW_MONTHS = 65535
+
+/** The retention_months an event row stores for a site's retention (0 = forever). */
+export function rowRetentionMonths(months: number): number {
+  return months === 0 ? FOREVER_ROW_MONTHS : months
+}
+
 export interface SiteSettings {
   domain: string
   /** Record DNT/GPC visitors without a visitor id (true) or not at all (false). */
   countOptedOut: boolean
-  /** Months events are kept. */
+  /** Months events are kept; 0 keeps them forever. */
   retentionMonths: number
   /** Page hostnames accepted (each with its subdomains); empty accepts any. */
   allowedHostnames: string[]

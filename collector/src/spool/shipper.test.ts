@@ -1,11 +1,11 @@
 /** The shipper against the real engine: dedup of repeated segments, and refused rows set aside. */
-import { readFile } from 'node:fs/promises'
+import { copyFile, mkdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempDir } from '../../test/helpers.js'
-import { createLogger } from '../logger.js'
+import { createLogger, type Logger } from '../logger.js'
 import { openStore, type Store } from '../store/client.js'
-import { createEventInsert } from '../store/insert.js'
+import { createEventInsert, type EventInsert } from '../store/insert.js'
 import { migrate, readMigrations } from '../store/migrate.js'
 import { Shipper } from './shipper.js'
 import { Spool } from './spool.js'
@@ -99,5 +99,105 @@ describe('shipper', () => {
     })
     expect(again.id).toBe(first.id)
     for (const spool of [first, second, again]) await spool.close()
+  })
+
+  /**
+   * The real insert, reporting as written the rows `events` gained, as a ClickHouse
+   * server's summary does (the embedded connection reports none). Alone on this store.
+   */
+  const reportingInsert = (): EventInsert => {
+    const insert = createEventInsert(store)
+    return async (body, token, signal) => {
+      const before = await count('1')
+      await insert(body, token, signal)
+      return (await count('1')) - before
+    }
+  }
+
+  const recordingLogger = (): Logger & { errors: string[] } => {
+    const errors: string[] = []
+    return {
+      errors,
+      debug: () => undefined,
+      info: () => undefined,
+      warn: () => undefined,
+      error: (message) => errors.push(message),
+    }
+  }
+
+  it('does not count a batch stored before a crash, sent again and deduplicated, as lost', async () => {
+    const spoolDir = path.join(dir.dir, 'spool-e')
+    const first = await Spool.open({ dir: spoolDir, maxBytes: 1 << 30, logger })
+    await first.append([event('/crash-1'), event('/crash-2')])
+    await first.rotate()
+    const segment = await first.oldest()
+    // Stored, then the process died before the segment was removed.
+    await createEventInsert(store)(
+      Buffer.concat((segment?.records ?? []).flatMap((record) => [record, Buffer.from('\n')])),
+      `glimpse:${first.id}:${segment?.id}`,
+    )
+    await first.close()
+
+    const spool = await Spool.open({ dir: spoolDir, maxBytes: 1 << 30, logger })
+    const log = recordingLogger()
+    const shipper = new Shipper({
+      spool,
+      insert: reportingInsert(),
+      batchRows: 100,
+      maxWaitMs: 60_000,
+      logger: log,
+    })
+    await spool.append([event('/after-1')])
+    await shipper.flush()
+    expect(await count("startsWith(pathname, '/crash-')")).toBe(2)
+    expect(await count("pathname = '/after-1'")).toBe(1)
+    expect(shipper.stats).toMatchObject({ deduplicated: 1, missing: 0, shipped: 3 })
+    expect(log.errors).toEqual([])
+    await shipper.stop(Date.now() + 1000)
+    await spool.close()
+  })
+
+  it('counts rows the store did not write for a new batch, and logs it once', async () => {
+    // A spool that shares its id with another (a copied data directory): its segment
+    // tokens name batches the store has already seen, so the store drops new events.
+    const original = path.join(dir.dir, 'spool-f')
+    const copy = path.join(dir.dir, 'spool-g')
+    const first = await Spool.open({ dir: original, maxBytes: 1 << 30, logger })
+    const firstShipper = new Shipper({
+      spool: first,
+      insert: reportingInsert(),
+      batchRows: 100,
+      maxWaitMs: 60_000,
+      logger,
+    })
+    await first.append([event('/first-1'), event('/first-2')])
+    await firstShipper.flush()
+    await first.append([event('/first-3')])
+    await firstShipper.flush()
+    expect(firstShipper.stats.missing).toBe(0)
+    await firstShipper.stop(Date.now() + 1000)
+    await first.close()
+
+    await mkdir(copy)
+    await copyFile(path.join(original, 'spool-id'), path.join(copy, 'spool-id'))
+    const spool = await Spool.open({ dir: copy, maxBytes: 1 << 30, logger })
+    const log = recordingLogger()
+    const shipper = new Shipper({
+      spool,
+      insert: reportingInsert(),
+      batchRows: 100,
+      maxWaitMs: 60_000,
+      logger: log,
+    })
+    await spool.append([event('/copy-1'), event('/copy-2'), event('/copy-3')])
+    await shipper.flush()
+    await spool.append([event('/copy-4')])
+    await shipper.flush()
+    expect(await count("startsWith(pathname, '/copy-')")).toBe(0)
+    expect(shipper.stats).toMatchObject({ missing: 4, deduplicated: 0 })
+    expect(log.errors).toHaveLength(1)
+    expect(log.errors[0]).toContain('glimpse_rows_missing_after_insert_total')
+    await shipper.stop(Date.now() + 1000)
+    await spool.close()
   })
 })

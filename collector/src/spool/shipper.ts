@@ -7,6 +7,7 @@
  * stay on disk meanwhile.
  */
 import type { Logger } from '../logger.js'
+import type { EventInsert } from '../store/insert.js'
 import type { Spool } from './spool.js'
 
 const NEWLINE = Buffer.from('\n')
@@ -25,8 +26,11 @@ function isDataError(error: unknown): boolean {
 
 export interface ShipperOptions {
   spool: Spool
-  /** Insert JSONEachRow text; `token` identifies it for deduplication. */
-  insert: (body: Buffer, token: string, signal?: AbortSignal) => Promise<void>
+  /**
+   * Insert JSONEachRow text; `token` identifies it for deduplication. Resolves to the
+   * rows the store reports written, or undefined when it reports none.
+   */
+  insert: EventInsert
   /** Seal the open segment once it holds this many events. */
   batchRows: number
   /** Seal and ship the open segment once its first event is this old. */
@@ -44,6 +48,13 @@ export interface ShipperStats {
   malformed: number
   /** Events the store refused as data; kept in spool/rejected.log. */
   rejected: number
+  /**
+   * Rows the store reported not written, for batches it did not deduplicate: sent
+   * minus written. Only a store that reports written rows (a ClickHouse server) counts.
+   */
+  missing: number
+  /** Batches sent again that the store recognized by their token and did not store twice. */
+  deduplicated: number
   lastError: string | undefined
 }
 
@@ -55,8 +66,21 @@ export class Shipper {
     insertMs: 0,
     malformed: 0,
     rejected: 0,
+    missing: 0,
+    deduplicated: 0,
     lastError: undefined,
   }
+  /**
+   * Segments whose rows may have reached the store before: those tried already since
+   * this start (an insert that failed may have been stored, and a one-by-one pass may
+   * have stored part of it) and every segment written before this start (a crash may
+   * have cut its shipping short). Only their batches can come back deduplicated; fewer
+   * rows written for any other batch is a loss.
+   */
+  private readonly tried = new Set<number>()
+  /** Segments numbered below this were written before this start. */
+  private readonly firstSegmentOfThisStart: number
+  private missingLogged = false
   private running: Promise<void> | undefined
   /** Shipping is one at a time: the loop, flush() and stop() take turns. */
   private turn: Promise<unknown> = Promise.resolve()
@@ -66,7 +90,9 @@ export class Shipper {
   private wake: (() => void) | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
 
-  constructor(private readonly options: ShipperOptions) {}
+  constructor(private readonly options: ShipperOptions) {
+    this.firstSegmentOfThisStart = options.spool.activeSegment.id
+  }
 
   start(): void {
     this.running ??= this.loop()
@@ -154,30 +180,60 @@ export class Shipper {
       return whole
     })
     const token = `glimpse:${spool.id}:${segment.id}`
+    const resent = segment.id < this.firstSegmentOfThisStart || this.tried.has(segment.id)
+    this.tried.add(segment.id)
     const started = performance.now()
     try {
-      if (records.length > 0) await insert(joinLines(records), token, signal)
+      if (records.length > 0) await this.send(insert, records, token, resent, signal)
     } catch (error) {
       if (!isDataError(error)) throw error
       // The store refuses something in the data: find the rows it refuses, keep them
       // aside for the operator, and store the rest, so one bad row cannot stall all.
-      await this.shipOneByOne(records, token, signal)
+      await this.shipOneByOne(records, token, resent, signal)
     }
     this.stats.insertMs += performance.now() - started
     this.stats.batches++
     this.stats.shipped += records.length
     await spool.remove(segment.id)
+    this.tried.delete(segment.id)
     return true
+  }
+
+  /** Insert one batch and compare what the store says it wrote with what was sent. */
+  private async send(
+    insert: EventInsert,
+    records: Buffer[],
+    token: string,
+    resent: boolean,
+    signal?: AbortSignal,
+  ): Promise<void> {
+    const written = await insert(joinLines(records), token, signal)
+    if (written === undefined || written >= records.length) return
+    // A repeated batch the store recognized by its token writes nothing: not a loss.
+    if (written === 0 && resent) {
+      this.stats.deduplicated++
+      this.options.logger.debug('batch already stored; deduplicated by its token', { token })
+      return
+    }
+    this.stats.missing += records.length - written
+    if (!this.missingLogged) {
+      this.missingLogged = true
+      this.options.logger.error(
+        'the store wrote fewer rows than were sent; counted in glimpse_rows_missing_after_insert_total (logged once)',
+        { token, sent: records.length, written },
+      )
+    }
   }
 
   private async shipOneByOne(
     records: Buffer[],
     token: string,
+    resent: boolean,
     signal?: AbortSignal,
   ): Promise<void> {
     for (const [index, record] of records.entries()) {
       try {
-        await this.options.insert(joinLines([record]), `${token}:${index}`, signal)
+        await this.send(this.options.insert, [record], `${token}:${index}`, resent, signal)
       } catch (error) {
         if (!isDataError(error)) throw error
         this.stats.rejected++

@@ -204,9 +204,13 @@ export class Spool {
     return true
   }
 
-  /** Records and age of the open segment, for the shipper's decision to rotate. */
-  get activeSegment(): { records: number; firstAppendAt: number } {
-    return { records: this.active.records, firstAppendAt: this.active.firstAppendAt }
+  /** Number, records and age of the open segment, for the shipper's decision to rotate. */
+  get activeSegment(): { id: number; records: number; firstAppendAt: number } {
+    return {
+      id: this.active.id,
+      records: this.active.records,
+      firstAppendAt: this.active.firstAppendAt,
+    }
   }
 
   /** Seal the open segment (if it has records) and start a new one. */

@@ -7,6 +7,7 @@
  */
 import { toClickHouseTime } from '../time.js'
 import type { Store } from './client.js'
+import { rowRetentionMonths } from '../sites/settings.js'
 import { updateSite } from './sites.js'
 
 export interface ErasureResult {
@@ -111,7 +112,7 @@ export function createPrivacyOps(
       for (const table of [events, sessions]) {
         await store.client.command({
           query: `ALTER TABLE ${table} UPDATE retention_months = {months:UInt16} WHERE site_id = {site:String}`,
-          query_params: { site, months },
+          query_params: { site, months: rowRetentionMonths(months) },
           clickhouse_settings: SYNC,
         })
         await store.client.command({
