@@ -15,6 +15,7 @@ import type { Logger } from './logger.js'
 import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, type ReportsDeps } from './reports/routes.js'
 import { createShareAdminApp, type ShareAdminDeps } from './share/routes.js'
+import { createExportApp, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
   adminToken: string | undefined
@@ -33,6 +34,8 @@ export interface AppDeps extends IngestRouteDeps {
   reports: ReportsDeps
   /** Share links (admins). */
   shareAdmin: ShareAdminDeps
+  /** CSV / JSON-lines exports (raw for full access, anonymized for third parties). */
+  exports: ExportDeps
   logger: Logger
 }
 
@@ -65,6 +68,7 @@ export function createApp(deps: AppDeps): Hono {
   )
 
   app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
+  app.route('/api/v1/export', createExportApp(deps.exports))
   app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))

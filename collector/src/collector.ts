@@ -136,15 +136,13 @@ export async function createCollector(
   const goals = createGoalStore(store, now)
   const timeZoneOf = (site: string) => (sites.get(site) === undefined ? undefined : 'UTC')
   const shares = createShareStore(store, now)
+  const reportDeps = { store, now, timeZoneOf, goals: (site: string) => goals.list(site) }
   // Third parties reach the reports only through the anonymizer. The threshold k is 5
   // until the site settings carry their own.
   const thirdParty = createThirdPartyDoor({
     shares,
     now,
-    anonymize: {
-      reports: { store, now, timeZoneOf, goals: (site) => goals.list(site) },
-      kOf: () => 5,
-    },
+    anonymize: { reports: reportDeps, kOf: () => 5 },
     anonymizedKey: () => undefined,
   })
   const app = createApp({
@@ -184,6 +182,12 @@ export async function createCollector(
       authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
       authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
       thirdParty,
+    },
+    exports: {
+      reports: reportDeps,
+      authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      thirdParty,
+      audit: (action, site, detail) => shares.audit(action, site, detail),
     },
     shareAdmin: {
       shares,

@@ -15,6 +15,7 @@ import {
 } from '../anonymize/policy.js'
 import { errorResponse } from '../http/errors.js'
 import type { FilterDimension, Metric } from '../reports/model.js'
+import type { QueryResponse } from '../reports/runner.js'
 import { SHARE_PREFIX, type Share, type ShareStore } from './store.js'
 
 /** Headers on every answer to a third party. */
@@ -41,6 +42,11 @@ export interface ThirdPartyDoor {
   owns(c: Context): boolean
   /** The grant of the request's credential for a site, or the answer refusing it. */
   grant(c: Context, site: string | undefined): Promise<Grant | Response>
+  /** A Stats API request answered for the request's credential, or the refusal. */
+  answer(
+    c: Context,
+    body: Record<string, unknown>,
+  ): Promise<{ grant: Grant; body: QueryResponse } | Response>
   /** `POST /api/v2/query` for a third party. */
   query(c: Context, body: Record<string, unknown>): Promise<Response>
 }
@@ -139,13 +145,18 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
         return refuse(c, 401, 'unauthorized', 'A share token or an API key is required.')
       return keyGrant(key, site)
     },
-    async query(c, body) {
+    async answer(c, body) {
       const site = typeof body.site_id === 'string' ? body.site_id : undefined
       const grant = await door.grant(c, site)
       if (grant instanceof Response) return grant
       const outcome = await anonymize({ ...body, site_id: grant.site }, grant, deps.anonymize)
       if (!outcome.ok) return refuse(c, outcome.status, outcome.code, outcome.message)
-      return c.json(outcome.body, 200, THIRD_PARTY_HEADERS)
+      return { grant, body: outcome.body }
+    },
+    async query(c, body) {
+      const answered = await door.answer(c, body)
+      if (answered instanceof Response) return answered
+      return c.json(answered.body, 200, THIRD_PARTY_HEADERS)
     },
   }
   return door
