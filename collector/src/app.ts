@@ -4,15 +4,27 @@
  * or the socket is passed in, so the same app can run on other runtimes.
  */
 import { Hono } from 'hono'
-import { createAdminApp } from './admin/routes.js'
+import { z } from 'zod'
+import { adminRouteDocs, createAdminApp } from './admin/routes.js'
+import { keyRouteDocs } from './admin/keys.js'
+import { createSiteListApp, siteRouteDocs } from './admin/sites.js'
+import { userRouteDocs } from './admin/users.js'
+import type { SetupGate } from './auth/first-admin.js'
+import { createPrincipalLookups } from './auth/principals.js'
+import { authRouteDocs, createAuthApp, type AuthRouteDeps } from './auth/routes.js'
+import { sameSecret } from './auth/secrets.js'
+import type { AccountStore } from './auth/store.js'
+import { authenticate, requireAdmin, requireAuth } from './http/auth.js'
 import { errorResponse } from './http/errors.js'
 import { renderMetrics, type SpoolFigures } from './http/metrics.js'
-import { createForgetHandler } from './http/forget.js'
+import { createForgetHandler, forgetRouteDocs } from './http/forget.js'
+import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
+import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
 import type { Logger } from './logger.js'
-import { createIngestHandler, type IngestRouteDeps } from './ingest/route.js'
+import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, type ReportsDeps } from './reports/routes.js'
 import { createShareAdminApp, type ShareAdminDeps } from './share/routes.js'
 import { createExportApp, type ExportDeps } from './exports/routes.js'
@@ -37,7 +49,64 @@ export interface AppDeps extends IngestRouteDeps {
   /** CSV / JSON-lines exports (raw for full access, anonymized for third parties). */
   exports: ExportDeps
   logger: Logger
+  store: Store
+  /** Users, login sessions and API keys. */
+  accounts: AccountStore
+  /** The one-time setup code, while no user exists. */
+  setup: SetupGate
+  /** Sign-in budgets (see auth/routes.ts). */
+  loginFailures: AuthRouteDeps['loginFailures']
+  limitLoginClient: AuthRouteDeps['limitLoginClient']
+  /** How long a login session lasts (fixed from sign-in). */
+  sessionMs: number
+  /** Retention of a site registered through the admin API without one. */
+  defaultRetentionMonths: number
 }
+
+/** Routes served by this file, in the OpenAPI document. */
+const appRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/js/{file}',
+    tag: 'tracker',
+    summary: 'The tracker script (script.js, script.full.js), gzip when accepted, with an ETag.',
+    responses: {
+      200: { description: 'The script.', contentType: 'application/javascript' },
+      304: { description: 'Not modified.' },
+      404: { description: 'No such script.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/healthz',
+    tag: 'operations',
+    summary: 'Whether the collector and its store are well, with the reasons when not.',
+    responses: {
+      200: { description: 'Healthy.', schema: z.object({ status: z.literal('ok') }) },
+      503: {
+        description: 'Degraded, with the reasons.',
+        schema: z.object({
+          status: z.literal('degraded'),
+          reasons: z.array(z.object({ code: z.string(), message: z.string(), since: z.string() })),
+        }),
+      },
+    },
+  },
+  {
+    method: 'get',
+    path: '/metrics',
+    tag: 'operations',
+    summary: 'Prometheus metrics.',
+    responses: { 200: { description: 'Metrics.', contentType: 'text/plain' } },
+  },
+  {
+    method: 'get',
+    path: '/api/openapi.json',
+    tag: 'operations',
+    summary: 'This document.',
+    responses: { 200: { description: 'The OpenAPI 3.1 document.' } },
+  },
+]
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
@@ -62,10 +131,24 @@ export function createApp(deps: AppDeps): Hono {
     }),
   )
   app.post('/api/forget', createForgetHandler(deps))
-  app.route(
-    '/api/admin',
-    createAdminApp({ ...deps, hasSite: (domain) => deps.sites.get(domain) !== undefined }),
-  )
+
+  // Who is asking, on the read and admin side only: never on /api/event or /js/*.
+  const auth = authenticate({
+    adminToken: deps.adminToken,
+    sameSecret,
+    ...createPrincipalLookups(deps.accounts),
+  })
+  app.use('/api/auth/*', auth)
+  app.use('/api/admin/*', auth, requireAdmin())
+  app.use('/api/sites', auth, requireAuth())
+  app.use('/api/sites/*', auth, requireAuth())
+  app.use('/api/v1/*', auth)
+  app.use('/api/v2/*', auth)
+
+  const hasSite = (domain: string) => deps.sites.get(domain) !== undefined
+  app.route('/api/auth', createAuthApp(deps))
+  app.route('/api/admin', createAdminApp({ ...deps, hasSite }))
+  app.route('/api/sites', createSiteListApp(deps))
 
   app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
   app.route('/api/v1/export', createExportApp(deps.exports))
@@ -100,6 +183,20 @@ export function createApp(deps: AppDeps): Hono {
       'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
     }),
   )
+
+  const openapi = createOpenApiRegistry({ title: 'Glimpse', version: '0.1.0' })
+  openapi.add(
+    ...eventRouteDocs,
+    ...forgetRouteDocs,
+    ...appRouteDocs,
+    ...authRouteDocs,
+    ...siteRouteDocs,
+    ...adminRouteDocs,
+    ...keyRouteDocs,
+    ...userRouteDocs,
+  )
+  let document: Record<string, unknown> | undefined
+  app.get('/api/openapi.json', (c) => c.json((document ??= openapi.render())))
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   app.onError((error, c) => {

@@ -6,13 +6,14 @@ import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
-import { hasAdminToken } from './admin/routes.js'
 import { createApp } from './app.js'
+import { prepareFirstAdmin } from './auth/first-admin.js'
+import { createAccountStore, type AccountStore } from './auth/store.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
 import { createBotCheck } from './ingest/bots.js'
 import { createCounters } from './ingest/counters.js'
-import { createClientKeyer, createRateLimiter, isLoopback } from './ingest/rate-limit.js'
+import { createClientKeyer, createRateLimiter, isLoopback } from './http/rate-limit.js'
 import {
   BUNDLED_REFERRER_SPAM,
   createReferrerSpamCheck,
@@ -39,6 +40,8 @@ import { loadTrackerAssets } from './tracker-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
 import { createShareStore } from './share/store.js'
 import { createThirdPartyDoor } from './share/third-party.js'
+import { accessOf, adminAccessOf } from './reports/access.js'
+import { DAY_MS } from './time.js'
 
 export interface Collector {
   app: Hono
@@ -47,6 +50,8 @@ export interface Collector {
   salts: SaltSource
   sites: ReturnType<typeof createSiteRegistry>
   health: Health
+  /** Users, login sessions and API keys. */
+  accounts: AccountStore
   /** Spool and shipper figures (also on /metrics). */
   figures(): SpoolFigures
   /** Read the registered sites and their settings from the store again. */
@@ -133,17 +138,39 @@ export async function createCollector(
   const spamList = await readList(config.REFERRER_SPAM_FILE)
   const reloadSites = async () => sites.replace(await listSites(store))
 
+  const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
+  const accounts = createAccountStore(store, { now, sessionMs })
+  const setup = await prepareFirstAdmin(
+    accounts,
+    { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
+    logger,
+  )
+  const loginAccountLimiter = createRateLimiter(config.LOGIN_LIMIT_ACCOUNT_PER_MINUTE)
+  const loginClientLimiter = createRateLimiter(config.LOGIN_LIMIT_CLIENT_PER_MINUTE)
+  // API keys' last use: kept in memory, written once a minute at most.
+  const flushKeyUsage = () =>
+    accounts.flushUsage().catch((error: unknown) => {
+      logger.warn('could not record API key use', { error })
+    })
+  const usageTimer = setInterval(() => void flushKeyUsage(), 60_000)
+  usageTimer.unref()
+
   const goals = createGoalStore(store, now)
-  const timeZoneOf = (site: string) => (sites.get(site) === undefined ? undefined : 'UTC')
+  const timeZoneOf = (site: string) => sites.get(site)?.timezone
   const shares = createShareStore(store, now)
   const reportDeps = { store, now, timeZoneOf, goals: (site: string) => goals.list(site) }
-  // Third parties reach the reports only through the anonymizer. The threshold k is 5
-  // until the site settings carry their own.
+  // Third parties (share tokens, API keys scoped `anonymized`) reach the reports only
+  // through the anonymizer, with the site's own k.
   const thirdParty = createThirdPartyDoor({
     shares,
     now,
-    anonymize: { reports: reportDeps, kOf: () => 5 },
-    anonymizedKey: () => undefined,
+    anonymize: { reports: reportDeps, kOf: (site) => sites.get(site)?.k ?? 5 },
+    anonymizedKey: (c) => {
+      const principal = c.get('principal')
+      return principal?.kind === 'key' && principal.scope === 'anonymized'
+        ? principal.id
+        : undefined
+    },
   })
   const app = createApp({
     sites,
@@ -179,13 +206,13 @@ export async function createCollector(
       now,
       goals,
       timeZoneOf,
-      authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
-      authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      authorize: (c, site) => accessOf(c.get('principal'), site),
+      authorizeAdmin: (c) => adminAccessOf(c.get('principal')),
       thirdParty,
     },
     exports: {
       reports: reportDeps,
-      authorize: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      authorize: (c, site) => accessOf(c.get('principal'), site),
       thirdParty,
       audit: (action, site, detail) => shares.audit(action, site, detail),
     },
@@ -193,11 +220,22 @@ export async function createCollector(
       shares,
       now,
       hasSite: (site) => sites.get(site) !== undefined,
-      authorizeAdmin: (c) => (hasAdminToken(c, config.ADMIN_TOKEN) ? 'full' : 'unauthenticated'),
+      authorizeAdmin: (c) => adminAccessOf(c.get('principal')),
     },
     logger,
+    store,
+    accounts,
+    setup,
+    loginFailures: {
+      wait: (email, at) => loginAccountLimiter.wait(email, at),
+      record: (email, at) => void loginAccountLimiter.take(email, at),
+    },
+    limitLoginClient: (ip, at) => loginClientLimiter.take(clientKey(ip), at),
+    sessionMs,
+    defaultRetentionMonths: config.RETENTION_MONTHS,
   })
   return {
+    accounts,
     app,
     store,
     salts,
@@ -208,6 +246,8 @@ export async function createCollector(
     reloadSites,
     flush: () => shipper.flush(),
     async close(deadline) {
+      clearInterval(usageTimer)
+      await flushKeyUsage()
       await sink.close(deadline)
       await store.close()
     },

@@ -26,6 +26,19 @@ describe('loadConfig', () => {
     expect(config.GEOIP_DB).toEqual(['/a.mmdb', '/b.mmdb'])
   })
 
+  it('takes the first admin as a pair, and sign-in defaults', () => {
+    const config = loadConfig({
+      ADMIN_EMAIL: 'a@example.com',
+      ADMIN_PASSWORD: 'long enough password',
+    })
+    expect(config.ADMIN_EMAIL).toBe('a@example.com')
+    expect(loadConfig({})).toMatchObject({
+      LOGIN_SESSION_DAYS: 14,
+      LOGIN_LIMIT_ACCOUNT_PER_MINUTE: 10,
+      LOGIN_LIMIT_CLIENT_PER_MINUTE: 30,
+    })
+  })
+
   it('treats an empty SITES as no sites and other empty values as unset', () => {
     expect(loadConfig({ SITES: '' }).SITES).toEqual([])
     expect(loadConfig({ PORT: '' }).PORT).toBe(8787)
@@ -49,6 +62,11 @@ describe('loadConfig', () => {
     [{ RETENTION_MONTHS: '1201' }, 'RETENTION_MONTHS'],
     [{ RETENTION_MONTHS: '-1' }, 'RETENTION_MONTHS'],
     [{ RETENTION_MONTHS: '1.5' }, 'RETENTION_MONTHS'],
+    [{ ADMIN_EMAIL: 'not-an-address', ADMIN_PASSWORD: 'long enough password' }, 'ADMIN_EMAIL'],
+    [{ ADMIN_EMAIL: 'a@example.com', ADMIN_PASSWORD: 'too short' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_EMAIL: 'a@example.com' }, 'ADMIN_PASSWORD'],
+    [{ ADMIN_PASSWORD: 'long enough password' }, 'ADMIN_PASSWORD'],
+    [{ LOGIN_SESSION_DAYS: '0' }, 'LOGIN_SESSION_DAYS'],
   ]
   it.each(bad)('names the bad variable in %o', (env, name) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)

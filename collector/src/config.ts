@@ -42,6 +42,10 @@ function parseDomains(value: string, ctx: z.RefinementCtx): string[] {
   return domains
 }
 
+/** Passwords of dashboard users: long enough to resist guessing, short enough to hash. */
+export const MIN_PASSWORD_LENGTH = 12
+export const MAX_PASSWORD_LENGTH = 1024
+
 const int = (min: number, max: number, fallback: number) =>
   z.coerce.number().int().min(min).max(max).default(fallback)
 
@@ -89,6 +93,15 @@ const envSchema = z.object({
   // 0 keeps events forever.
   RETENTION_MONTHS: int(0, MAX_RETENTION_MONTHS, 25),
   ADMIN_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
+  ADMIN_EMAIL: z.email('must be an e-mail address').max(254).optional(),
+  ADMIN_PASSWORD: z
+    .string()
+    .min(MIN_PASSWORD_LENGTH, `must be at least ${MIN_PASSWORD_LENGTH} characters`)
+    .max(MAX_PASSWORD_LENGTH)
+    .optional(),
+  LOGIN_SESSION_DAYS: int(1, 365, 14),
+  LOGIN_LIMIT_ACCOUNT_PER_MINUTE: int(1, 10_000, 10),
+  LOGIN_LIMIT_CLIENT_PER_MINUTE: int(1, 10_000, 30),
   RATE_LIMIT_CLIENT_PER_MINUTE: int(0, 10_000_000, 6_000),
   RATE_LIMIT_SITE_PER_MINUTE: int(0, 100_000_000, 1_200_000),
   REFERRER_SPAM_FILE: z.string().optional(),
@@ -120,6 +133,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       return `  ${name}: ${issue.message}`
     })
     throw new ConfigError(`Invalid configuration:\n${lines.join('\n')}`)
+  }
+  if ((result.data.ADMIN_EMAIL === undefined) !== (result.data.ADMIN_PASSWORD === undefined)) {
+    throw new ConfigError(
+      'Invalid configuration:\n  ADMIN_EMAIL, ADMIN_PASSWORD: set both (the first admin) or neither',
+    )
   }
   return result.data
 }

@@ -35,3 +35,8 @@ export function toClickHouseTime(ms: number): string {
   }
   return `${prefix}.${String(ms - second * 1000).padStart(3, '0')}`
 }
+
+/** ISO 8601 (`2026-03-10T12:00:00.123Z`) of ClickHouse DateTime64(3) text in UTC. */
+export function fromClickHouseTime(text: string): string {
+  return `${text.replace(' ', 'T')}${text.includes('.') ? '' : '.000'}Z`
+}

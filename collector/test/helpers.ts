@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createCollector, type Collector } from '../src/collector.js'
 import { loadConfig } from '../src/config.js'
-import { createLogger } from '../src/logger.js'
+import { createLogger, type Logger } from '../src/logger.js'
 
 export const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
@@ -45,7 +45,10 @@ export interface TestCollector extends Collector {
 }
 
 /** A collector on a fresh embedded store, with a settable clock and socket address. */
-export async function startTestCollector(env: Record<string, string> = {}): Promise<TestCollector> {
+export async function startTestCollector(
+  env: Record<string, string> = {},
+  options: { logger?: Logger } = {},
+): Promise<TestCollector> {
   const { dir, remove } = await tempDir()
   const config = loadConfig({
     DATA_DIR: dir,
@@ -56,7 +59,7 @@ export async function startTestCollector(env: Record<string, string> = {}): Prom
   })
   const peer = { address: '203.0.113.7' }
   const clock = { now: at(0) }
-  const collector = await createCollector(config, createLogger('silent'), {
+  const collector = await createCollector(config, options.logger ?? createLogger('silent'), {
     now: () => clock.now,
     socketAddress: () => peer.address,
   })

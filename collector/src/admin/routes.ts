@@ -1,18 +1,23 @@
 /**
- * Admin API (Authorization: Bearer ADMIN_TOKEN; off when no token is set):
+ * Admin API, for an admin's login session or `Authorization: Bearer ADMIN_TOKEN` (app.ts
+ * puts authenticate + requireAdmin in front of it):
  *   POST /api/admin/erasure               { site, from?, to? }  delete a site's events
  *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention (0: forever)
  *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
+ *   /api/admin/sites, /api/admin/keys, /api/admin/users          see sites.ts, keys.ts, users.ts
  */
-import { Hono, type Context, type Next } from 'hono'
+import { Hono } from 'hono'
 import { z } from 'zod'
 import { MAX_RETENTION_MONTHS, normalizeDomain } from '../sites/settings.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
+import type { RouteDoc } from '../http/openapi.js'
+import { createKeyAdminApp, type KeyAdminDeps } from './keys.js'
+import { createSiteAdminApp, type SiteAdminDeps } from './sites.js'
+import { createUserAdminApp } from './users.js'
 
-export interface AdminDeps {
-  adminToken: string | undefined
+export interface AdminDeps extends SiteAdminDeps, KeyAdminDeps {
   privacy: PrivacyOps
   /** Whether a site is registered. */
   hasSite: (domain: string) => boolean
@@ -30,40 +35,12 @@ const retentionBody = z
   .strict()
 const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
 
-/** Compare without leaking, through timing, how much of the token was right. */
-export function sameSecret(given: string, expected: string): boolean {
-  let difference = given.length ^ expected.length
-  for (let i = 0; i < expected.length; i++)
-    difference |= (given.charCodeAt(i) || 0) ^ expected.charCodeAt(i)
-  return difference === 0
-}
-
-/** Whether the request carries the admin token as its Bearer credential. */
-export function hasAdminToken(c: Context, adminToken: string | undefined): boolean {
-  if (adminToken === undefined) return false
-  const header = c.req.header('authorization') ?? ''
-  return header.startsWith('Bearer ') && sameSecret(header.slice(7), adminToken)
-}
-
 /** The admin API, mounted at /api/admin. */
 export function createAdminApp(deps: AdminDeps): Hono {
   const app = new Hono()
-  app.use('*', async (c: Context, next: Next) => {
-    if (deps.adminToken === undefined) {
-      return errorResponse(
-        c,
-        403,
-        'admin_disabled',
-        'The admin API is off: set ADMIN_TOKEN to turn it on.',
-      )
-    }
-    if (!hasAdminToken(c, deps.adminToken)) {
-      return errorResponse(c, 401, 'unauthorized', 'A valid admin token is required.', {
-        'WWW-Authenticate': 'Bearer',
-      })
-    }
-    await next()
-  })
+  app.route('/sites', createSiteAdminApp(deps))
+  app.route('/keys', createKeyAdminApp(deps))
+  app.route('/users', createUserAdminApp(deps))
 
   app.post('/erasure', async (c) => {
     const body = await readJsonBody(c, erasureBody)
@@ -109,3 +86,58 @@ export function createAdminApp(deps: AdminDeps): Hono {
   })
   return app
 }
+
+export const adminRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/admin/erasure',
+    tag: 'admin',
+    summary: "Delete a site's events, all or whole UTC days from/to.",
+    security: 'admin',
+    body: erasureBody,
+    responses: {
+      200: {
+        description: 'Deleted and checked.',
+        schema: z.object({
+          site: z.string(),
+          from: z.string().nullable(),
+          to: z.string().nullable(),
+          deleted: z.number(),
+          remaining: z.number(),
+        }),
+      },
+      400: { description: 'Invalid body.' },
+      404: { description: 'No such site (unknown_site).' },
+    },
+  },
+  {
+    method: 'put',
+    path: '/api/admin/sites/{site}/retention',
+    tag: 'admin',
+    summary: "Change a site's retention; stored events take it at once.",
+    security: 'admin',
+    body: retentionBody,
+    responses: {
+      200: {
+        description: 'Changed.',
+        schema: z.object({ site: z.string(), retentionMonths: z.number() }),
+      },
+      404: { description: 'No such site.' },
+    },
+  },
+  {
+    method: 'put',
+    path: '/api/admin/sites/{site}/hostnames',
+    tag: 'admin',
+    summary: 'Set the page hostnames a site accepts events from (empty: any).',
+    security: 'admin',
+    body: hostnamesBody,
+    responses: {
+      200: {
+        description: 'Changed.',
+        schema: z.object({ site: z.string(), allowedHostnames: z.array(z.string()) }),
+      },
+      404: { description: 'No such site.' },
+    },
+  },
+]

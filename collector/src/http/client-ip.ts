@@ -125,3 +125,12 @@ export function resolveClientIp(
   }
   return formatAddress(client)
 }
+
+/** Whether the socket's peer is one of the trusted proxies (whose forwarded headers count). */
+export function isTrustedPeer(
+  socketAddress: string | undefined,
+  trusted: readonly Cidr[],
+): boolean {
+  const peer = socketAddress === undefined ? undefined : parseAddress(socketAddress)
+  return peer !== undefined && isTrusted(peer, trusted)
+}

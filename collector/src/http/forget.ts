@@ -5,6 +5,8 @@
  * their own. Once the salts are gone nothing can be linked to anyone anyway.
  */
 import type { Context } from 'hono'
+import { z } from 'zod'
+import type { RouteDoc } from './openapi.js'
 import { resolveClientIp, type Cidr } from './client-ip.js'
 import { readCappedBody } from './read-body.js'
 import { normalizeDomain, type SiteRegistry } from '../sites/settings.js'
@@ -26,6 +28,28 @@ export interface ForgetDeps {
 }
 
 const CORS = { 'Access-Control-Allow-Origin': '*' }
+
+/** The body of POST /api/forget. */
+export const forgetBody = z.object({ domain: z.string().max(253) })
+
+export const forgetRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/forget',
+    tag: 'events',
+    summary: "A visitor's browser asks to delete the events of its current visitor id.",
+    body: forgetBody,
+    responses: {
+      200: {
+        description: 'Deleted and checked.',
+        schema: z.object({ site: z.string(), deleted: z.number(), remaining: z.number() }),
+      },
+      400: { description: 'Invalid body or unknown site.' },
+      413: { description: 'The body is too large.' },
+      429: { description: 'Too many requests (rate_limited).' },
+    },
+  },
+]
 
 export function createForgetHandler(deps: ForgetDeps) {
   return async function forgetMe(c: Context): Promise<Response> {
@@ -56,14 +80,14 @@ export function createForgetHandler(deps: ForgetDeps) {
         'payload_too_large',
         'The body is larger than this request needs.',
       )
-    let domain: unknown
+    let json: unknown
     try {
-      domain = (JSON.parse(body.text) as { domain?: unknown } | null)?.domain
+      json = JSON.parse(body.text)
     } catch {
       return errorResponse(c, 400, 'invalid_json', 'The body is not valid JSON.')
     }
-    const site =
-      typeof domain === 'string' && domain.length <= 253 ? normalizeDomain(domain) : undefined
+    const parsed = forgetBody.safeParse(json)
+    const site = parsed.success ? normalizeDomain(parsed.data.domain) : undefined
     if (site === undefined || deps.sites.get(site) === undefined) {
       return errorResponse(
         c,

@@ -38,7 +38,8 @@ const props = z
   .union([z.string().max(LIMITS.props * (LIMITS.propKey + LIMITS.propValue)), propsObject])
   .nullish()
 
-const wire = z.object({
+/** The body of POST /api/event as validated (native and Plausible field names). */
+export const eventPayloadSchema = z.object({
   name: name.optional(),
   n: name.optional(),
   url: url.optional(),
@@ -85,7 +86,7 @@ export function parsePayload(text: string): PayloadResult {
   if (typeof json !== 'object' || json === null || Array.isArray(json)) {
     return { ok: false, reason: 'invalid_payload', message: 'The body must be a JSON object.' }
   }
-  const result = wire.safeParse(json)
+  const result = eventPayloadSchema.safeParse(json)
   if (!result.success) return invalid(result.error)
   const body = result.data
 

@@ -5,11 +5,13 @@
  */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
+import { z } from 'zod'
+import type { RouteDoc } from '../http/openapi.js'
 import { errorResponse } from '../http/errors.js'
 import { resolveClientIp, type Cidr } from '../http/client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
 import type { EventRow } from './event-row.js'
-import { parsePayload } from './payload.js'
+import { eventPayloadSchema, parsePayload } from './payload.js'
 import { runPipeline, type PipelineDeps } from './pipeline.js'
 import { readCappedBody } from '../http/read-body.js'
 import type { EventSink } from './sink.js'
@@ -25,6 +27,25 @@ export interface IngestRouteDeps extends PipelineDeps {
   /** The TCP peer address; injected because only the runtime adapter knows it. */
   socketAddress: (c: Context) => string | undefined
 }
+
+/** POST /api/event in the OpenAPI document. */
+export const eventRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/event',
+    tag: 'events',
+    summary:
+      'Record a pageview or custom event (native or Plausible Events API body; any content type, parsed as JSON).',
+    body: eventPayloadSchema,
+    responses: {
+      202: { description: 'Accepted and durable.', schema: z.object({ ok: z.literal(true) }) },
+      400: { description: 'Invalid body, unknown site, or hostname not allowed.' },
+      413: { description: 'The body is too large.' },
+      429: { description: 'Too many events (rate_limited); see Retry-After.' },
+      503: { description: 'The spool is full (overloaded); see Retry-After.' },
+    },
+  },
+]
 
 /** Longest user agent accepted; real ones stay well under 1 KB. */
 export const MAX_USER_AGENT = 1024

@@ -3,7 +3,7 @@
  * the UTC day. The salt is the key, so without it (deleted after 48 hours) no one can
  * recompute or test an id, not even the operator.
  */
-import { sipHash24 } from './siphash.js'
+import { sipHash24 } from '../siphash.js'
 import type { Salt } from '../store/salts.js'
 
 const encoder = new TextEncoder()

@@ -122,6 +122,33 @@ describe('share links', () => {
     expect(rawBody.results).toHaveLength(3)
   })
 
+  it('an API key scoped `anonymized` is answered by the anonymizer too', async () => {
+    const created = await admin('POST', '/api/admin/keys', {
+      name: 'partner',
+      sites: ['example.com'],
+      scope: 'anonymized',
+    })
+    expect(created.status).toBe(201)
+    const { key } = (await created.json()) as { key: string }
+    const response = await ask(key, countries)
+    expect(response.status).toBe(200)
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer')
+    const body = (await response.json()) as { results: unknown[]; meta: { anonymized: unknown } }
+    expect(body.results).toEqual([
+      { dimensions: ['FR'], metrics: [7] },
+      { dimensions: ['(other)'], metrics: [6] },
+    ])
+    // Not another site, and no realtime.
+    expect((await ask(key, { ...countries, site_id: 'other.org' })).status).toBe(404)
+    const realtime = await request(
+      'GET',
+      '/api/v1/stats/realtime/visitors?site_id=example.com',
+      undefined,
+      { Authorization: `Bearer ${key}` },
+    )
+    expect(realtime.status).toBe(403)
+  })
+
   it('keeps to what the share allows', async () => {
     const share = await createShare({ dimensions: ['visit:country'], granularity: 'month' })
     const city = await ask(share.token, { ...countries, dimensions: ['visit:city'] })

@@ -37,6 +37,26 @@ export interface SiteSettings {
   retentionMonths: number
   /** Page hostnames accepted (each with its subdomains); empty accepts any. */
   allowedHostnames: string[]
+  /** The site's time zone, an IANA name: where its days start and end in reports. */
+  timezone: string
+  /** Anonymity threshold: the fewest distinct visitors a figure for third parties may cover. */
+  k: number
+}
+
+/** The defaults of a newly registered site. */
+export const SITE_DEFAULTS = { timezone: 'UTC', k: 5 } as const
+
+/** The smallest k a site may set: one visitor alone is never a safe figure. */
+export const MIN_K = 2
+
+/** The canonical IANA name of a time zone, or undefined when the runtime does not know it. */
+export function canonicalTimeZone(name: string): string | undefined {
+  if (name.length === 0 || name.length > 64) return undefined
+  try {
+    return new Intl.DateTimeFormat('en-US', { timeZone: name }).resolvedOptions().timeZone
+  } catch {
+    return undefined
+  }
 }
 
 /** Whether a page's hostname is one the site accepts. */

@@ -1,30 +1,43 @@
 /** Registered sites in the store: registration and settings at start-up, and the list. */
+import { z } from 'zod'
 import { toClickHouseTime } from '../time.js'
-import type { SiteSettings } from '../sites/settings.js'
+import { SITE_DEFAULTS, type SiteSettings } from '../sites/settings.js'
 import type { Store } from './client.js'
+import { defineQuery } from './query.js'
 
-interface SiteRow {
-  domain: string
-  created_at: string
-  count_opted_out: boolean
-  retention_months: number
-  allowed_hostnames: string[]
-}
+const siteRow = z.object({
+  domain: z.string(),
+  created_at: z.string(),
+  count_opted_out: z.boolean(),
+  retention_months: z.coerce.number(),
+  allowed_hostnames: z.array(z.string()),
+  timezone: z.string(),
+  k: z.coerce.number(),
+})
 
-async function readSites(store: Store): Promise<SiteRow[]> {
-  const result = await store.client.query({
-    query: `SELECT domain, created_at, count_opted_out, retention_months, allowed_hostnames
-            FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
-    format: 'JSONEachRow',
-  })
-  return result.json<SiteRow>()
+/** A site as stored (times as ClickHouse writes them, UTC). */
+export type SiteRow = z.infer<typeof siteRow>
+
+const selectSites = defineQuery({
+  sql: (store) => `SELECT domain, created_at, count_opted_out, retention_months,
+                          allowed_hostnames, timezone, k
+                   FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
+  params: z.object({}),
+  row: siteRow,
+})
+
+/** The registered sites as stored, read fresh (no cache). */
+export async function readSites(store: Store): Promise<SiteRow[]> {
+  return selectSites(store, {})
 }
 
 const toSettings = (row: SiteRow): SiteSettings => ({
   domain: row.domain,
   countOptedOut: row.count_opted_out,
-  retentionMonths: Number(row.retention_months),
+  retentionMonths: row.retention_months,
   allowedHostnames: row.allowed_hostnames,
+  timezone: row.timezone,
+  k: row.k,
 })
 
 export async function listSites(store: Store): Promise<SiteSettings[]> {
@@ -32,12 +45,17 @@ export async function listSites(store: Store): Promise<SiteSettings[]> {
 }
 
 /** Write a new version of a site's row (the newest version wins). */
-async function writeSites(store: Store, rows: SiteRow[], now: number): Promise<void> {
+async function writeSites(
+  store: Store,
+  rows: SiteRow[],
+  now: number,
+  deleted = false,
+): Promise<void> {
   if (rows.length === 0) return
   const at = toClickHouseTime(now)
   await store.client.insert({
     table: store.table('sites'),
-    values: rows.map((row) => ({ ...row, updated_at: at, deleted: false })),
+    values: rows.map((row) => ({ ...row, updated_at: at, deleted })),
     format: 'JSONEachRow',
   })
 }
@@ -63,6 +81,7 @@ export async function registerSites(
     count_opted_out: countOptedOut.includes(domain),
     retention_months: retentionMonths,
     allowed_hostnames: [],
+    ...SITE_DEFAULTS,
   }))
   for (const row of existing.values()) {
     const wanted = countOptedOut.includes(row.domain)
@@ -76,6 +95,9 @@ export interface SiteChange {
   retentionMonths?: number
   /** Page hostnames accepted, each with its subdomains; empty accepts any. */
   allowedHostnames?: string[]
+  countOptedOut?: boolean
+  timezone?: string
+  k?: number
 }
 
 /** Change a site's settings; returns false for an unknown site. */
@@ -94,9 +116,50 @@ export async function updateSite(
         ...row,
         retention_months: change.retentionMonths ?? row.retention_months,
         allowed_hostnames: change.allowedHostnames ?? row.allowed_hostnames,
+        count_opted_out: change.countOptedOut ?? row.count_opted_out,
+        timezone: change.timezone ?? row.timezone,
+        k: change.k ?? row.k,
       },
     ],
     now,
   )
+  return true
+}
+
+export interface NewSite {
+  domain: string
+  retentionMonths: number
+  timezone: string
+  k: number
+}
+
+/** Register a site from the admin API; undefined when it is registered already. */
+export async function createSite(
+  store: Store,
+  site: NewSite,
+  now: number,
+): Promise<SiteRow | undefined> {
+  if ((await readSites(store)).some((row) => row.domain === site.domain)) return undefined
+  const row: SiteRow = {
+    domain: site.domain,
+    created_at: toClickHouseTime(now),
+    count_opted_out: false,
+    retention_months: site.retentionMonths,
+    allowed_hostnames: [],
+    timezone: site.timezone,
+    k: site.k,
+  }
+  await writeSites(store, [row], now)
+  return row
+}
+
+/**
+ * Mark a site deleted: it takes no more events and leaves every list. Its events stay
+ * until erased. Returns false for an unknown site.
+ */
+export async function deleteSite(store: Store, domain: string, now: number): Promise<boolean> {
+  const row = (await readSites(store)).find((site) => site.domain === domain)
+  if (row === undefined) return false
+  await writeSites(store, [row], now, true)
   return true
 }

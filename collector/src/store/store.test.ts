@@ -44,14 +44,18 @@ describe('migrations', () => {
       "SELECT name FROM system.tables WHERE database = 'glimpse' ORDER BY name",
     )
     expect(tables.map((t) => t.name)).toEqual([
+      'api_key_usage',
+      'api_keys',
       'audit_log',
       'events',
       'goals',
+      'login_sessions',
       'salts',
       'schema_migrations',
       'sessions',
       'sessions_mv',
       'sites',
+      'users',
     ])
     const recorded = await query<{ version: number }>(
       'SELECT version FROM glimpse.schema_migrations FINAL ORDER BY version',
@@ -165,9 +169,30 @@ describe('sites', () => {
     ])
     expect(await registerSites(store, ['a.com', 'c.com'], ['c.com'], Date.now())).toEqual(['c.com'])
     expect(await listSites(store)).toEqual([
-      { domain: 'a.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
-      { domain: 'b.com', countOptedOut: false, retentionMonths: 25, allowedHostnames: [] },
-      { domain: 'c.com', countOptedOut: true, retentionMonths: 25, allowedHostnames: [] },
+      {
+        domain: 'a.com',
+        countOptedOut: false,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        timezone: 'UTC',
+        k: 5,
+      },
+      {
+        domain: 'b.com',
+        countOptedOut: false,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        timezone: 'UTC',
+        k: 5,
+      },
+      {
+        domain: 'c.com',
+        countOptedOut: true,
+        retentionMonths: 25,
+        allowedHostnames: [],
+        timezone: 'UTC',
+        k: 5,
+      },
     ])
   })
 

@@ -6,11 +6,13 @@
  * closed, so a flood of fresh addresses cannot reset everyone's bucket.
  */
 import ipaddr from 'ipaddr.js'
-import { sipHash24 } from './siphash.js'
+import { sipHash24 } from '../siphash.js'
 
 export interface RateLimiter {
   /** Take `count` tokens for `key`; the seconds to wait when refused, 0 when allowed. */
   take(key: string | bigint, now: number, count?: number): number
+  /** The seconds `take` would ask to wait for `count` tokens, taking none. */
+  wait(key: string | bigint, now: number, count?: number): number
   readonly size: number
 }
 
@@ -52,6 +54,15 @@ export function createRateLimiter(perMinute: number, maxKeys = 100_000): RateLim
         return Math.max(1, Math.ceil((count - bucket.tokens) / perMs / 1000))
       bucket.tokens -= count
       return 0
+    },
+    wait(key, now, count = 1) {
+      if (perMinute <= 0) return 0
+      const bucket = buckets.get(key)
+      if (bucket === undefined) return buckets.size >= maxKeys ? 60 : 0
+      refill(bucket, now)
+      return bucket.tokens < count
+        ? Math.max(1, Math.ceil((count - bucket.tokens) / perMs / 1000))
+        : 0
     },
     get size() {
       return buckets.size

@@ -48,3 +48,16 @@ describe('isLoopback', () => {
     ])
   })
 })
+
+describe('wait', () => {
+  it('tells the wait without taking a token', () => {
+    const limiter = createRateLimiter(2)
+    expect(limiter.wait('a', 0)).toBe(0)
+    expect(limiter.take('a', 0)).toBe(0)
+    expect(limiter.wait('a', 0)).toBe(0)
+    expect(limiter.wait('a', 0)).toBe(0)
+    expect(limiter.take('a', 0)).toBe(0)
+    expect(limiter.wait('a', 0)).toBe(30)
+    expect(limiter.wait('a', 30_000)).toBe(0)
+  })
+})
