@@ -234,7 +234,8 @@ function sideSql(
   })
   for (const filter of filters) where.push(b.condition(filter, spec.side))
   const metricSql = spec.side === 'events' ? EVENT_METRIC_SQL : SESSION_METRIC_SQL
-  const exactly = (sql: string) => (ctx.exact === true ? sql.replace(/\buniq(If)?\(/g, 'uniqExact$1(') : sql)
+  const exactly = (sql: string) =>
+    ctx.exact === true ? sql.replace(/\buniq(If)?\(/g, 'uniqExact$1(') : sql
   const select = [
     ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
     ...spec.metrics.map((m) => `${exactly(metricSql[m] ?? '0')} AS ${metricAlias(m)}`),
