@@ -54,6 +54,7 @@ describe('migrations', () => {
       'schema_migrations',
       'sessions',
       'sessions_mv',
+      'shares',
       'sites',
       'users',
     ])
