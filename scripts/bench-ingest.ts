@@ -6,6 +6,9 @@
  * and the stored rows are counted against the 202s it sent.
  *
  *   npm run bench:ingest -- [--duration 10] [--connections 50] [--load autocannon|wrk]
+ *
+ * A missing load tool is reported before anything starts; the servers it starts are
+ * stopped on every way out (an error, Ctrl-C, SIGTERM).
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
@@ -25,6 +28,10 @@ const { values } = parseArgs({
     load: { type: 'string', default: 'autocannon' },
   },
 })
+if (values.load !== 'autocannon' && values.load !== 'wrk') {
+  process.stderr.write(`--load must be autocannon or wrk, not "${values.load}"\n`)
+  process.exit(2)
+}
 const duration = Number(values.duration)
 const connections = Number(values.connections)
 const warmup = Number(values.warmup)
@@ -72,14 +79,47 @@ function requests(): autocannon.Request[] {
   return list
 }
 
+/** Every process started and not yet gone: stopped on any way out. */
+const children = new Set<ChildProcess>()
+
+function track(child: ChildProcess): ChildProcess {
+  children.add(child)
+  child.once('exit', () => children.delete(child))
+  return child
+}
+
+/** Kill what is still running (synchronous, so it also works from an 'exit' handler). */
+function killChildren(): void {
+  for (const child of children) child.kill('SIGKILL')
+}
+process.once('exit', killChildren)
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\n${signal}: stopping the benchmark\n`)
+    killChildren()
+    process.exit(130)
+  })
+}
+
+/** Whether a command can be run (found on PATH and executable). */
+function installed(command: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(command, ['--version'], { stdio: 'ignore' })
+    child.once('error', () => resolve(false))
+    child.once('exit', () => resolve(true))
+  })
+}
+
 function start(
   args: string[],
   env: Record<string, string>,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
+  const child = track(
+    spawn(process.execPath, ['--import', 'tsx', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    }),
+  )
   return new Promise((resolve, reject) => {
     let output = ''
     child.stdout?.on('data', (chunk: Buffer) => {
@@ -93,6 +133,7 @@ function start(
 
 function stop(child: ChildProcess): Promise<void> {
   return new Promise((resolve) => {
+    if (child.exitCode !== null || child.signalCode !== null) return resolve()
     child.once('exit', () => resolve())
     child.kill('SIGTERM')
   })
@@ -133,22 +174,22 @@ async function loadWithWrk(url: string, seconds: number): Promise<Figures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'glimpse-wrk-'))
   const script = path.join(dir, 'events.lua')
   await writeFile(script, WRK_SCRIPT)
-  const output = await new Promise<string>((resolve, reject) => {
-    const child = spawn('wrk', [
-      '-t1',
-      `-c${connections}`,
-      `-d${seconds}s`,
-      '--latency',
-      '-s',
-      script,
-      url,
-    ])
-    let text = ''
-    child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString()))
-    child.once('error', reject)
-    child.once('exit', () => resolve(text))
-  })
-  await rm(dir, { recursive: true, force: true })
+  let output: string
+  try {
+    output = await new Promise<string>((resolve, reject) => {
+      const child = track(
+        spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url]),
+      )
+      let text = ''
+      child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      child.stderr?.on('data', (chunk: Buffer) => (text += chunk.toString()))
+      child.once('error', reject)
+      child.once('exit', () => resolve(text))
+    })
+  } finally {
+    await rm(dir, { recursive: true, force: true })
+  }
+  if (!/Requests\/sec:/.test(output)) throw new Error(`wrk gave no figures:\n${output}`)
   const ms = (label: string) => {
     const match = new RegExp(`^\\s*${label}%\\s+([\\d.]+)(us|ms|s)`, 'm').exec(output)
     if (match === null) return NaN
@@ -189,43 +230,70 @@ async function measure(url: string): Promise<Figures> {
 const row = (name: string, f: Figures) =>
   `${name.padEnd(16)} ${f.rps.toFixed(0).padStart(9)} ${f.p50.toFixed(1).padStart(8)} ${f.p90.toFixed(1).padStart(8)} ${f.p99.toFixed(1).padStart(8)} ${String(f.ok).padStart(9)} ${String(f.other).padStart(7)}`
 
-const bare = await start(['scripts/bench-bare-server.ts'], {})
-const bareFigures = await measure(bare.url)
-await stop(bare.child)
+async function main(): Promise<void> {
+  if (values.load === 'wrk' && !(await installed('wrk'))) {
+    throw new Error(
+      '--load wrk: wrk is not installed (Debian/Ubuntu: apt-get install wrk); or use --load autocannon',
+    )
+  }
 
-const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-'))
-const full = await start(['collector/src/main.ts'], {
-  PORT: '0',
-  HOST: '127.0.0.1',
-  DATA_DIR: dataDir,
-  SITES: 'example.com',
-  TRUSTED_PROXIES: '127.0.0.1',
-  RATE_LIMIT_CLIENT_PER_MINUTE: '0',
-  RATE_LIMIT_SITE_PER_MINUTE: '0',
-  LOG_LEVEL: 'info',
-})
-const fullFigures = await measure(full.url)
-await stop(full.child)
+  const bare = await start(['scripts/bench-bare-server.ts'], {})
+  const bareFigures = await measure(bare.url)
+  await stop(bare.child)
 
-const store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir })
-const counted = await store.client.query({
-  query: 'SELECT count() AS n FROM glimpse.events',
-  format: 'JSONEachRow',
-})
-const [{ n: stored } = { n: '0' }] = await counted.json<{ n: string }>()
-await store.close()
-await rm(dataDir, { recursive: true, force: true })
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-'))
+  try {
+    const full = await start(['collector/src/main.ts'], {
+      PORT: '0',
+      HOST: '127.0.0.1',
+      METRICS_PORT: '0',
+      DATA_DIR: dataDir,
+      SITES: 'example.com',
+      TRUSTED_PROXIES: '127.0.0.1',
+      RATE_LIMIT_CLIENT_PER_MINUTE: '0',
+      RATE_LIMIT_SITE_PER_MINUTE: '0',
+      LOG_LEVEL: 'info',
+    })
+    const fullFigures = await measure(full.url)
+    await stop(full.child)
 
-process.stdout.write(
-  [
-    `ingest benchmark (${values.load}): ${connections} connections, ${duration}s measured after ${warmup}s warm-up, loopback`,
-    '',
-    'handler           events/s  p50 ms   p90 ms   p99 ms   2xx(run)  other',
-    row('bare Hono', bareFigures),
-    row('full pipeline', fullFigures),
-    '',
-    `full / bare throughput: ${((fullFigures.rps / bareFigures.rps) * 100).toFixed(1)}%`,
-    `stored rows after SIGTERM: ${stored} (2xx answers including warm-up: the measured run's ${fullFigures.ok} plus the warm-up's)`,
-    '',
-  ].join('\n'),
-)
+    const store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir })
+    let stored: string
+    try {
+      const counted = await store.client.query({
+        query: 'SELECT count() AS n FROM glimpse.events',
+        format: 'JSONEachRow',
+      })
+      ;[{ n: stored } = { n: '0' }] = await counted.json<{ n: string }>()
+    } finally {
+      await store.close()
+    }
+
+    process.stdout.write(
+      [
+        `ingest benchmark (${values.load}): ${connections} connections, ${duration}s measured after ${warmup}s warm-up, loopback`,
+        '',
+        'handler           events/s  p50 ms   p90 ms   p99 ms   2xx(run)  other',
+        row('bare Hono', bareFigures),
+        row('full pipeline', fullFigures),
+        '',
+        `full / bare throughput: ${((fullFigures.rps / bareFigures.rps) * 100).toFixed(1)}%`,
+        `stored rows after SIGTERM: ${stored} (2xx answers including warm-up: the measured run's ${fullFigures.ok} plus the warm-up's)`,
+        '',
+      ].join('\n'),
+    )
+  } finally {
+    killChildren()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+try {
+  await main()
+} catch (error) {
+  killChildren()
+  process.stderr.write(
+    `bench:ingest failed: ${error instanceof Error ? error.message : String(error)}\n`,
+  )
+  process.exit(1)
+}

@@ -94,7 +94,7 @@ export async function runCrashTest(options: CrashTestOptions): Promise<CrashTest
     // A last start replays the spool; wait until it is empty, then stop cleanly.
     const final: CollectorProcess = await startCollectorProcess({ ...env, DATA_DIR: data.dir })
     for (let waited = 0; ; waited += 100) {
-      const metrics = await (await fetch(`${final.url}/metrics`)).text()
+      const metrics = await (await fetch(`${final.metricsUrl}/metrics`)).text()
       if (/^glimpse_events_pending 0$/m.test(metrics)) break
       if (waited > 60_000) throw new Error('the spool did not drain')
       await new Promise((resolve) => setTimeout(resolve, 100))

@@ -210,12 +210,53 @@ describe('bad input', () => {
   })
 
   it('counts every drop by reason in /metrics', async () => {
-    const text = await (await collector.app.request('/metrics')).text()
+    const text = await (await collector.metrics.request('/metrics')).text()
     expect(text).toMatch(/glimpse_events_dropped_total\{reason="invalid_json"\} [1-9]/)
     expect(text).toMatch(/glimpse_events_dropped_total\{reason="bot"\} [1-9]/)
     expect(text).toMatch(/glimpse_events_accepted_total [1-9]/)
     expect(text).toMatch(/^glimpse_rows_missing_after_insert_total 0$/m)
     expect(text).toMatch(/^glimpse_insert_deduplicated_total 0$/m)
+  })
+
+  it('keeps a latency histogram by route pattern, never by raw path', async () => {
+    await collector.app.request('/js/script.js')
+    await collector.app.request('/js/nope.js')
+    await collector.app.request('/no/such/route')
+    const text = await (await collector.metrics.request('/metrics')).text()
+    expect(text).toContain('# TYPE glimpse_http_request_duration_seconds histogram')
+    const events = Number(
+      /^glimpse_http_request_duration_seconds_count\{route="\/api\/event"\} (\d+)$/m.exec(
+        text,
+      )?.[1],
+    )
+    expect(events).toBeGreaterThan(0)
+    expect(text).toMatch(
+      new RegExp(
+        `^glimpse_http_request_duration_seconds_bucket\\{route="/api/event",le="\\+Inf"\\} ${events}$`,
+        'm',
+      ),
+    )
+    expect(text).toMatch(/^glimpse_http_request_duration_seconds_count\{route="\/js\/:file"\} 2$/m)
+    expect(text).toMatch(/^glimpse_http_request_duration_seconds_count\{route="unmatched"\} [1-9]/m)
+    expect(text).not.toContain('nope.js')
+    expect(text).not.toContain('/no/such/route')
+  })
+
+  it('keeps a histogram of insert times', async () => {
+    await collector.flush()
+    const text = await (await collector.metrics.request('/metrics')).text()
+    const count = Number(/^glimpse_insert_duration_seconds_count (\d+)$/m.exec(text)?.[1])
+    const batches = Number(/^glimpse_insert_batches_total (\d+)$/m.exec(text)?.[1])
+    expect(count).toBeGreaterThan(0)
+    expect(count).toBeLessThanOrEqual(batches)
+    expect(text).toMatch(
+      new RegExp(`^glimpse_insert_duration_seconds_bucket\\{le="\\+Inf"\\} ${count}$`, 'm'),
+    )
+  })
+
+  it('does not serve /metrics on the public app', async () => {
+    const response = await collector.app.request('/metrics')
+    expect(response.status).toBe(404)
   })
 
   it('answers unknown routes with a JSON 404', async () => {

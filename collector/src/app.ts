@@ -12,22 +12,23 @@ import { userRouteDocs } from './admin/users.js'
 import type { SetupGate } from './auth/first-admin.js'
 import { createPrincipalLookups } from './auth/principals.js'
 import { authRouteDocs, createAuthApp, type AuthRouteDeps } from './auth/routes.js'
-import { sameSecret } from './auth/secrets.js'
+import { sameSecret } from './http/secret.js'
 import type { AccountStore } from './auth/store.js'
 import { authenticate, requireAdmin, requireAuth } from './http/auth.js'
 import { errorResponse } from './http/errors.js'
-import { renderMetrics, type SpoolFigures } from './http/metrics.js'
+import type { Timings } from './http/metrics.js'
 import { createForgetHandler, forgetRouteDocs } from './http/forget.js'
 import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
+import { routePath } from 'hono/route'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { Health } from './health.js'
-import type { Logger } from './logger.js'
+import { createLogThrottle, type Logger } from './logger.js'
 import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
-import { createReportsApp, type ReportsDeps } from './reports/routes.js'
-import { createShareAdminApp, type ShareAdminDeps } from './share/routes.js'
-import { createExportApp, type ExportDeps } from './exports/routes.js'
+import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
+import { createShareAdminApp, shareRouteDocs, type ShareAdminDeps } from './share/routes.js'
+import { createExportApp, exportRouteDocs, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
   adminToken: string | undefined
@@ -36,8 +37,8 @@ export interface AppDeps extends IngestRouteDeps {
   limitForget: (ip: string, now: number) => number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
-  /** Figures of the spool and shipper for /metrics. */
-  spoolStats: () => SpoolFigures
+  /** Request latency is observed here; /metrics is served by the metrics app, not this one. */
+  timings: Timings
   /** Resolves when the store answers; rejects otherwise. */
   checkStore: () => Promise<void>
   /** Faults noticed by the spool, the shipper and the store; reported by /healthz. */
@@ -94,13 +95,6 @@ const appRouteDocs: RouteDoc[] = [
   },
   {
     method: 'get',
-    path: '/metrics',
-    tag: 'operations',
-    summary: 'Prometheus metrics.',
-    responses: { 200: { description: 'Metrics.', contentType: 'text/plain' } },
-  },
-  {
-    method: 'get',
     path: '/api/openapi.json',
     tag: 'operations',
     summary: 'This document.',
@@ -110,6 +104,17 @@ const appRouteDocs: RouteDoc[] = [
 
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
+
+  // Request latency by route pattern (a fixed set of labels, never the raw path).
+  app.use(async (c, next) => {
+    const started = performance.now()
+    await next()
+    const route = routePath(c, -1)
+    deps.timings.requests.observe(
+      (performance.now() - started) / 1000,
+      route === '/*' || route === '*' ? 'unmatched' : route,
+    )
+  })
 
   // CORS by hand rather than by middleware: the handler sets the header on the response
   // it builds, which keeps the adapter's fast path for the hottest route.
@@ -178,12 +183,6 @@ export function createApp(deps: AppDeps): Hono {
     )
   })
 
-  app.get('/metrics', (c) =>
-    c.text(renderMetrics(deps.counters, deps.spoolStats()), 200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-    }),
-  )
-
   const openapi = createOpenApiRegistry({ title: 'Glimpse', version: '0.1.0' })
   openapi.add(
     ...eventRouteDocs,
@@ -194,13 +193,19 @@ export function createApp(deps: AppDeps): Hono {
     ...adminRouteDocs,
     ...keyRouteDocs,
     ...userRouteDocs,
+    ...reportRouteDocs,
+    ...shareRouteDocs,
+    ...exportRouteDocs,
   )
   let document: Record<string, unknown> | undefined
   app.get('/api/openapi.json', (c) => c.json((document ??= openapi.render())))
 
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
+  // The same failure on every request (a broken disk, say) is logged once per interval.
+  const failures = createLogThrottle(deps.logger)
   app.onError((error, c) => {
-    deps.logger.error('request failed', { route: c.req.routePath, error })
+    const key = `${c.req.routePath} ${error.name}: ${error.message}`
+    failures.log('error', key, 'request failed', { route: c.req.routePath, error })
     return errorResponse(c, 500, 'internal_error', 'Something went wrong on our side.')
   })
   return app

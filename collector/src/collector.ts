@@ -7,7 +7,7 @@ import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
 import { createApp } from './app.js'
-import { prepareFirstAdmin } from './auth/first-admin.js'
+import { prepareFirstAdmin, type SetupGate } from './auth/first-admin.js'
 import { createAccountStore, type AccountStore } from './auth/store.js'
 import type { Config } from './config.js'
 import { openGeoLookup } from './geo-reader.js'
@@ -20,13 +20,15 @@ import {
   parseListFile,
 } from './ingest/referrer-spam.js'
 import { createSessionTracker } from './ingest/session.js'
-import { createSiteRegistry } from './sites/settings.js'
+import { createSiteRegistry, SITE_DEFAULTS } from './sites/settings.js'
 import { createUserAgentParser } from './ingest/user-agent.js'
 import { hashVisitor } from './ingest/visitor-id.js'
+import { prepareDataDir } from './data-dir.js'
 import { createHealth, type Health } from './health.js'
 import type { Logger } from './logger.js'
-import type { SpoolFigures } from './http/metrics.js'
+import { createMetricsApp, createTimings, type SpoolFigures } from './http/metrics.js'
 import type { EventSink } from './ingest/sink.js'
+import type { SpoolFs } from './spool/fs.js'
 import { createSpoolSink } from './spool/sink.js'
 import { Shipper } from './spool/shipper.js'
 import { Spool } from './spool/spool.js'
@@ -41,10 +43,18 @@ import { createGoalStore } from './reports/goals-store.js'
 import { createShareStore } from './share/store.js'
 import { createThirdPartyDoor } from './share/third-party.js'
 import { accessOf, adminAccessOf } from './reports/access.js'
-import { DAY_MS } from './time.js'
+import { DAY_MS, utcDay } from './time.js'
+
+/** Longest pause between attempts to reach a store that was away at start. */
+const STORE_RETRY_MAX_MS = 5_000
+/** How long a start waits for the store before it serves without it. */
+const STORE_START_WAIT_MS = 5_000
 
 export interface Collector {
+  /** The public HTTP surface. */
   app: Hono
+  /** GET /metrics, for the separate metrics listener (and for tests, in process). */
+  metrics: Hono
   store: Store
   sink: EventSink
   salts: SaltSource
@@ -65,6 +75,9 @@ export interface Collector {
 /**
  * Open the store and everything the app needs, ready to serve: migrations applied,
  * sites registered, salts made, geo database open. Used by the server and by tests.
+ * A ClickHouse server that does not answer does not stop the start: events are taken
+ * into the spool, `/healthz` says why it is degraded, and the store is prepared (and
+ * the spool shipped) once it answers.
  */
 export async function createCollector(
   config: Config,
@@ -74,10 +87,17 @@ export async function createCollector(
     socketAddress?: (c: Context) => string | undefined
     /** Replaces the stored daily salts (the demo seeder backfills past days with its own). */
     salts?: SaltSource
+    /** The spool's file system (tests inject disk faults through it). */
+    spoolFs?: SpoolFs
   } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
   const health = createHealth()
+  await prepareDataDir('DATA_DIR', config.DATA_DIR, [
+    'spool',
+    ...(config.CLICKHOUSE_URL === undefined ? ['clickhouse'] : []),
+  ])
+  const timings = createTimings()
   const store = await openStore({
     url: config.CLICKHOUSE_URL,
     user: config.CLICKHOUSE_USER,
@@ -86,20 +106,17 @@ export async function createCollector(
     cluster: config.CLICKHOUSE_CLUSTER,
     dataDir: config.DATA_DIR,
   })
-  const applied = await migrate(store, await readMigrations())
-  if (applied.length > 0) logger.info('migrations applied', { applied })
-  const added = await registerSites(
-    store,
-    config.SITES,
-    config.SITES_COUNT_OPTED_OUT,
-    now(),
-    config.RETENTION_MONTHS,
+  // Until the store has answered, the configured sites are known with default settings.
+  const sites = createSiteRegistry(
+    config.SITES.map((domain) => ({
+      domain,
+      countOptedOut: config.SITES_COUNT_OPTED_OUT.includes(domain),
+      retentionMonths: config.RETENTION_MONTHS,
+      allowedHostnames: [],
+      ...SITE_DEFAULTS,
+    })),
   )
-  if (added.length > 0) logger.info('sites registered', { sites: added })
-  const sites = createSiteRegistry(await listSites(store))
-
   const salts = options.salts ?? createSaltKeeper(store)
-  await salts.refresh(now())
   const lookupGeo = await openGeoLookup(config.GEOIP_DB)
   const trackerAssets = await loadTrackerAssets()
   if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
@@ -109,6 +126,8 @@ export async function createCollector(
     dir: path.join(config.DATA_DIR, 'spool'),
     maxBytes: config.SPOOL_MAX_BYTES,
     logger,
+    health,
+    fs: options.spoolFs,
   })
   if (spool.pendingRecords > 0) logger.info('replaying the spool', { events: spool.pendingRecords })
   const shipper = new Shipper({
@@ -117,9 +136,98 @@ export async function createCollector(
     batchRows: config.BATCH_MAX_ROWS,
     maxWaitMs: config.BATCH_MAX_WAIT_MS,
     logger,
+    health,
+    insertTimes: timings.inserts,
   })
-  shipper.start()
   const sink = createSpoolSink(spool, shipper)
+
+  const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
+  const accounts = createAccountStore(store, { now, sessionMs })
+  // The first admin (or the setup code) is decided once the store answers.
+  let firstAdmin: SetupGate = { pending: false, take: () => false }
+  const setup: SetupGate = {
+    get pending() {
+      return firstAdmin.pending
+    },
+    take: (code) => firstAdmin.take(code),
+  }
+
+  // The store's side of the start: migrations, sites, salts, the first admin; then
+  // shipping begins.
+  const prepareStore = async () => {
+    const applied = await migrate(store, await readMigrations())
+    if (applied.length > 0) logger.info('migrations applied', { applied })
+    const added = await registerSites(
+      store,
+      config.SITES,
+      config.SITES_COUNT_OPTED_OUT,
+      now(),
+      config.RETENTION_MONTHS,
+    )
+    if (added.length > 0) logger.info('sites registered', { sites: added })
+    sites.replace(await listSites(store))
+    await salts.refresh(now())
+    firstAdmin = await prepareFirstAdmin(
+      accounts,
+      { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
+      logger,
+    )
+    shipper.start()
+  }
+  let closing = false
+  let storeReady = false
+  let preparing: Promise<void> | undefined
+  let wakeRetry: (() => void) | undefined
+  if (store.embedded) {
+    // The embedded engine is part of this process: if it fails, nothing will fix it.
+    await prepareStore()
+    storeReady = true
+  } else {
+    // A server may be away (restarting, not up yet): start anyway, take events into
+    // the spool, and prepare the store as soon as it answers.
+    health.set('migrations_pending', 'Waiting for the store: migrations, sites and salts.')
+    let firstAttemptDone: () => void = () => undefined
+    const firstAttempt = new Promise<void>((resolve) => (firstAttemptDone = resolve))
+    preparing = (async () => {
+      for (let attempt = 1, backoff = 0; !closing; attempt++) {
+        try {
+          await prepareStore()
+          storeReady = true
+          health.set('migrations_pending', undefined)
+          health.set('store_unreachable', undefined)
+          if (attempt > 1) logger.info('store ready; shipping the spool', { attempts: attempt })
+          return
+        } catch (error) {
+          if (closing) return
+          backoff = Math.min(STORE_RETRY_MAX_MS, backoff === 0 ? 250 : backoff * 2)
+          health.set('store_unreachable', 'The store does not answer; events wait in the spool.')
+          // Visitor ids need a salt: a local one until the shared one can be read.
+          const today = utcDay(now())
+          if (salts.saltFor(today) === undefined) salts.makeLocal(today)
+          const fields = { retryInMs: backoff, error }
+          const message = 'store not ready; events wait in the spool, retrying'
+          if (attempt === 1) logger.warn(message, fields)
+          else logger.debug(message, fields)
+          firstAttemptDone()
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, backoff)
+            wakeRetry = () => {
+              clearTimeout(timer)
+              resolve()
+            }
+          })
+        }
+      }
+    })()
+    // Most starts find the store at once and start ready; a store that refuses at once
+    // does not hold the start, one that does not answer holds it a few seconds at most.
+    await Promise.race([
+      preparing,
+      firstAttempt,
+      new Promise((resolve) => setTimeout(resolve, STORE_START_WAIT_MS).unref()),
+    ])
+  }
+
   const counters = createCounters()
   const figures = (): SpoolFigures => ({
     spool: spool.stats,
@@ -138,13 +246,6 @@ export async function createCollector(
   const spamList = await readList(config.REFERRER_SPAM_FILE)
   const reloadSites = async () => sites.replace(await listSites(store))
 
-  const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
-  const accounts = createAccountStore(store, { now, sessionMs })
-  const setup = await prepareFirstAdmin(
-    accounts,
-    { email: config.ADMIN_EMAIL, password: config.ADMIN_PASSWORD },
-    logger,
-  )
   const loginAccountLimiter = createRateLimiter(config.LOGIN_LIMIT_ACCOUNT_PER_MINUTE)
   const loginClientLimiter = createRateLimiter(config.LOGIN_LIMIT_CLIENT_PER_MINUTE)
   // API keys' last use: kept in memory, written once a minute at most.
@@ -190,7 +291,7 @@ export async function createCollector(
     sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
     sink,
     counters,
-    spoolStats: figures,
+    timings,
     now,
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
@@ -227,16 +328,23 @@ export async function createCollector(
     accounts,
     setup,
     loginFailures: {
-      wait: (email, at) => loginAccountLimiter.wait(email, at),
-      record: (email, at) => void loginAccountLimiter.take(email, at),
+      take: (email, at) => loginAccountLimiter.take(email, at),
+      refund: (email) => loginAccountLimiter.refund(email),
     },
     limitLoginClient: (ip, at) => loginClientLimiter.take(clientKey(ip), at),
     sessionMs,
     defaultRetentionMonths: config.RETENTION_MONTHS,
   })
+  const metrics = createMetricsApp({
+    counters,
+    spoolStats: figures,
+    timings,
+    token: config.METRICS_TOKEN,
+  })
   return {
     accounts,
     app,
+    metrics,
     store,
     salts,
     sites,
@@ -248,7 +356,15 @@ export async function createCollector(
     async close(deadline) {
       clearInterval(usageTimer)
       await flushKeyUsage()
-      await sink.close(deadline)
+      closing = true
+      wakeRetry?.()
+      // An attempt under way may wait on a store that does not answer: not past the deadline.
+      await Promise.race([
+        preparing,
+        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
+      ])
+      // Without migrations applied there is nothing to ship into: the spool keeps it all.
+      await sink.close(storeReady ? deadline : Date.now())
       await store.close()
     },
   }

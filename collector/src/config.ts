@@ -52,6 +52,9 @@ const int = (min: number, max: number, fallback: number) =>
 const envSchema = z.object({
   PORT: int(0, 65535, 8787),
   HOST: z.string().min(1).default('0.0.0.0'),
+  METRICS_PORT: int(0, 65535, 9464),
+  METRICS_HOST: z.string().min(1).default('127.0.0.1'),
+  METRICS_TOKEN: z.string().min(24, 'must be at least 24 characters').optional(),
   DATA_DIR: z.string().min(1).default('./data'),
   CLICKHOUSE_URL: z
     .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })

@@ -62,3 +62,63 @@ export function createLogger(
     error: (m, f) => log('error', m, f),
   }
 }
+
+/** How often a repeated error is logged again (with its count) while it lasts. */
+export const LOG_REPEAT_INTERVAL_MS = 60_000
+/** Distinct keys remembered at once; the oldest is forgotten past this. */
+const THROTTLE_KEYS = 200
+
+/**
+ * Logs a repeating error once per interval instead of once per occurrence: the first
+ * occurrence is logged at once with all its detail; later ones are counted, and the
+ * next line after the interval carries `"repeated": N` (occurrences since the last
+ * line, this one included) and the error's message without its stack.
+ */
+export interface LogThrottle {
+  log(level: Exclude<LogLevel, 'silent'>, key: string, message: string, fields?: Fields): void
+  /**
+   * The fault logged under `key` is over: one line with `message` and `failures` (how
+   * many occurrences in all), and the next occurrence is logged in full again. Nothing
+   * is logged when the key was not failing, so it is cheap to call on every success.
+   */
+  resolve(key: string, message: string, fields?: Fields): void
+}
+
+const brief = (fields: Fields): Fields =>
+  Object.fromEntries(
+    Object.entries(fields).map(([key, value]) => [
+      key,
+      value instanceof Error ? { name: value.name, message: value.message } : value,
+    ]),
+  )
+
+export function createLogThrottle(
+  logger: Logger,
+  intervalMs = LOG_REPEAT_INTERVAL_MS,
+  now: () => number = Date.now,
+): LogThrottle {
+  const seen = new Map<string, { loggedAt: number; held: number; total: number }>()
+  return {
+    log(level, key, message, fields = {}) {
+      const state = seen.get(key)
+      if (state === undefined) {
+        if (seen.size >= THROTTLE_KEYS) seen.delete(seen.keys().next().value ?? '')
+        seen.set(key, { loggedAt: now(), held: 0, total: 1 })
+        logger[level](message, fields)
+        return
+      }
+      state.total++
+      state.held++
+      if (now() - state.loggedAt < intervalMs) return
+      logger[level](message, { ...brief(fields), repeated: state.held })
+      state.loggedAt = now()
+      state.held = 0
+    },
+    resolve(key, message, fields = {}) {
+      const state = seen.get(key)
+      if (state === undefined) return
+      seen.delete(key)
+      logger.info(message, { ...fields, failures: state.total })
+    },
+  }
+}

@@ -1,7 +1,9 @@
 /**
- * The Node server: serves the app, runs the periodic salt and site refreshes, and
- * stops gracefully: stop accepting, finish in-flight requests, ship the spool and
- * close the store within SHUTDOWN_TIMEOUT_MS (what is left ships after the next start).
+ * The Node server: serves the app on HOST:PORT and /metrics on its own listener
+ * (METRICS_HOST:METRICS_PORT, loopback by default), runs the periodic salt and site
+ * refreshes, and stops gracefully: stop accepting, finish in-flight requests, ship the
+ * spool and close the store within SHUTDOWN_TIMEOUT_MS (what is left ships after the
+ * next start).
  */
 import type { AddressInfo } from 'node:net'
 import type { Duplex } from 'node:stream'
@@ -18,7 +20,26 @@ const SITE_REFRESH_MS = 60 * 1000
 
 export interface RunningCollector {
   port: number
+  metricsPort: number
   stop(): Promise<void>
+}
+
+/** Listen, or reject with a message naming the address (a port in use, say). */
+function listen(options: Parameters<typeof serve>[0], what: string): Promise<ServerType> {
+  return new Promise((resolve, reject) => {
+    const server = serve(options, () => {
+      server.off('error', fail)
+      resolve(server)
+    })
+    const fail = (error: NodeJS.ErrnoException) =>
+      reject(
+        new Error(
+          `cannot listen for ${what} on ${options.hostname ?? ''}:${options.port ?? ''} (${error.code ?? error.message})`,
+          { cause: error },
+        ),
+      )
+    server.once('error', fail)
+  })
 }
 
 /** Start the collector on a port; resolves once it listens. */
@@ -49,17 +70,37 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
   }, SITE_REFRESH_MS)
   siteTimer.unref()
 
-  const server = await new Promise<ServerType>((resolve) => {
-    const s = serve(
-      {
-        fetch: app.fetch,
-        port: config.PORT,
-        hostname: config.HOST,
-        serverOptions: { maxHeaderSize: MAX_HEADER_BYTES },
-      },
-      () => resolve(s),
+  const stopTimers = () => {
+    clearTimeout(saltTimer)
+    clearInterval(siteTimer)
+  }
+  let server: ServerType
+  let metricsServer: ServerType
+  try {
+    // Metrics first: it is the one more likely to find its port taken.
+    metricsServer = await listen(
+      { fetch: collector.metrics.fetch, port: config.METRICS_PORT, hostname: config.METRICS_HOST },
+      'metrics (METRICS_HOST, METRICS_PORT)',
     )
-  })
+    try {
+      server = await listen(
+        {
+          fetch: app.fetch,
+          port: config.PORT,
+          hostname: config.HOST,
+          serverOptions: { maxHeaderSize: MAX_HEADER_BYTES },
+        },
+        'events (HOST, PORT)',
+      )
+    } catch (error) {
+      metricsServer.close()
+      throw error
+    }
+  } catch (error) {
+    stopTimers()
+    await collector.close(Date.now() + config.SHUTDOWN_TIMEOUT_MS)
+    throw error
+  }
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
     // Malformed or oversized requests never reach the app: answer them in JSON too.
     if (!socket.writable) {
@@ -78,6 +119,8 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
     )
   })
   const port = (server.address() as AddressInfo).port
+  const metricsPort = (metricsServer.address() as AddressInfo).port
+  logger.info('metrics listening', { port: metricsPort, host: config.METRICS_HOST })
   logger.info('collector listening', {
     port,
     host: config.HOST,
@@ -88,16 +131,31 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
   let stopping: Promise<void> | undefined
   const stop = (): Promise<void> => {
     stopping ??= (async () => {
-      clearTimeout(saltTimer)
-      clearInterval(siteTimer)
-      const deadline = Date.now() + config.SHUTDOWN_TIMEOUT_MS
-      // Stop accepting; close() waits for in-flight requests to finish.
+      stopTimers()
+      metricsServer.close()
+      if ('closeAllConnections' in metricsServer) metricsServer.closeAllConnections()
+      const startedAt = Date.now()
+      const deadline = startedAt + config.SHUTDOWN_TIMEOUT_MS
+      // Stop accepting; close() waits for in-flight requests to finish. A keep-alive
+      // connection is closed as soon as it has no request in flight, not when its
+      // keep-alive timeout runs out.
       const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-      if ('closeIdleConnections' in server) server.closeIdleConnections()
-      await Promise.race([
-        closed,
-        new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now()))),
+      const closeIdle = () => {
+        if ('closeIdleConnections' in server) server.closeIdleConnections()
+      }
+      closeIdle()
+      const idleTimer = setInterval(closeIdle, 50)
+      void closed.finally(() => clearInterval(idleTimer))
+      const closedInTime = await Promise.race([
+        closed.then(() => true),
+        new Promise<boolean>((resolve) =>
+          setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref(),
+        ),
       ])
+      logger.debug('requests finished', {
+        inMs: Date.now() - startedAt,
+        allFinished: closedInTime,
+      })
       // Ship what the deadline allows; the rest stays in the spool for the next start.
       await collector.close(deadline)
       const { shipper, pending } = collector.figures()
@@ -106,5 +164,5 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
     })()
     return stopping
   }
-  return { port, stop }
+  return { port, metricsPort, stop }
 }

@@ -5,6 +5,7 @@ import path from 'node:path'
 import { createCollector, type Collector } from '../src/collector.js'
 import { loadConfig } from '../src/config.js'
 import { createLogger, type Logger } from '../src/logger.js'
+import type { SpoolFs } from '../src/spool/fs.js'
 
 export const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
@@ -47,7 +48,7 @@ export interface TestCollector extends Collector {
 /** A collector on a fresh embedded store, with a settable clock and socket address. */
 export async function startTestCollector(
   env: Record<string, string> = {},
-  options: { logger?: Logger } = {},
+  options: { spoolFs?: SpoolFs; logger?: Logger } = {},
 ): Promise<TestCollector> {
   const { dir, remove } = await tempDir()
   const config = loadConfig({
@@ -62,6 +63,7 @@ export async function startTestCollector(
   const collector = await createCollector(config, options.logger ?? createLogger('silent'), {
     now: () => clock.now,
     socketAddress: () => peer.address,
+    spoolFs: options.spoolFs,
   })
   return {
     ...collector,

@@ -55,7 +55,7 @@ async function send(): Promise<Response> {
 }
 
 async function pending(): Promise<number> {
-  const metrics = await (await fetch(`${collector.url}/metrics`)).text()
+  const metrics = await (await fetch(`${collector.metricsUrl}/metrics`)).text()
   return Number(/^glimpse_events_pending (\d+)$/m.exec(metrics)?.[1] ?? NaN)
 }
 

@@ -259,6 +259,20 @@ describe('sign-in rate limits', () => {
     expect((await login('target@example.com', 'the target password')).status).toBe(200)
   })
 
+  it('counts parallel guesses before any of them is checked', async () => {
+    collector.peer.address = '10.0.0.9'
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        login(ADMIN.email, `parallel guess ${i}`, {
+          headers: { 'X-Forwarded-For': `192.0.2.${i + 1}` },
+        }).then((response) => response.status),
+      ),
+    )
+    expect(statuses.filter((status) => status === 401)).toHaveLength(3)
+    expect(statuses.filter((status) => status === 429)).toHaveLength(7)
+    collector.clock.now += 60_000
+  })
+
   it('limits attempts per client, whatever the account', async () => {
     newPeer()
     const statuses: number[] = []

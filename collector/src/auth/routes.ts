@@ -24,12 +24,14 @@ export interface AuthRouteDeps {
   accounts: AccountStore
   setup: SetupGate
   /**
-   * Failed sign-ins per account: the seconds to wait before another try (0: go ahead),
-   * and a failure to count. Successful sign-ins cost the account nothing.
+   * Failed sign-ins per account. Every attempt takes a token before the password is
+   * checked (so parallel guesses cannot all pass a check made before any failed), and
+   * a successful one gives it back: signing in costs the account nothing.
    */
   loginFailures: {
-    wait(email: string, now: number): number
-    record(email: string, now: number): void
+    /** Seconds to wait (0: go ahead, a token taken). */
+    take(email: string, now: number): number
+    refund(email: string): void
   }
   /** Sign-in attempts per client: seconds to wait (0: go ahead); each attempt counts. */
   limitLoginClient: (ip: string, now: number) => number
@@ -193,7 +195,7 @@ export function createAuthApp(deps: AuthRouteDeps): Hono {
     const body = await readJsonBody(c, loginBody)
     if (!body.ok) return body.response
     const address = body.value.email.trim().toLowerCase()
-    const accountWait = deps.loginFailures.wait(address, now)
+    const accountWait = deps.loginFailures.take(address, now)
     if (accountWait > 0) return rateLimited(c, accountWait)
     const user = await deps.accounts.findUserByEmail(address)
     const valid =
@@ -201,9 +203,9 @@ export function createAuthApp(deps: AuthRouteDeps): Hono {
         ? await verifyNothing(body.value.password)
         : await verifyPassword(user.passwordHash, body.value.password)
     if (user === undefined || !valid) {
-      deps.loginFailures.record(address, now)
       return errorResponse(c, 401, 'invalid_credentials', 'Wrong e-mail address or password.')
     }
+    deps.loginFailures.refund(address)
     await startSession(c, user)
     return c.json({ user: toUserJson(user) })
   })

@@ -18,7 +18,9 @@ import {
 } from '../reports/runner.js'
 import type { QueryResponse } from '../reports/runner.js'
 import type { Grant } from '../anonymize/policy.js'
+import type { RouteDoc } from '../http/openapi.js'
 import { normalizeDomain } from '../sites/settings.js'
+import { z } from 'zod'
 import { THIRD_PARTY_HEADERS } from '../share/third-party.js'
 
 export interface ExportDeps {
@@ -102,6 +104,31 @@ async function* fromArray(rows: ResultRow[]): AsyncGenerator<ResultRow> {
   for (const row of rows) yield row
   await Promise.resolve()
 }
+
+/** The export route, in the OpenAPI document. */
+export const exportRouteDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/v1/export',
+    tag: 'reports',
+    summary:
+      'Aggregates as CSV (RFC 4180) or JSON lines: raw for full access, anonymized for a share or an anonymized key.',
+    security: 'user',
+    query: z.object({
+      site_id: z.string().optional(),
+      date_range: z.string().optional(),
+      dimensions: z.string().optional(),
+      metrics: z.string().optional(),
+      format: z.enum(['csv', 'json']).optional(),
+    }),
+    responses: {
+      200: { description: 'The rows, streamed.', contentType: 'text/csv' },
+      400: { description: 'An invalid or not allowed query.' },
+      401: { description: 'No valid credential.' },
+      404: { description: 'No such site, or no access to it.' },
+    },
+  },
+]
 
 export function createExportApp(deps: ExportDeps): Hono {
   const app = new Hono()

@@ -1,7 +1,15 @@
-/** Prometheus text exposition of the ingest counters and the spool's figures. */
+/**
+ * Prometheus text exposition of the ingest counters, the spool's figures and the
+ * latency histograms, served by its own small app: the server puts it on a separate
+ * listener (METRICS_HOST/METRICS_PORT, loopback by default), never on the public one,
+ * and it asks for METRICS_TOKEN when one is set.
+ */
+import { Hono } from 'hono'
 import { DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
 import type { ShipperStats } from '../spool/shipper.js'
 import type { SpoolStats } from '../spool/spool.js'
+import { errorResponse } from './errors.js'
+import { bearerToken, sameSecret } from './secret.js'
 
 export interface SpoolFigures {
   spool: SpoolStats
@@ -9,11 +17,100 @@ export interface SpoolFigures {
   pending: number
 }
 
+/** Upper bounds (seconds) of the request latency buckets. */
+export const REQUEST_BUCKETS = [
+  0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+] as const
+/** Upper bounds (seconds) of the insert time buckets. */
+export const INSERT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const
+
+interface Series {
+  counts: number[]
+  sum: number
+  count: number
+}
+
+/** A Prometheus histogram with one label (or none: label ''). */
+export class Histogram {
+  private readonly series = new Map<string, Series>()
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    readonly buckets: readonly number[],
+    /** The label's name; undefined for a histogram without labels. */
+    readonly labelName?: string,
+  ) {}
+
+  observe(seconds: number, label = ''): void {
+    let series = this.series.get(label)
+    if (series === undefined) {
+      series = { counts: this.buckets.map(() => 0), sum: 0, count: 0 }
+      this.series.set(label, series)
+    }
+    // Counts per bucket here; cumulated when rendered.
+    let i = 0
+    while (i < this.buckets.length && seconds > (this.buckets[i] ?? Infinity)) i++
+    if (i < this.buckets.length) series.counts[i] = (series.counts[i] ?? 0) + 1
+    series.sum += seconds
+    series.count++
+  }
+
+  render(): string[] {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`]
+    for (const [label, series] of [...this.series].sort(([a], [b]) => a.localeCompare(b))) {
+      const own = this.labelName === undefined ? '' : `${this.labelName}="${escapeLabel(label)}"`
+      const withLe = (le: string) => `{${own === '' ? '' : `${own},`}le="${le}"}`
+      const braces = own === '' ? '' : `{${own}}`
+      let cumulative = 0
+      this.buckets.forEach((bound, i) => {
+        cumulative += series.counts[i] ?? 0
+        lines.push(`${this.name}_bucket${withLe(String(bound))} ${cumulative}`)
+      })
+      lines.push(`${this.name}_bucket${withLe('+Inf')} ${series.count}`)
+      lines.push(`${this.name}_sum${braces} ${series.sum}`)
+      lines.push(`${this.name}_count${braces} ${series.count}`)
+    }
+    return lines
+  }
+}
+
+function escapeLabel(value: string): string {
+  return value.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')
+}
+
+export interface Timings {
+  /** Time to answer, by route pattern (`/api/event`, `/js/:file`, …). */
+  requests: Histogram
+  /** Time of each insert of a spool segment into the store. */
+  inserts: Histogram
+}
+
+export function createTimings(): Timings {
+  return {
+    requests: new Histogram(
+      'glimpse_http_request_duration_seconds',
+      'Time to answer a request, by route.',
+      REQUEST_BUCKETS,
+      'route',
+    ),
+    inserts: new Histogram(
+      'glimpse_insert_duration_seconds',
+      'Time of one insert of a spool segment into ClickHouse.',
+      INSERT_BUCKETS,
+    ),
+  }
+}
+
 function metric(name: string, type: 'counter' | 'gauge', help: string, value: number): string[] {
   return [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`]
 }
 
-export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): string {
+export function renderMetrics(
+  counters: IngestCounters,
+  figures: SpoolFigures,
+  timings?: Timings,
+): string {
   const { spool, shipper, pending } = figures
   const lines = [
     ...metric(
@@ -40,6 +137,12 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
       'counter',
       'Time spent in fdatasync.',
       spool.syncMs / 1000,
+    ),
+    ...metric(
+      'glimpse_spool_write_failures_total',
+      'counter',
+      'Spool writes or syncs that failed (full or failing disk) and were cut back.',
+      spool.writeFailures,
     ),
     ...metric(
       'glimpse_events_shipped_total',
@@ -83,6 +186,35 @@ export function renderMetrics(counters: IngestCounters, figures: SpoolFigures): 
       'Batches sent again that the store recognized by their token and stored once.',
       shipper.deduplicated,
     ),
+    ...(timings === undefined ? [] : [...timings.requests.render(), ...timings.inserts.render()]),
   ]
   return lines.join('\n') + '\n'
+}
+
+export interface MetricsDeps {
+  counters: IngestCounters
+  spoolStats: () => SpoolFigures
+  timings: Timings
+  /** When set, scrapes must send `Authorization: Bearer <token>`. */
+  token: string | undefined
+}
+
+/** The app behind the metrics listener: GET /metrics, nothing else. */
+export function createMetricsApp(deps: MetricsDeps): Hono {
+  const app = new Hono()
+  app.get('/metrics', (c) => {
+    if (
+      deps.token !== undefined &&
+      !sameSecret(bearerToken(c.req.header('authorization')), deps.token)
+    ) {
+      return errorResponse(c, 401, 'unauthorized', 'A valid metrics token is required.', {
+        'WWW-Authenticate': 'Bearer',
+      })
+    }
+    return c.text(renderMetrics(deps.counters, deps.spoolStats(), deps.timings), 200, {
+      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+    })
+  })
+  app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
+  return app
 }

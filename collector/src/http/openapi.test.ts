@@ -7,6 +7,9 @@ import { createUserBody, patchUserBody, userRouteDocs } from '../admin/users.js'
 import { authRouteDocs, loginBody, setupBody } from '../auth/routes.js'
 import { eventPayloadSchema } from '../ingest/payload.js'
 import { eventRouteDocs } from '../ingest/route.js'
+import { funnelRequestSchema } from '../reports/funnel.js'
+import { queryRequestSchema } from '../reports/model.js'
+import { reportRouteDocs } from '../reports/routes.js'
 import { startTestCollector, type TestCollector } from '../../test/helpers.js'
 import { forgetBody, forgetRouteDocs } from './forget.js'
 import { issuePath } from './json-body.js'
@@ -31,6 +34,7 @@ const allDocs: RouteDoc[] = [
   ...adminRouteDocs,
   ...keyRouteDocs,
   ...userRouteDocs,
+  ...reportRouteDocs,
 ]
 
 const fetchDocument = async () => {
@@ -62,7 +66,6 @@ describe('GET /api/openapi.json', () => {
         '/api/event',
         '/api/forget',
         '/healthz',
-        '/metrics',
         '/js/{file}',
         '/api/openapi.json',
         '/api/auth/state',
@@ -78,6 +81,10 @@ describe('GET /api/openapi.json', () => {
         '/api/admin/keys',
         '/api/admin/keys/{id}',
         '/api/admin/users',
+        '/api/v2/query',
+        '/api/v1/stats/realtime/visitors',
+        '/api/v1/funnel',
+        '/api/admin/sites/{site}/goals',
         '/api/admin/users/{id}',
       ]),
     )
@@ -142,11 +149,14 @@ describe('GET /api/openapi.json', () => {
     expect(bodyOf('post', '/api/admin/keys')).toBe(createKeyBody)
     expect(bodyOf('post', '/api/admin/users')).toBe(createUserBody)
     expect(bodyOf('patch', '/api/admin/users/{id}')).toBe(patchUserBody)
+    expect(bodyOf('post', '/api/v2/query')).toBe(queryRequestSchema)
+    expect(bodyOf('post', '/api/v1/funnel')).toBe(funnelRequestSchema)
 
     // And the routes answer a body the documented schema refuses with that schema's words.
     for (const doc of allDocs) {
       if (doc.body === undefined || doc.path === '/api/forget') continue
-      const shape = (doc.body as z.ZodObject).shape
+      if (!(doc.body instanceof z.ZodObject)) continue // unions: no first field to spoil
+      const shape = doc.body.shape
       const first = Object.keys(shape)[0] ?? ''
       const sample = { [first]: { not: ['a', 'valid', 'value'] } }
       const parsed = doc.body.safeParse(sample)
@@ -159,6 +169,11 @@ describe('GET /api/openapi.json', () => {
         body: JSON.stringify(sample),
       })
       expect(response.status, `${doc.method} ${doc.path}`).toBe(400)
+      if (doc.path === '/api/v2/query') {
+        // The Stats API answers in its own words (Plausible's), under invalid_query.
+        expect(await response.json()).toMatchObject({ error: { code: 'invalid_query' } })
+        continue
+      }
       expect(await response.json(), `${doc.method} ${doc.path}`).toEqual({
         error: {
           code: 'invalid_payload',

@@ -49,15 +49,18 @@ describe('isLoopback', () => {
   })
 })
 
-describe('wait', () => {
-  it('tells the wait without taking a token', () => {
+describe('refund', () => {
+  it('gives tokens back, never beyond the bucket', () => {
     const limiter = createRateLimiter(2)
-    expect(limiter.wait('a', 0)).toBe(0)
     expect(limiter.take('a', 0)).toBe(0)
-    expect(limiter.wait('a', 0)).toBe(0)
-    expect(limiter.wait('a', 0)).toBe(0)
     expect(limiter.take('a', 0)).toBe(0)
-    expect(limiter.wait('a', 0)).toBe(30)
-    expect(limiter.wait('a', 30_000)).toBe(0)
+    expect(limiter.take('a', 0)).toBe(30)
+    limiter.refund('a')
+    expect(limiter.take('a', 0)).toBe(0)
+    limiter.refund('a', 5)
+    expect(limiter.take('a', 0, 3)).toBe(30)
+    expect(limiter.take('a', 0, 2)).toBe(0)
+    limiter.refund('unknown')
+    expect(limiter.size).toBe(1)
   })
 })

@@ -11,8 +11,8 @@ import { sipHash24 } from '../siphash.js'
 export interface RateLimiter {
   /** Take `count` tokens for `key`; the seconds to wait when refused, 0 when allowed. */
   take(key: string | bigint, now: number, count?: number): number
-  /** The seconds `take` would ask to wait for `count` tokens, taking none. */
-  wait(key: string | bigint, now: number, count?: number): number
+  /** Give back `count` tokens taken for something that turned out not to count. */
+  refund(key: string | bigint, count?: number): void
   readonly size: number
 }
 
@@ -55,14 +55,9 @@ export function createRateLimiter(perMinute: number, maxKeys = 100_000): RateLim
       bucket.tokens -= count
       return 0
     },
-    wait(key, now, count = 1) {
-      if (perMinute <= 0) return 0
+    refund(key, count = 1) {
       const bucket = buckets.get(key)
-      if (bucket === undefined) return buckets.size >= maxKeys ? 60 : 0
-      refill(bucket, now)
-      return bucket.tokens < count
-        ? Math.max(1, Math.ceil((count - bucket.tokens) / perMs / 1000))
-        : 0
+      if (bucket !== undefined) bucket.tokens = Math.min(perMinute, bucket.tokens + count)
     },
     get size() {
       return buckets.size

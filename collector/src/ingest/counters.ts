@@ -14,6 +14,7 @@ export const DROP_REASONS = [
   'referrer_spam',
   'opted_out',
   'overloaded',
+  'storage_unavailable',
 ] as const
 
 export type DropReason = (typeof DROP_REASONS)[number]

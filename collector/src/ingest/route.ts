@@ -1,13 +1,15 @@
 /**
  * POST /api/event: reads and validates the beacon, runs the pipeline once per target
  * site, and hands the rows to the sink. 202 when taken (or quietly dropped as a bot),
- * a 4xx with a JSON error code for bad input, 503 with Retry-After when full.
+ * a 4xx with a JSON error code for bad input, 503 with Retry-After when the spool is
+ * full or its disk is failing (logged once per interval, not once per request).
  */
 import type { Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { RouteDoc } from '../http/openapi.js'
 import { errorResponse } from '../http/errors.js'
+import { createLogThrottle, type Logger } from '../logger.js'
 import { resolveClientIp, type Cidr } from '../http/client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
 import type { EventRow } from './event-row.js'
@@ -26,6 +28,7 @@ export interface IngestRouteDeps extends PipelineDeps {
   limitClient: (ip: string, now: number) => number
   /** The TCP peer address; injected because only the runtime adapter knows it. */
   socketAddress: (c: Context) => string | undefined
+  logger: Logger
 }
 
 /** POST /api/event in the OpenAPI document. */
@@ -77,6 +80,9 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     return errorResponse(c, status, reason, message ?? text, headers)
   }
 
+  // A full disk refuses every request: one line with the detail, then a count per interval.
+  const throttle = createLogThrottle(deps.logger)
+
   return async function ingestEvent(c: Context): Promise<Response> {
     // Cheap checks on the headers first; the body is read only for requests that pass.
     const ip = resolveClientIp(
@@ -124,12 +130,40 @@ export function createIngestHandler(deps: IngestRouteDeps) {
       else outcomes.push(result.reason)
     }
     // One write for the whole request: the answer waits until the rows are kept.
-    const kept = rows.length > 0 && (await deps.sink.write(rows))
-    if (rows.length > 0 && !kept) outcomes.push('overloaded')
+    const written = rows.length > 0 ? await deps.sink.write(rows) : undefined
+    const kept = written?.kept === true
+    const refused = written?.kept === false ? written.reason : undefined
+    if (written?.kept === false) {
+      // Counted per event, as every other drop is.
+      for (let i = 0; i < rows.length; i++) outcomes.push(written.reason)
+      if (written.reason === 'storage_unavailable') {
+        throttle.log('error', 'storage', 'events refused: the spool cannot write to disk', {
+          error: written.error,
+        })
+      }
+    } else if (kept) {
+      throttle.resolve('storage', 'events are stored on disk again')
+    }
     const accepted = kept ? rows.length : 0
     for (const reason of outcomes) deps.counters.dropped[reason]++
     deps.counters.accepted += accepted
 
+    // Refused rows are answered 503 even when another target site dropped the event
+    // quietly: a 202 would tell the client that the refused rows were kept.
+    if (refused === 'storage_unavailable') {
+      return errorResponse(
+        c,
+        503,
+        'storage_unavailable',
+        'The collector cannot write to its disk; retry later.',
+        { 'Retry-After': '10' },
+      )
+    }
+    if (refused === 'overloaded') {
+      return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', {
+        'Retry-After': '5',
+      })
+    }
     if (accepted > 0 || outcomes.some((reason) => QUIET_DROPS.has(reason))) {
       // Bots and opted-out visitors get the same answer as counted ones.
       return c.json(
@@ -143,11 +177,6 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     if (outcomes.includes('rate_limited')) {
       return errorResponse(c, 429, 'rate_limited', 'Too many events for this site; retry later.', {
         'Retry-After': '10',
-      })
-    }
-    if (outcomes.includes('overloaded')) {
-      return errorResponse(c, 503, 'overloaded', 'The collector is busy; retry later.', {
-        'Retry-After': '5',
       })
     }
     // Every target site refused the event: answer with the first reason.

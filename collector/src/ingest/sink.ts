@@ -5,12 +5,22 @@
  */
 import type { EventRow } from './event-row.js'
 
+/**
+ * What became of one write: kept, or refused (nothing kept) because the sink is full
+ * (`overloaded`) or its storage is failing (`storage_unavailable`, with the error).
+ * Both refusals are answered 503 with Retry-After.
+ */
+export type SinkWrite =
+  | { kept: true }
+  | { kept: false; reason: 'overloaded' }
+  | { kept: false; reason: 'storage_unavailable'; error: unknown }
+
 export interface EventSink {
   /**
-   * Take the rows of one request; resolves true once they are kept (as durably as this
-   * sink keeps anything), false when the sink is full and they must be refused (503).
+   * Take the rows of one request; resolves once they are kept (as durably as this sink
+   * keeps anything) or refused.
    */
-  write(rows: EventRow[]): Promise<boolean>
+  write(rows: EventRow[]): Promise<SinkWrite>
   /** Stop taking rows and store what was taken, within the deadline (epoch ms). */
   close(deadline: number): Promise<void>
   /** Rows taken but not yet stored. */

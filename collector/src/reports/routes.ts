@@ -11,6 +11,7 @@
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
 import { errorResponse } from '../http/errors.js'
+import type { RouteDoc } from '../http/openapi.js'
 import { readJsonBody } from '../http/json-body.js'
 import { normalizeDomain } from '../sites/settings.js'
 import { defineQuery } from '../store/query.js'
@@ -18,6 +19,7 @@ import { funnelRequestSchema, runFunnel } from './funnel.js'
 import { goalInputSchema, goalName, type Goal } from './goals.js'
 import type { GoalStore } from './goals-store.js'
 import { PeriodError, resolvePeriod } from './periods.js'
+import { queryRequestSchema } from './model.js'
 import { runReport, type ReportDeps } from './runner.js'
 
 /** What a request may do with a site's reports. */
@@ -73,6 +75,124 @@ function refuse(c: Context, access: Access): Response {
   // A site one may not read answers like one that does not exist.
   return errorResponse(c, 404, 'site_not_found', 'No such site, or no access to it.')
 }
+
+const resultJson = z.object({
+  results: z.array(
+    z.object({
+      dimensions: z.array(z.string()),
+      metrics: z.array(z.number().nullable()),
+      comparison: z
+        .object({
+          dimensions: z.array(z.string()),
+          metrics: z.array(z.number().nullable()),
+          change: z.array(z.number().nullable()),
+        })
+        .optional(),
+    }),
+  ),
+  meta: z.object({
+    time_labels: z.array(z.string()).optional(),
+    total_rows: z.number().optional(),
+    comparison_date_range: z.tuple([z.string(), z.string()]).optional(),
+  }),
+  query: z.record(z.string(), z.unknown()),
+})
+
+const funnelJson = z.object({
+  site_id: z.string(),
+  steps: z.array(
+    z.object({
+      label: z.string(),
+      visitors: z.number(),
+      conversion_rate: z.number(),
+      drop_off: z.number(),
+      drop_off_rate: z.number(),
+    }),
+  ),
+})
+
+const goalJson = z.object({
+  id: z.string(),
+  type: z.enum(['page', 'event']),
+  path: z.string().optional(),
+  event_name: z.string().optional(),
+  display_name: z.string(),
+})
+
+const refusals = {
+  401: { description: 'No credential (unauthorized).' },
+  403: { description: 'A credential limited to anonymized reports (anonymized_only).' },
+  404: { description: 'No such site, or no access to it (site_not_found).' },
+}
+
+/** The reports API in the OpenAPI document. */
+export const reportRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/v2/query',
+    tag: 'reports',
+    summary: "Aggregate figures in the shape of Plausible's Stats API v2.",
+    security: 'user',
+    body: queryRequestSchema,
+    responses: {
+      200: { description: 'Results, meta and the normalized query.', schema: resultJson },
+      400: { description: 'An invalid query (invalid_query), with the reason.' },
+      ...refusals,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/v1/stats/realtime/visitors',
+    tag: 'reports',
+    summary: 'Visitors in the last five minutes.',
+    security: 'user',
+    query: z.object({ site_id: z.string() }),
+    responses: { 200: { description: 'A number.', schema: z.number() }, ...refusals },
+  },
+  {
+    method: 'post',
+    path: '/api/v1/funnel',
+    tag: 'reports',
+    summary: 'Visitors through 2–8 ordered steps within a visit.',
+    security: 'user',
+    body: funnelRequestSchema,
+    responses: {
+      200: { description: 'Each step with conversion and drop-off.', schema: funnelJson },
+      400: { description: 'An invalid funnel or date range.' },
+      ...refusals,
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/sites/{site}/goals',
+    tag: 'admin',
+    summary: "A site's goals.",
+    security: 'admin',
+    responses: {
+      200: { description: 'The goals.', schema: z.object({ goals: z.array(goalJson) }) },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/sites/{site}/goals',
+    tag: 'admin',
+    summary: 'Add a page goal (path pattern, * and **) or a custom-event goal.',
+    security: 'admin',
+    body: goalInputSchema,
+    responses: {
+      201: { description: 'The goal.', schema: goalJson },
+      400: { description: 'Invalid body.' },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/admin/sites/{site}/goals/{id}',
+    tag: 'admin',
+    summary: 'Remove a goal.',
+    security: 'admin',
+    responses: { 204: { description: 'Removed.' }, 404: { description: 'No such goal.' } },
+  },
+]
 
 export function createReportsApp(deps: ReportsDeps): Hono {
   const app = new Hono()

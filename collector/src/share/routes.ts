@@ -12,6 +12,7 @@ import { ANONYMIZED_DIMENSIONS, ANONYMIZED_METRICS, GRANULARITIES } from '../ano
 import { isDay } from '../reports/date-range.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
+import type { RouteDoc } from '../http/openapi.js'
 import { normalizeDomain } from '../sites/settings.js'
 import type { Share, ShareStore } from './store.js'
 
@@ -73,6 +74,39 @@ export function shareView(share: Share, now: number) {
         : 'active',
   }
 }
+
+/** The share routes, in the OpenAPI document. */
+export const shareRouteDocs: RouteDoc[] = [
+  {
+    method: 'post',
+    path: '/api/admin/shares',
+    tag: 'admin',
+    summary: 'Make a share link: anonymized reports of one site for a third party.',
+    security: 'admin',
+    body: shareInputSchema,
+    responses: {
+      201: { description: 'The share, with its token and URL (shown only now).' },
+      400: { description: 'An invalid body.' },
+      404: { description: 'No such site.' },
+    },
+  },
+  {
+    method: 'get',
+    path: '/api/admin/shares',
+    tag: 'admin',
+    summary: 'Every share link, with its status (never its token).',
+    security: 'admin',
+    responses: { 200: { description: '{shares: [...]}' } },
+  },
+  {
+    method: 'delete',
+    path: '/api/admin/shares/{id}',
+    tag: 'admin',
+    summary: 'Revoke a share link; it is refused from the next request on.',
+    security: 'admin',
+    responses: { 204: { description: 'Revoked.' }, 404: { description: 'No such share.' } },
+  },
+]
 
 export function createShareAdminApp(deps: ShareAdminDeps): Hono {
   const app = new Hono()

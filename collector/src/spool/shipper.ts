@@ -4,9 +4,13 @@
  * deletes the segment once every batch is stored. Each batch carries a deduplication
  * token made of the segment and batch number, so a batch inserted again after a crash
  * or a timeout is stored once. Failures are retried with backoff, forever: the events
- * stay on disk meanwhile.
+ * stay on disk meanwhile. While inserts fail, the health reason `store_insert_failing`
+ * is raised (cleared by the next stored segment) and the failure is logged once per
+ * interval; while the spool cannot write, the shipper probes its disk each round.
  */
-import type { Logger } from '../logger.js'
+import type { Health } from '../health.js'
+import type { Histogram } from '../http/metrics.js'
+import { createLogThrottle, type Logger } from '../logger.js'
 import type { EventInsert } from '../store/insert.js'
 import type { Spool } from './spool.js'
 
@@ -15,13 +19,36 @@ const NEWLINE = Buffer.from('\n')
 const joinLines = (records: Buffer[]) =>
   Buffer.concat(records.flatMap((record) => [record, NEWLINE]))
 
+const errorType = (error: unknown): string | undefined => {
+  const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown }
+  if (typeof type === 'string' && type !== '') return type
+  return typeof code === 'string' && code !== '' ? code : undefined
+}
+
+/** The store's own disk is full (the embedded engine's or a server's). */
+export function isStoreDiskFull(error: unknown): boolean {
+  const message = error instanceof Error ? error.message : String(error)
+  return (
+    /NOT_ENOUGH_SPACE|ENOSPC/.test(errorType(error) ?? '') ||
+    /not enough space|no space left/i.test(message)
+  )
+}
+
 /** An error the store raised about the data itself, which no retry will fix. */
 function isDataError(error: unknown): boolean {
   const type = (error as { type?: unknown }).type
   return (
+    !isStoreDiskFull(error) &&
     typeof type === 'string' &&
     /PARSE|INCORRECT_DATA|TYPE_MISMATCH|ESCAPE|UTF|TOO_LARGE_STRING/.test(type)
   )
+}
+
+/** A short, public description for /healthz (the log has the whole error). */
+function describeInsertFailure(error: unknown): string {
+  if (isStoreDiskFull(error)) return "Inserts into the store fail: the store's disk is full."
+  const type = errorType(error)
+  return `Inserts into the store fail${type === undefined ? '' : ` (${type})`}.`
 }
 
 export interface ShipperOptions {
@@ -36,7 +63,11 @@ export interface ShipperOptions {
   /** Seal and ship the open segment once its first event is this old. */
   maxWaitMs: number
   logger: Logger
+  /** Where `store_insert_failing` is raised and cleared. */
+  health?: Health
   maxBackoffMs?: number
+  /** Observes the time of each insert (seconds), for /metrics. */
+  insertTimes?: Histogram
 }
 
 export interface ShipperStats {
@@ -89,9 +120,11 @@ export class Shipper {
   private readonly stopLoop = new AbortController()
   private wake: (() => void) | undefined
   private timer: ReturnType<typeof setTimeout> | undefined
+  private readonly throttle: ReturnType<typeof createLogThrottle>
 
   constructor(private readonly options: ShipperOptions) {
     this.firstSegmentOfThisStart = options.spool.activeSegment.id
+    this.throttle = createLogThrottle(options.logger)
   }
 
   start(): void {
@@ -115,11 +148,12 @@ export class Shipper {
   }
 
   private async loop(): Promise<void> {
-    const { spool, maxWaitMs, batchRows, logger } = this.options
+    const { spool, maxWaitMs, batchRows } = this.options
     const maxBackoffMs = this.options.maxBackoffMs ?? 10_000
     let backoff = 0
     while (!this.stopping) {
       try {
+        if (spool.unwritable !== undefined) await spool.probe()
         const active = spool.activeSegment
         if (
           active.records >= batchRows ||
@@ -130,6 +164,7 @@ export class Shipper {
         const shipped = await this.exclusive(() => this.shipOldest(this.stopLoop.signal))
         if (shipped) {
           backoff = 0
+          this.throttle.resolve('shipping', 'shipping resumed')
           continue
         }
         const waitFor =
@@ -142,7 +177,10 @@ export class Shipper {
         backoff = Math.min(maxBackoffMs, backoff === 0 ? 250 : backoff * 2)
         this.stats.retries++
         this.stats.lastError = error instanceof Error ? error.message : String(error)
-        logger.warn('shipping failed; will retry', { retryInMs: backoff, error })
+        this.throttle.log('warn', 'shipping', 'shipping failed; will retry', {
+          retryInMs: backoff,
+          error,
+        })
         await this.sleep(backoff)
       }
     }
@@ -184,14 +222,24 @@ export class Shipper {
     this.tried.add(segment.id)
     const started = performance.now()
     try {
-      if (records.length > 0) await this.send(insert, records, token, resent, signal)
+      try {
+        if (records.length > 0) await this.send(insert, records, token, resent, signal)
+      } catch (error) {
+        if (!isDataError(error)) throw error
+        // The store refuses something in the data: find the rows it refuses, keep them
+        // aside for the operator, and store the rest, so one bad row cannot stall all.
+        await this.shipOneByOne(records, token, resent, signal)
+      }
     } catch (error) {
-      if (!isDataError(error)) throw error
-      // The store refuses something in the data: find the rows it refuses, keep them
-      // aside for the operator, and store the rest, so one bad row cannot stall all.
-      await this.shipOneByOne(records, token, resent, signal)
+      // Not while stopping: an insert cut off by the shutdown deadline says nothing.
+      if (!signal?.aborted)
+        this.options.health?.set('store_insert_failing', describeInsertFailure(error))
+      throw error
     }
-    this.stats.insertMs += performance.now() - started
+    this.options.health?.set('store_insert_failing', undefined)
+    const elapsed = performance.now() - started
+    this.stats.insertMs += elapsed
+    if (records.length > 0) this.options.insertTimes?.observe(elapsed / 1000)
     this.stats.batches++
     this.stats.shipped += records.length
     await spool.remove(segment.id)
@@ -255,7 +303,7 @@ export class Shipper {
     this.wake?.()
     await this.running
     this.running = undefined
-    const { spool, logger } = this.options
+    const { spool } = this.options
     await spool.rotate()
     while (Date.now() < deadline && spool.sealedCount > 0) {
       try {
@@ -264,7 +312,14 @@ export class Shipper {
         const signal = AbortSignal.timeout(Math.max(1, deadline - Date.now()))
         await this.exclusive(() => this.shipOldest(signal))
       } catch (error) {
-        logger.warn('shipping at shutdown failed; events stay in the spool', { error })
+        this.throttle.log(
+          'warn',
+          'shipping',
+          'shipping at shutdown failed; events stay in the spool',
+          {
+            error,
+          },
+        )
         await new Promise((resolve) =>
           setTimeout(resolve, Math.min(500, Math.max(0, deadline - Date.now()))),
         )
