@@ -21,7 +21,15 @@ FROM node:20-bookworm-slim
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --omit=optional --no-audit --no-fund && npm cache clean --force
+# --omit=optional also leaves out Argon2's native binary (an optional platform package):
+# it is installed by name, beside, and copied in.
+RUN npm ci --omit=dev --omit=optional --no-audit --no-fund \
+ && version=$(node -p "require('./package-lock.json').packages['node_modules/@node-rs/argon2'].version") \
+ && mkdir /tmp/argon2 && cd /tmp/argon2 \
+ && npm install --no-audit --no-fund --no-package-lock "@node-rs/argon2-linux-$(node -p process.arch)-gnu@$version" \
+ && cp -r node_modules/@node-rs/argon2-linux-* /app/node_modules/@node-rs/ \
+ && cd /app && rm -rf /tmp/argon2 && node -e "require('@node-rs/argon2')" \
+ && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY schema ./schema
 RUN mkdir -p /app/data && chown node:node /app/data

@@ -40,7 +40,7 @@ async function send(headers: Record<string, string> = {}, domain = 'example.com'
 }
 
 async function metric(name: string): Promise<number> {
-  const text = await (await collector.app.request('/metrics')).text()
+  const text = await (await collector.metrics.request('/metrics')).text()
   const line = text.split('\n').find((candidate) => candidate.startsWith(`${name} `))
   return Number(line?.split(' ')[1])
 }

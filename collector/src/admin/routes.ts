@@ -4,11 +4,12 @@
  *   POST /api/admin/erasure               { site, from?, to? }  delete a site's events
  *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention (0: forever)
  *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
+ *   PUT  /api/admin/sites/:site/scrubbing { kinds, drop_props } what the scrubber replaces
  *   /api/admin/sites, /api/admin/keys, /api/admin/users          see sites.ts, keys.ts, users.ts
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { MAX_RETENTION_MONTHS, normalizeDomain } from '../sites/settings.js'
+import { MAX_RETENTION_MONTHS, normalizeDomain, SCRUB_KINDS } from '../sites/settings.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
@@ -34,6 +35,12 @@ const retentionBody = z
   .object({ months: z.number().int().min(0).max(MAX_RETENTION_MONTHS) })
   .strict()
 const hostnamesBody = z.object({ hostnames: z.array(z.string().max(253)).max(100) }).strict()
+const scrubbingBody = z
+  .object({
+    kinds: z.array(z.enum(SCRUB_KINDS)).max(SCRUB_KINDS.length * 2),
+    drop_props: z.array(z.string().trim().min(1).max(300)).max(100),
+  })
+  .strict()
 
 /** The admin API, mounted at /api/admin. */
 export function createAdminApp(deps: AdminDeps): Hono {
@@ -83,6 +90,19 @@ export function createAdminApp(deps: AdminDeps): Hono {
     }
     await deps.reloadSites()
     return c.json({ site, allowedHostnames: hostnames })
+  })
+
+  app.put('/sites/:site/scrubbing', async (c) => {
+    const body = await readJsonBody(c, scrubbingBody)
+    if (!body.ok) return body.response
+    const kinds = SCRUB_KINDS.filter((kind) => body.value.kinds.includes(kind))
+    const dropProps = [...new Set(body.value.drop_props.map((key) => key.toLowerCase()))]
+    const site = normalizeDomain(c.req.param('site'))
+    if (site === undefined || !(await deps.privacy.setScrubbing(site, kinds, dropProps))) {
+      return errorResponse(c, 404, 'unknown_site', 'No such site.')
+    }
+    await deps.reloadSites()
+    return c.json({ site, kinds, drop_props: dropProps })
   })
   return app
 }

@@ -13,7 +13,13 @@ import { canReadSite } from '../http/auth.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
 import type { RouteDoc } from '../http/openapi.js'
-import { canonicalTimeZone, MIN_K, normalizeDomain, SITE_DEFAULTS } from '../sites/settings.js'
+import {
+  canonicalTimeZone,
+  MAX_RETENTION_MONTHS,
+  MIN_K,
+  normalizeDomain,
+  SITE_DEFAULTS,
+} from '../sites/settings.js'
 import type { Store } from '../store/client.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { createSite, deleteSite, readSites, updateSite, type SiteRow } from '../store/sites.js'
@@ -32,7 +38,8 @@ const timezone = z
   .string()
   .max(64)
   .refine((name) => canonicalTimeZone(name) !== undefined, 'must be an IANA time zone name')
-const retentionMonths = z.number().int().min(1).max(1200)
+// 0 keeps the site's events forever.
+const retentionMonths = z.number().int().min(0).max(MAX_RETENTION_MONTHS)
 const k = z.number().int().min(MIN_K).max(255)
 
 export const createSiteBody = z

@@ -6,6 +6,7 @@
  */
 import { Hono } from 'hono'
 import { DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
+import { SCRUB_COUNTERS } from '../ingest/scrub/scrub.js'
 import type { ShipperStats } from '../spool/shipper.js'
 import type { SpoolStats } from '../spool/spool.js'
 import { errorResponse } from './errors.js'
@@ -123,6 +124,11 @@ export function renderMetrics(
     '# TYPE glimpse_events_dropped_total counter',
     ...DROP_REASONS.map(
       (reason) => `glimpse_events_dropped_total{reason="${reason}"} ${counters.dropped[reason]}`,
+    ),
+    "# HELP glimpse_scrubbed_values_total Values in events replaced by a marker, by kind (client_ip: the client's own address).",
+    '# TYPE glimpse_scrubbed_values_total counter',
+    ...SCRUB_COUNTERS.map(
+      (kind) => `glimpse_scrubbed_values_total{kind="${kind}"} ${counters.scrubbed[kind]}`,
     ),
     ...metric('glimpse_events_pending', 'gauge', 'Events in the spool not yet stored.', pending),
     ...metric('glimpse_spool_bytes', 'gauge', 'Bytes in the spool on disk.', spool.bytes),

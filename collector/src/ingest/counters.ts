@@ -1,4 +1,5 @@
-/** Counts of what happened to events: accepted, and dropped by named reason. */
+/** Counts of what happened to events: accepted, dropped by named reason, values scrubbed. */
+import { emptyScrubCounts, type ScrubCounts } from './scrub/scrub.js'
 
 export const DROP_REASONS = [
   'payload_too_large',
@@ -22,6 +23,8 @@ export type DropReason = (typeof DROP_REASONS)[number]
 export interface IngestCounters {
   accepted: number
   dropped: Record<DropReason, number>
+  /** Values the scrub step replaced, by kind (counts only, never the values). */
+  scrubbed: ScrubCounts
 }
 
 export function createCounters(): IngestCounters {
@@ -29,5 +32,5 @@ export function createCounters(): IngestCounters {
     DropReason,
     number
   >
-  return { accepted: 0, dropped }
+  return { accepted: 0, dropped, scrubbed: emptyScrubCounts() }
 }

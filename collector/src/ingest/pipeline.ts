@@ -1,10 +1,11 @@
 /**
  * The ingest pipeline as data: an ordered list of named steps over one event draft.
  * A step enriches the draft or drops the event with a reason; the first drop ends it.
- * The IP enters with the request and leaves the draft at the visitor_id step.
+ * The IP enters with the request and leaves the draft at the visitor_id step; the scrub
+ * step, just before it, replaces it (and other personal data) in every stored text.
  */
 import { cleanUrl, type CleanUrl } from './clean-url.js'
-import type { DropReason } from './counters.js'
+import type { DropReason, IngestCounters } from './counters.js'
 import type { EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
@@ -15,6 +16,7 @@ import {
   rowRetentionMonths,
   type SiteRegistry,
 } from '../sites/settings.js'
+import { scrubEvent } from './scrub/event.js'
 import { resolveSource, type Source } from './source.js'
 import type { Device } from './user-agent.js'
 import type { Salt, SaltSource } from '../store/salts.js'
@@ -30,6 +32,8 @@ export interface PipelineDeps {
   salts: SaltSource
   hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => bigint
   sessions: SessionTracker
+  /** The scrub step counts what it replaced, by kind, in `counters.scrubbed`. */
+  counters: IngestCounters
 }
 
 /** One event on its way through the pipeline. */
@@ -139,6 +143,8 @@ export const STEPS: ReadonlyArray<readonly [string, Step]> = [
   ['url', cleanPageUrl],
   ['hostname', checkHostname],
   ['source', findSource],
+  // Needs the client IP, which the visitor_id step drops.
+  ['scrub', scrubEvent],
   ['visitor_id', identifyVisitor],
   ['session', assignSession],
 ]

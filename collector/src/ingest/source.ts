@@ -89,6 +89,9 @@ const ALIASES: Record<string, string> = {
 /** The kind of each known source by display name, for sources named in campaign tags. */
 const KIND_BY_NAME = new Map<string, Kind>([...Object.values(KNOWN), ['Newsletter', 'email']])
 
+/** Longest referrer stored. */
+export const MAX_REFERRER = 500
+
 export interface Source {
   /** The page referrer, reduced to scheme, host and path. Empty for internal or none. */
   referrer: string
@@ -149,8 +152,8 @@ export function resolveSource(referrerText: string, page: CleanUrl): Source {
     if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && host !== page.hostname) {
       referrerHost = host
       // Only the origin and path of a referrer are kept; its query can carry anything.
-      referrer =
-        `${parsed.protocol}//${host}${parsed.pathname === '/' ? '' : parsed.pathname}`.slice(0, 500)
+      // The scrub step cuts it to MAX_REFERRER, after scrubbing (a cut e-mail is not found).
+      referrer = `${parsed.protocol}//${host}${parsed.pathname === '/' ? '' : parsed.pathname}`
     }
   }
   const known = referrerHost === '' ? undefined : lookupKnown(referrerHost)

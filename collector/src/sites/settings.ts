@@ -28,6 +28,9 @@ export const FOREVER_ROW_MONTHS = 65535
 export function rowRetentionMonths(months: number): number {
   return months === 0 ? FOREVER_ROW_MONTHS : months
 }
+/** Kinds of personal data the scrubber can replace in what a page sends (all on by default). */
+export const SCRUB_KINDS = ['email', 'ip', 'phone', 'card', 'token'] as const
+export type ScrubKind = (typeof SCRUB_KINDS)[number]
 
 export interface SiteSettings {
   domain: string
@@ -37,6 +40,10 @@ export interface SiteSettings {
   retentionMonths: number
   /** Page hostnames accepted (each with its subdomains); empty accepts any. */
   allowedHostnames: string[]
+  /** Kinds the scrubber replaces; absent: all. The client's own address always goes. */
+  scrubKinds?: readonly ScrubKind[]
+  /** Prop keys dropped whole, lower-case (compared without regard to case). */
+  dropProps?: readonly string[]
   /** The site's time zone, an IANA name: where its days start and end in reports. */
   timezone: string
   /** Anonymity threshold: the fewest distinct visitors a figure for third parties may cover. */

@@ -6,6 +6,7 @@
  * cleanup settings). Every operation is written to the audit log, without personal data.
  */
 import { toClickHouseTime } from '../time.js'
+import type { ScrubKind } from '../sites/settings.js'
 import type { Store } from './client.js'
 import { rowRetentionMonths } from '../sites/settings.js'
 import { updateSite } from './sites.js'
@@ -23,6 +24,8 @@ export interface PrivacyOps {
   setRetention(site: string, months: number): Promise<boolean>
   /** Not a deletion, but a change to what a site accepts: audited alike. */
   setHostnames(site: string, hostnames: string[]): Promise<boolean>
+  /** What the scrubber replaces and which props it drops: audited alike. */
+  setScrubbing(site: string, kinds: readonly ScrubKind[], dropProps: string[]): Promise<boolean>
 }
 
 const SYNC = { mutations_sync: '2' } as const
@@ -127,6 +130,12 @@ export function createPrivacyOps(
     async setHostnames(site, hostnames) {
       if (!(await updateSite(store, site, { allowedHostnames: hostnames }, now()))) return false
       await audit('hostnames', site, JSON.stringify({ hostnames }))
+      return true
+    },
+
+    async setScrubbing(site, kinds, dropProps) {
+      if (!(await updateSite(store, site, { scrubKinds: kinds, dropProps }, now()))) return false
+      await audit('scrubbing', site, JSON.stringify({ kinds, drop_props: dropProps }))
       return true
     },
   }

@@ -1,7 +1,7 @@
 /** Registered sites in the store: registration and settings at start-up, and the list. */
 import { z } from 'zod'
 import { toClickHouseTime } from '../time.js'
-import { SITE_DEFAULTS, type SiteSettings } from '../sites/settings.js'
+import { SCRUB_KINDS, SITE_DEFAULTS, type ScrubKind, type SiteSettings } from '../sites/settings.js'
 import type { Store } from './client.js'
 import { defineQuery } from './query.js'
 
@@ -13,6 +13,9 @@ const siteRow = z.object({
   allowed_hostnames: z.array(z.string()),
   timezone: z.string(),
   k: z.coerce.number(),
+  /** Scrub kinds turned off (stored off rather than on, so new kinds start on). */
+  scrub_disabled: z.array(z.string()),
+  drop_props: z.array(z.string()),
 })
 
 /** A site as stored (times as ClickHouse writes them, UTC). */
@@ -20,7 +23,7 @@ export type SiteRow = z.infer<typeof siteRow>
 
 const selectSites = defineQuery({
   sql: (store) => `SELECT domain, created_at, count_opted_out, retention_months,
-                          allowed_hostnames, timezone, k
+                          allowed_hostnames, timezone, k, scrub_disabled, drop_props
                    FROM ${store.table('sites')} FINAL WHERE NOT deleted ORDER BY domain`,
   params: z.object({}),
   row: siteRow,
@@ -38,6 +41,8 @@ const toSettings = (row: SiteRow): SiteSettings => ({
   allowedHostnames: row.allowed_hostnames,
   timezone: row.timezone,
   k: row.k,
+  scrubKinds: SCRUB_KINDS.filter((kind) => !row.scrub_disabled.includes(kind)),
+  dropProps: row.drop_props,
 })
 
 export async function listSites(store: Store): Promise<SiteSettings[]> {
@@ -82,6 +87,8 @@ export async function registerSites(
     retention_months: retentionMonths,
     allowed_hostnames: [],
     ...SITE_DEFAULTS,
+    scrub_disabled: [],
+    drop_props: [],
   }))
   for (const row of existing.values()) {
     const wanted = countOptedOut.includes(row.domain)
@@ -98,6 +105,10 @@ export interface SiteChange {
   countOptedOut?: boolean
   timezone?: string
   k?: number
+  /** The kinds the scrubber replaces (the rest are stored as turned off). */
+  scrubKinds?: readonly ScrubKind[]
+  /** Prop keys dropped whole, lower-case. */
+  dropProps?: string[]
 }
 
 /** Change a site's settings; returns false for an unknown site. */
@@ -119,6 +130,11 @@ export async function updateSite(
         count_opted_out: change.countOptedOut ?? row.count_opted_out,
         timezone: change.timezone ?? row.timezone,
         k: change.k ?? row.k,
+        scrub_disabled:
+          change.scrubKinds === undefined
+            ? row.scrub_disabled
+            : SCRUB_KINDS.filter((kind) => !change.scrubKinds?.includes(kind)),
+        drop_props: change.dropProps ?? row.drop_props,
       },
     ],
     now,
@@ -148,6 +164,8 @@ export async function createSite(
     allowed_hostnames: [],
     timezone: site.timezone,
     k: site.k,
+    scrub_disabled: [],
+    drop_props: [],
   }
   await writeSites(store, [row], now)
   return row

@@ -7,6 +7,7 @@ import { openStore, type Store } from './client.js'
 import { migrate, readMigrations, renderMigration } from './migrate.js'
 import { createSaltKeeper } from './salts.js'
 import { listSites, registerSites } from './sites.js'
+import { SCRUB_KINDS } from '../sites/settings.js'
 
 let store: Store
 let dir: { dir: string; remove: () => Promise<void> }
@@ -162,6 +163,9 @@ describe('salts', () => {
   })
 })
 
+/** New sites scrub every kind and drop no props. */
+const SCRUB_DEFAULTS = { scrubKinds: [...SCRUB_KINDS], dropProps: [] }
+
 describe('sites', () => {
   it('registers new domains once', async () => {
     expect(await registerSites(store, ['a.com', 'b.com', 'a.com'], [], Date.now())).toEqual([
@@ -177,6 +181,7 @@ describe('sites', () => {
         allowedHostnames: [],
         timezone: 'UTC',
         k: 5,
+        ...SCRUB_DEFAULTS,
       },
       {
         domain: 'b.com',
@@ -185,6 +190,7 @@ describe('sites', () => {
         allowedHostnames: [],
         timezone: 'UTC',
         k: 5,
+        ...SCRUB_DEFAULTS,
       },
       {
         domain: 'c.com',
@@ -193,6 +199,7 @@ describe('sites', () => {
         allowedHostnames: [],
         timezone: 'UTC',
         k: 5,
+        ...SCRUB_DEFAULTS,
       },
     ])
   })
