@@ -28,6 +28,8 @@ import type { Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
 import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
+import { createShareAdminApp, shareRouteDocs, type ShareAdminDeps } from './share/routes.js'
+import { createExportApp, exportRouteDocs, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
   adminToken: string | undefined
@@ -46,6 +48,10 @@ export interface AppDeps extends IngestRouteDeps {
   health: Health
   /** The read side: the Stats API, realtime, funnels and goals. */
   reports: ReportsDeps
+  /** Share links (admins). */
+  shareAdmin: ShareAdminDeps
+  /** CSV / JSON-lines exports (raw for full access, anonymized for third parties). */
+  exports: ExportDeps
   logger: Logger
   store: Store
   /** Users, login sessions and API keys. */
@@ -154,6 +160,8 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/admin', createAdminApp({ ...deps, hasSite }))
   app.route('/api/sites', createSiteListApp(deps))
 
+  app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
+  app.route('/api/v1/export', createExportApp(deps.exports))
   app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
@@ -191,6 +199,8 @@ export function createApp(deps: AppDeps): Hono {
     ...keyRouteDocs,
     ...userRouteDocs,
     ...reportRouteDocs,
+    ...shareRouteDocs,
+    ...exportRouteDocs,
   )
   let document: Record<string, unknown> | undefined
   app.get('/api/openapi.json', (c) => c.json((document ??= openapi.render())))

@@ -41,6 +41,8 @@ import { listSites, registerSites } from './store/sites.js'
 import { loadTrackerAssets } from './tracker-assets.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
+import { createShareStore } from './share/store.js'
+import { createThirdPartyDoor } from './share/third-party.js'
 import { accessOf, adminAccessOf } from './reports/access.js'
 import { DAY_MS, utcDay } from './time.js'
 
@@ -257,6 +259,23 @@ export async function createCollector(
   const usageTimer = setInterval(() => void flushKeyUsage(), 60_000)
   usageTimer.unref()
 
+  const goals = createGoalStore(store, now)
+  const timeZoneOf = (site: string) => sites.get(site)?.timezone
+  const shares = createShareStore(store, now)
+  const reportDeps = { store, now, timeZoneOf, goals: (site: string) => goals.list(site) }
+  // Third parties (share tokens, API keys scoped `anonymized`) reach the reports only
+  // through the anonymizer, with the site's own k.
+  const thirdParty = createThirdPartyDoor({
+    shares,
+    now,
+    anonymize: { reports: reportDeps, kOf: (site) => sites.get(site)?.k ?? 5 },
+    anonymizedKey: (c) => {
+      const principal = c.get('principal')
+      return principal?.kind === 'key' && principal.scope === 'anonymized'
+        ? principal.id
+        : undefined
+    },
+  })
   const app = createApp({
     sites,
     limitSite: (site, at) => siteLimiter.take(site, at),
@@ -290,9 +309,22 @@ export async function createCollector(
     reports: {
       store,
       now,
-      goals: createGoalStore(store, now),
-      timeZoneOf: (site) => sites.get(site)?.timezone,
+      goals,
+      timeZoneOf,
       authorize: (c, site) => accessOf(c.get('principal'), site),
+      authorizeAdmin: (c) => adminAccessOf(c.get('principal')),
+      thirdParty,
+    },
+    exports: {
+      reports: reportDeps,
+      authorize: (c, site) => accessOf(c.get('principal'), site),
+      thirdParty,
+      audit: (action, site, detail) => shares.audit(action, site, detail),
+    },
+    shareAdmin: {
+      shares,
+      now,
+      hasSite: (site) => sites.get(site) !== undefined,
       authorizeAdmin: (c) => adminAccessOf(c.get('principal')),
     },
     logger,

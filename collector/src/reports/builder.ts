@@ -40,6 +40,11 @@ export interface BuildContext {
   range: ResolvedRange
   buckets: TimeBuckets
   goals: readonly Goal[]
+  /**
+   * Count distinct visitors and visits exactly (`uniqExact`) rather than by estimate
+   * (`uniq`): the anonymizer decides on these counts, and an estimate may be off by one.
+   */
+  exact?: boolean
 }
 
 export interface BuiltQuery {
@@ -233,9 +238,11 @@ function sideSql(
   if (spec.side === 'events' && dimensions.includes('event:goal'))
     where.push(b.goalMatch(ctx.goals))
   const metricSql = spec.side === 'events' ? EVENT_METRIC_SQL : SESSION_METRIC_SQL
+  const exactly = (sql: string) =>
+    ctx.exact === true ? sql.replace(/\buniq(If)?\(/g, 'uniqExact$1(') : sql
   const select = [
     ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
-    ...spec.metrics.map((m) => `${metricSql[m] ?? '0'} AS ${metricAlias(m)}`),
+    ...spec.metrics.map((m) => `${exactly(metricSql[m] ?? '0')} AS ${metricAlias(m)}`),
   ]
   const groupBy = dims.length > 0 ? ` GROUP BY ${dims.map((_, i) => alias(i)).join(', ')}` : ''
   const body = [...select, ...where].join(' ')

@@ -4,8 +4,9 @@
  *   GET  /api/v1/stats/realtime/visitors        visitors in the last 5 minutes
  *   POST /api/v1/funnel                         a funnel of 2–8 steps
  *   GET|POST /api/admin/sites/:site/goals, DELETE …/goals/:id   goals (admins)
- * Who may read what is decided by the injected `authorize`; a credential limited to
- * anonymized reports is refused here: third parties are served by the anonymizer.
+ * Who may read what is decided by the injected `authorize`. Third parties (a share
+ * token, an API key scoped `anonymized`) are handed to the injected `thirdParty` door,
+ * which answers through the anonymizer; the other endpoints refuse them.
  */
 import { Hono, type Context } from 'hono'
 import { z } from 'zod'
@@ -31,6 +32,16 @@ export interface ReportsDeps extends Omit<ReportDeps, 'goals'> {
   authorizeAdmin: (
     c: Context,
   ) => Exclude<Access, 'anonymized'> | Promise<Exclude<Access, 'anonymized'>>
+  /** The anonymizer's door for third parties; without it, anonymized access is refused. */
+  thirdParty?: ThirdPartyQuery
+}
+
+/** How the reports API hands a third party's Stats API request to the anonymizer. */
+export interface ThirdPartyQuery {
+  /** Whether the request carries a credential only the door knows (a share token). */
+  owns(c: Context): boolean
+  /** Answer `POST /api/v2/query` (the body's site_id already normalized). */
+  query(c: Context, body: Record<string, unknown>): Promise<Response>
 }
 
 const realtimeVisitors = defineQuery({
@@ -201,6 +212,17 @@ export function createReportsApp(deps: ReportsDeps): Hono {
   app.post('/v2/query', async (c) => {
     const body = await readJsonBody(c, z.record(z.string(), z.unknown()))
     if (!body.ok) return body.response
+    const door = deps.thirdParty
+    const raw = body.value.site_id
+    const named = typeof raw === 'string' && raw.length <= 253 ? normalizeDomain(raw) : undefined
+    if (door !== undefined && door.owns(c))
+      return door.query(c, { ...body.value, ...(named === undefined ? {} : { site_id: named }) })
+    if (
+      door !== undefined &&
+      named !== undefined &&
+      (await deps.authorize(c, named)) === 'anonymized'
+    )
+      return door.query(c, { ...body.value, site_id: named })
     const site = await siteFor(c, body.value.site_id)
     if (typeof site !== 'string') return site
     const outcome = await runReport({ ...body.value, site_id: site }, runnerDeps)

@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
-import { buildQuery, defaultOrder } from './builder.js'
+import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
 import { countryCodesMatching, countryName } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import type { Goal } from './goals.js'
@@ -118,10 +118,29 @@ export async function runReport(body: unknown, deps: ReportDeps): Promise<Report
   return runParsed(parsed.query, deps)
 }
 
-export async function runParsed(query: Query, deps: ReportDeps): Promise<ReportOutcome> {
-  const bad = (message: string): ReportOutcome => ({
-    ok: false,
-    status: 400,
+/** Options of a run; `exact` counts distinct visitors and visits exactly (the anonymizer). */
+export interface RunOptions {
+  exact?: boolean
+}
+
+/** A query checked and resolved: its periods, goals and filters, ready to build. */
+interface Prepared {
+  timeZone: string
+  goals: Goal[]
+  range: ResolvedRange
+  comparisonRange: ResolvedRange | undefined
+  timeDimension: Query['dimensions'][number] | undefined
+  interval: Interval
+  filters: Filter[]
+}
+
+async function prepare(
+  query: Query,
+  deps: ReportDeps,
+): Promise<Prepared | Extract<ReportOutcome, { ok: false }>> {
+  const bad = (message: string) => ({
+    ok: false as const,
+    status: 400 as const,
     code: 'invalid_query',
     message,
   })
@@ -170,28 +189,82 @@ export async function runParsed(query: Query, deps: ReportDeps): Promise<ReportO
       ? autoInterval(range, timeZone)
       : timeDimension
   const filters = normalizeFilters(query.filters)
+  return { timeZone, goals, range, comparisonRange, timeDimension, interval, filters }
+}
+
+function build(
+  query: Query,
+  deps: ReportDeps,
+  prep: Prepared,
+  period: ResolvedRange,
+  pagination: Query['pagination'],
+  options: RunOptions,
+) {
+  const { timeZone, goals, interval, filters } = prep
+  return buildQuery(
+    { ...query, filters, pagination },
+    {
+      events: deps.store.table('events'),
+      sessions: deps.store.table('sessions'),
+      site: query.site_id,
+      range: period,
+      goals,
+      buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
+      exact: options.exact === true,
+    },
+  )
+}
+
+/** A result row of the store in the response's shape. */
+function toResultRow(query: Query, built: BuiltQuery, row: z.output<typeof rowSchema>): ResultRow {
+  return {
+    dimensions: built.dimensionColumns.map((column, i) => {
+      const value = String(row[column] ?? '')
+      return query.dimensions[i] === 'visit:country_name' ? countryName(value) : value
+    }),
+    metrics: built.metricColumns.map((column) => metricValue(row[column])),
+  }
+}
+
+/**
+ * The rows of a query (no comparison), read from the store as they come, for exports:
+ * the whole result is never held in memory.
+ */
+export async function streamParsed(
+  query: Query,
+  deps: ReportDeps,
+): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; rows: AsyncIterable<ResultRow> }> {
+  const prep = await prepare(query, deps)
+  if ('ok' in prep) return prep
+  const built = build(query, deps, prep, prep.range, query.pagination, {})
+  const result = await deps.store.client.query({
+    query: built.sql,
+    query_params: built.params,
+    format: 'JSONEachRow',
+  })
+  async function* rows(): AsyncGenerator<ResultRow> {
+    for await (const batch of result.stream()) {
+      for (const line of batch as { json: <T>() => T }[])
+        yield toResultRow(query, built, rowSchema.parse(line.json()))
+    }
+  }
+  return { ok: true, rows: rows() }
+}
+
+export async function runParsed(
+  query: Query,
+  deps: ReportDeps,
+  options: RunOptions = {},
+): Promise<ReportOutcome> {
+  const prep = await prepare(query, deps)
+  if ('ok' in prep) return prep
+  const { timeZone, range, comparisonRange, timeDimension, interval } = prep
   const run = async (period: ResolvedRange, pagination: Query['pagination']) => {
-    const built = buildQuery(
-      { ...query, filters, pagination },
-      {
-        events: deps.store.table('events'),
-        sessions: deps.store.table('sessions'),
-        site: query.site_id,
-        range: period,
-        goals,
-        buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
-      },
-    )
+    const built = build(query, deps, prep, period, pagination, options)
     const rows = await runQuery(deps.store, built.sql, built.params, rowSchema)
     return {
       total: Number(rows[0]?.total_rows ?? 0),
-      rows: rows.map((row) => ({
-        dimensions: built.dimensionColumns.map((column, i) => {
-          const value = String(row[column] ?? '')
-          return query.dimensions[i] === 'visit:country_name' ? countryName(value) : value
-        }),
-        metrics: built.metricColumns.map((column) => metricValue(row[column])),
-      })),
+      rows: rows.map((row) => toResultRow(query, built, row)),
     }
   }
 

@@ -55,6 +55,7 @@ describe('migrations', () => {
       'schema_migrations',
       'sessions',
       'sessions_mv',
+      'shares',
       'sites',
       'users',
     ])
