@@ -76,7 +76,7 @@ async function load(done: () => boolean): Promise<void> {
 }
 
 async function gauges(): Promise<Record<string, number>> {
-  const text = await (await fetch(`${collector.url}/metrics`)).text()
+  const text = await (await fetch(`${collector.metricsUrl}/metrics`)).text()
   const values: Record<string, number> = {}
   for (const line of text.split('\n')) {
     const match = /^(glimpse_\w+) (-?[\d.e+-]+)$/.exec(line)
