@@ -4,6 +4,8 @@ import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createCollector, type Collector } from '../src/collector.js'
 import { loadConfig } from '../src/config.js'
+import { openStore, type Store } from '../src/store/client.js'
+import { migrate, readMigrations } from '../src/store/migrate.js'
 import { createLogger, type Logger } from '../src/logger.js'
 import type { SpoolFs } from '../src/spool/fs.js'
 
@@ -34,6 +36,25 @@ export async function tempDir(
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix))
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** A migrated embedded store in a temporary directory (no collector around it). */
+export async function tempStore(): Promise<{ store: Store; remove: () => Promise<void> }> {
+  const dir = await tempDir()
+  const store = await openStore({
+    user: 'default',
+    password: '',
+    database: 'glimpse',
+    dataDir: dir.dir,
+  })
+  await migrate(store, await readMigrations())
+  return {
+    store,
+    remove: async () => {
+      await store.close()
+      await dir.remove()
+    },
+  }
 }
 
 export interface TestCollector extends Collector {

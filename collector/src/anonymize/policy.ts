@@ -16,8 +16,10 @@ import {
   type Day,
 } from '../reports/date-range.js'
 import {
+  EVENT_DIMENSIONS,
   isSimpleFilter,
   isTimeDimension,
+  SESSION_DIMENSIONS,
   type FilterDimension,
   type Metric,
   type Query,
@@ -45,30 +47,9 @@ export const ANONYMIZED_METRICS: readonly Metric[] = [
  * left out: their values are chosen by the site's own scripts and may name a person.
  */
 export const ANONYMIZED_DIMENSIONS: readonly FilterDimension[] = [
-  'event:page',
-  'event:name',
-  'event:hostname',
-  'visit:entry_page',
-  'visit:exit_page',
-  'visit:source',
-  'visit:referrer',
-  'visit:channel',
-  'visit:utm_medium',
-  'visit:utm_source',
-  'visit:utm_campaign',
-  'visit:utm_content',
-  'visit:utm_term',
-  'visit:device',
-  'visit:browser',
-  'visit:browser_version',
-  'visit:os',
-  'visit:os_version',
-  'visit:country',
-  'visit:region',
-  'visit:city',
-  'visit:country_name',
-  'visit:region_name',
-  'visit:city_name',
+  ...EVENT_DIMENSIONS,
+  ...SESSION_DIMENSIONS,
+  ...VISITOR_DIMENSIONS,
 ]
 
 /**

@@ -4,9 +4,8 @@
  * answers correctly with them as plain values.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempDir } from '../../test/helpers.js'
-import { openStore, type Store } from '../store/client.js'
-import { migrate, readMigrations } from '../store/migrate.js'
+import { tempStore } from '../../test/helpers.js'
+import type { Store } from '../store/client.js'
 import { buildQuery, type BuildContext } from './builder.js'
 import { dayRange } from './date-range.js'
 import {
@@ -112,16 +111,9 @@ describe('the SQL builder', () => {
 
 describe('hostile values on the real engine', () => {
   let store: Store
-  let dir: { dir: string; remove: () => Promise<void> }
+  let remove: () => Promise<void>
   beforeAll(async () => {
-    dir = await tempDir()
-    store = await openStore({
-      user: 'default',
-      password: '',
-      database: 'glimpse',
-      dataDir: dir.dir,
-    })
-    await migrate(store, await readMigrations())
+    ;({ store, remove } = await tempStore())
     await store.client.insert({
       table: store.table('events'),
       values: HOSTILE.map((value, i) => ({
@@ -139,10 +131,7 @@ describe('hostile values on the real engine', () => {
       format: 'JSONEachRow',
     })
   })
-  afterAll(async () => {
-    await store.close()
-    await dir.remove()
-  })
+  afterAll(() => remove())
 
   const deps = () => ({
     store,

@@ -1,8 +1,7 @@
 /** Periods in a site's time zone, DST days included, on their own and on the engine. */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { tempDir } from '../../test/helpers.js'
-import { openStore, type Store } from '../store/client.js'
-import { migrate, readMigrations } from '../store/migrate.js'
+import { tempStore } from '../../test/helpers.js'
+import type { Store } from '../store/client.js'
 import { dayRange, isoInZone, localToUtc } from './date-range.js'
 import { autoInterval, comparisonPeriod, resolvePeriod, timeLabels } from './periods.js'
 import { runParsed } from './runner.js'
@@ -73,7 +72,7 @@ describe('periods', () => {
 
 describe('a DST day on the engine (site in Europe/Berlin)', () => {
   let store: Store
-  let dir: { dir: string; remove: () => Promise<void> }
+  let remove: () => Promise<void>
   const at = [
     '2026-03-28 22:30:00.000',
     '2026-03-28 23:30:00.000',
@@ -81,14 +80,7 @@ describe('a DST day on the engine (site in Europe/Berlin)', () => {
     '2026-03-29 22:30:00.000',
   ]
   beforeAll(async () => {
-    dir = await tempDir()
-    store = await openStore({
-      user: 'default',
-      password: '',
-      database: 'glimpse',
-      dataDir: dir.dir,
-    })
-    await migrate(store, await readMigrations())
+    ;({ store, remove } = await tempStore())
     await store.client.insert({
       table: store.table('events'),
       values: at.map((timestamp, i) => ({
@@ -103,10 +95,7 @@ describe('a DST day on the engine (site in Europe/Berlin)', () => {
       format: 'JSONEachRow',
     })
   })
-  afterAll(async () => {
-    await store.close()
-    await dir.remove()
-  })
+  afterAll(() => remove())
 
   it('counts the events of the local day, in local hour buckets', async () => {
     const outcome = await runParsed(
