@@ -17,13 +17,14 @@ import type { AccountStore } from './auth/store.js'
 import { authenticate, requireAdmin, requireAuth } from './http/auth.js'
 import { errorResponse } from './http/errors.js'
 import type { Timings } from './http/metrics.js'
-import { createForgetHandler, forgetRouteDocs } from './http/forget.js'
+import { createForgetHandler, createForgetStatusHandler, forgetRouteDocs } from './http/forget.js'
 import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
 import { routePath } from 'hono/route'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
+import type { ErasureQueue } from './store/erasure-queue.js'
 import type { Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
 import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
@@ -36,6 +37,9 @@ export interface AppDeps extends IngestRouteDeps {
   privacy: PrivacyOps
   reloadSites: () => Promise<void>
   limitForget: (ip: string, now: number) => number
+  /** Forget requests, recorded and erased in batches. */
+  erasures: ErasureQueue
+  erasureIntervalMs: number
   /** The built tracker scripts by file name (script.js, script.full.js). */
   trackerAssets: ReadonlyMap<string, TrackerAsset>
   /** The built dashboard by URL path (/index.html, /assets/…); served at `/`. */
@@ -141,6 +145,7 @@ export function createApp(deps: AppDeps): Hono {
     }),
   )
   app.post('/api/forget', createForgetHandler(deps))
+  app.get('/api/forget/:receipt', createForgetStatusHandler(deps))
 
   // Who is asking, on the read and admin side only: never on /api/event or /js/*.
   const auth = authenticate({

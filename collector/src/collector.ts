@@ -35,6 +35,7 @@ import { Spool } from './spool/spool.js'
 import { openStore, type Store } from './store/client.js'
 import { createEventInsert } from './store/insert.js'
 import { migrate, readMigrations } from './store/migrate.js'
+import { createErasureQueue, type ErasureQueue } from './store/erasure-queue.js'
 import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
@@ -69,6 +70,8 @@ export interface Collector {
   reloadSites(): Promise<void>
   /** Ship everything in the spool now (tests and tools). */
   flush(): Promise<void>
+  /** "Forget me" requests, erased in batches once the store is ready. */
+  erasures: ErasureQueue
   /** Stop taking events, ship what can be shipped by the deadline, close the store. */
   close(deadline: number): Promise<void>
 }
@@ -143,6 +146,16 @@ export async function createCollector(
     insertTimes: timings.inserts,
   })
   const sink = createSpoolSink(spool, shipper)
+  // "Forget me" requests: recorded at once, erased together once per interval.
+  const erasures = createErasureQueue({
+    store,
+    now,
+    beforeDelete: () => shipper.flush(),
+    maxPending: config.FORGET_QUEUE_MAX,
+    intervalMs: config.FORGET_BATCH_INTERVAL_MS,
+    logger,
+    batchTimes: timings.erasures,
+  })
 
   const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
   const accounts = createAccountStore(store, { now, sessionMs })
@@ -176,6 +189,7 @@ export async function createCollector(
       logger,
     )
     shipper.start()
+    await erasures.start()
   }
   let closing = false
   let storeReady = false
@@ -283,6 +297,8 @@ export async function createCollector(
     // not limited per client; the site limits still apply.
     limitClient: (ip, at) => (isLoopback(ip) ? 0 : clientLimiter.take(clientKey(ip), at)),
     limitForget: (ip, at) => forgetLimiter.take(clientKey(ip), at),
+    erasures,
+    erasureIntervalMs: config.FORGET_BATCH_INTERVAL_MS,
     privacy,
     adminToken: config.ADMIN_TOKEN,
     reloadSites,
@@ -343,6 +359,7 @@ export async function createCollector(
     counters,
     spoolStats: figures,
     timings,
+    erasures: () => erasures.figures(),
     token: config.METRICS_TOKEN,
   })
   return {
@@ -357,6 +374,7 @@ export async function createCollector(
     figures,
     reloadSites,
     flush: () => shipper.flush(),
+    erasures,
     async close(deadline) {
       clearInterval(usageTimer)
       await flushKeyUsage()
@@ -367,6 +385,8 @@ export async function createCollector(
         preparing,
         new Promise((resolve) => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref()),
       ])
+      // A batch under way ships the spool and needs the store: it ends before both close.
+      await erasures.stop()
       // Without migrations applied there is nothing to ship into: the spool keeps it all.
       await sink.close(storeReady ? deadline : Date.now())
       await store.close()

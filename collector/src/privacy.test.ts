@@ -226,16 +226,21 @@ describe('forget me', () => {
       },
       body: JSON.stringify({ domain: 'example.com' }),
     })
-    expect(response.status).toBe(200)
+    expect(response.status).toBe(202)
     expect(response.headers.get('access-control-allow-origin')).toBe('*')
-    expect(await response.json()).toMatchObject({ deleted: 2, remaining: 0 })
+    const { receipt } = (await response.json()) as { receipt: string }
+    // Recorded, not yet erased: the batch runs once per interval (here, at once).
+    expect(await count("pathname = '/mine'")).toBe(2)
+    expect(await collector.erasures.runBatch()).toBe(1)
     expect(await count("pathname = '/mine'")).toBe(0)
     expect(await count("pathname = '/theirs'")).toBe(1)
+    const status = await collector.app.request(`/api/forget/${receipt}`)
+    expect(await status.json()).toMatchObject({ status: 'done' })
 
     const log = await collector.rows<{ detail: string }>(
-      "SELECT detail FROM glimpse.audit_log WHERE action = 'forget'",
+      "SELECT detail FROM glimpse.audit_log WHERE action = 'forget_batch'",
     )
-    expect(log).toEqual([{ detail: '{"deleted":2}' }])
+    expect(log).toEqual([{ detail: '{"requests":1,"sites":1,"deleted":2}' }])
   })
 
   it('refuses bad requests', async () => {

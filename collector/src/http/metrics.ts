@@ -9,6 +9,7 @@ import { DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
 import { SCRUB_COUNTERS } from '../ingest/scrub/scrub.js'
 import type { ShipperStats } from '../spool/shipper.js'
 import type { SpoolStats } from '../spool/spool.js'
+import type { ErasureFigures } from '../store/erasure-queue.js'
 import { errorResponse } from './errors.js'
 import { bearerToken, sameSecret } from './secret.js'
 
@@ -22,6 +23,8 @@ export interface SpoolFigures {
 export const REQUEST_BUCKETS = [
   0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
 ] as const
+/** Upper bounds (seconds) of the forget batch time buckets. */
+export const ERASURE_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300] as const
 /** Upper bounds (seconds) of the insert time buckets. */
 export const INSERT_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30] as const
 
@@ -85,6 +88,8 @@ export interface Timings {
   requests: Histogram
   /** Time of each insert of a spool segment into the store. */
   inserts: Histogram
+  /** Time of each batched erasure of forget requests. */
+  erasures: Histogram
 }
 
 export function createTimings(): Timings {
@@ -100,6 +105,11 @@ export function createTimings(): Timings {
       'Time of one insert of a spool segment into ClickHouse.',
       INSERT_BUCKETS,
     ),
+    erasures: new Histogram(
+      'glimpse_forget_batch_duration_seconds',
+      'Time of one batched erasure of forget requests (ship, delete, check).',
+      ERASURE_BUCKETS,
+    ),
   }
 }
 
@@ -111,6 +121,7 @@ export function renderMetrics(
   counters: IngestCounters,
   figures: SpoolFigures,
   timings?: Timings,
+  erasures?: ErasureFigures,
 ): string {
   const { spool, shipper, pending } = figures
   const lines = [
@@ -192,7 +203,37 @@ export function renderMetrics(
       'Batches sent again that the store recognized by their token and stored once.',
       shipper.deduplicated,
     ),
-    ...(timings === undefined ? [] : [...timings.requests.render(), ...timings.inserts.render()]),
+    ...(erasures === undefined
+      ? []
+      : [
+          ...metric(
+            'glimpse_forget_pending',
+            'gauge',
+            'Forget requests recorded and not yet erased.',
+            erasures.pending,
+          ),
+          ...metric(
+            'glimpse_forget_batches_total',
+            'counter',
+            'Batched erasures of forget requests that erased at least one request.',
+            erasures.batches,
+          ),
+          ...metric(
+            'glimpse_forget_batch_failures_total',
+            'counter',
+            'Batched erasures that failed (their requests wait for the next one).',
+            erasures.failures,
+          ),
+          ...metric(
+            'glimpse_forget_rows_erased_total',
+            'counter',
+            'Events erased by batched forget requests.',
+            erasures.rowsErased,
+          ),
+        ]),
+    ...(timings === undefined
+      ? []
+      : [...timings.requests.render(), ...timings.inserts.render(), ...timings.erasures.render()]),
   ]
   return lines.join('\n') + '\n'
 }
@@ -201,6 +242,8 @@ export interface MetricsDeps {
   counters: IngestCounters
   spoolStats: () => SpoolFigures
   timings: Timings
+  /** The forget queue's figures. */
+  erasures?: () => ErasureFigures
   /** When set, scrapes must send `Authorization: Bearer <token>`. */
   token: string | undefined
 }
@@ -217,9 +260,13 @@ export function createMetricsApp(deps: MetricsDeps): Hono {
         'WWW-Authenticate': 'Bearer',
       })
     }
-    return c.text(renderMetrics(deps.counters, deps.spoolStats(), deps.timings), 200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-    })
+    return c.text(
+      renderMetrics(deps.counters, deps.spoolStats(), deps.timings, deps.erasures?.()),
+      200,
+      {
+        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
+      },
+    )
   })
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   return app

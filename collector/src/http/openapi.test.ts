@@ -65,6 +65,7 @@ describe('GET /api/openapi.json', () => {
       expect.arrayContaining([
         '/api/event',
         '/api/forget',
+        '/api/forget/{receipt}',
         '/healthz',
         '/js/{file}',
         '/api/openapi.json',

@@ -1,6 +1,6 @@
 /**
- * Privacy operations on the stored events: erasure by site and date range, a visitor's
- * "forget me", and retention changes applied to existing rows. Deletes are mutations
+ * Privacy operations on the stored events: erasure by site and date range, and retention
+ * changes applied to existing rows (a visitor's "forget me" is batched: erasure-queue.ts). Deletes are mutations
  * (ALTER TABLE … DELETE), which rewrite the parts without the rows, and wait for it;
  * the replaced parts leave the disk within a minute (the tables' old_parts_lifetime and
  * cleanup settings). Every operation is written to the audit log, without personal data.
@@ -20,7 +20,6 @@ export interface ErasureResult {
 
 export interface PrivacyOps {
   erase(site: string, from: string | undefined, to: string | undefined): Promise<ErasureResult>
-  forget(site: string, visitorIds: bigint[]): Promise<ErasureResult>
   setRetention(site: string, months: number): Promise<boolean>
   /** Not a deletion, but a change to what a site accepts: audited alike. */
   setHostnames(site: string, hostnames: string[]): Promise<boolean>
@@ -95,15 +94,6 @@ export function createPrivacyOps(
         site,
         JSON.stringify({ from: from ?? null, to: to ?? null, deleted: result.deleted }),
       )
-      return result
-    },
-
-    async forget(site, visitorIds) {
-      const params = { site, ids: visitorIds }
-      const where = 'site_id = {site:String} AND visitor_id IN {ids:Array(UInt64)}'
-      const result =
-        visitorIds.length === 0 ? { deleted: 0, remaining: 0 } : await remove(where, params)
-      await audit('forget', site, JSON.stringify({ deleted: result.deleted }))
       return result
     },
 

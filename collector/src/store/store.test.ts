@@ -48,6 +48,7 @@ describe('migrations', () => {
       'api_key_usage',
       'api_keys',
       'audit_log',
+      'erasure_requests',
       'events',
       'goals',
       'login_sessions',
