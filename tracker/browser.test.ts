@@ -136,11 +136,13 @@ describe('tracker in Chromium', () => {
     await page.click('#out')
     await page.click('#download')
     await page.click('#tagged')
-    // The input under test is time itself: stay engaged, then hide the page.
+    // The input under test is time itself: stay engaged, then hide the page. The hidden
+    // stretch is longer than the tolerance below, so counting it could not pass unseen,
+    // and the tolerance leaves room for a busy machine's delays around each step.
     await page.waitForTimeout(1500)
     await setVisibility(page, 'hidden')
     timings.hiddenAt = Date.now()
-    await page.waitForTimeout(700) // hidden: must not count
+    await page.waitForTimeout(2500) // hidden: must not count
     await setVisibility(page, 'visible')
     timings.visibleAt = Date.now()
     await page.waitForTimeout(500)
@@ -315,8 +317,8 @@ describe('tracker in Chromium', () => {
     const engaged = spaEngagement.map((row) => Number(row.engaged_ms))
     expect(engaged).toHaveLength(2)
     const [firstStretch = 0, secondStretch = 0] = engaged
-    expect(Math.abs(firstStretch - (timings.hiddenAt! - timings.spaAt!))).toBeLessThan(400)
-    expect(Math.abs(secondStretch - (timings.leftAt! - timings.visibleAt!))).toBeLessThan(400)
+    expect(Math.abs(firstStretch - (timings.hiddenAt! - timings.spaAt!))).toBeLessThan(1000)
+    expect(Math.abs(secondStretch - (timings.leftAt! - timings.visibleAt!))).toBeLessThan(1000)
     expect(Number(spaEngagement[0]?.scroll_depth)).toBeGreaterThan(0)
 
     // One visitor, one visit.
