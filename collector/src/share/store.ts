@@ -4,7 +4,7 @@
  * again (no cache), so revocation and expiry hold at once on every collector. Creation
  * and revocation are written to the audit log, with no personal data.
  */
-import { hash, verify } from '@node-rs/argon2'
+import { hashPassword, verifyPassword } from '../auth/secrets.js'
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
@@ -121,9 +121,6 @@ export async function tokenHash(token: string): Promise<string> {
   return Buffer.from(digest).toString('hex')
 }
 
-/** OWASP's baseline for Argon2id (the library's default algorithm): 19 MiB, 2 passes. */
-const ARGON2 = { memoryCost: 19_456, timeCost: 2, parallelism: 1 }
-
 export function createShareStore(store: Store, now: () => number = Date.now): ShareStore {
   const write = async (share: Share, tokenHashHex: string) => {
     const at = toClickHouseTime(now())
@@ -164,7 +161,7 @@ export function createShareStore(store: Store, now: () => number = Date.now): Sh
         granularity: input.granularity,
         noiseEpsilon: input.noiseEpsilon,
         noiseSecret: Buffer.from(random(32)).toString('hex'),
-        passwordHash: input.password === null ? '' : await hash(input.password, ARGON2),
+        passwordHash: input.password === null ? '' : await hashPassword(input.password),
         expiresAt: input.expiresAt,
         createdAt: now(),
         revoked: false,
@@ -186,13 +183,7 @@ export function createShareStore(store: Store, now: () => number = Date.now): Sh
       if (!row.revoked) await write(share, row.token_hash)
       return share
     },
-    async checkPassword(share, password) {
-      try {
-        return await verify(share.passwordHash, password)
-      } catch {
-        return false
-      }
-    },
+    checkPassword: (share, password) => verifyPassword(share.passwordHash, password),
     async audit(action, site, detail) {
       await store.client.insert({
         table: store.table('audit_log'),
