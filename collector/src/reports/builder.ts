@@ -68,14 +68,8 @@ const ms = (params: Params, value: number) =>
 
 class Builder {
   readonly params = new Params()
-  private readonly goalsByName: Map<string, Goal>
 
-  constructor(
-    private readonly query: Query,
-    private readonly ctx: BuildContext,
-  ) {
-    this.goalsByName = new Map(ctx.goals.map((g) => [goalName(g), g]))
-  }
+  constructor(private readonly ctx: BuildContext) {}
 
   /** Goals a goal filter selects: `is` by exact name, `contains` by part of the name. */
   goalsOf(filter: SimpleFilter): Goal[] {
@@ -216,7 +210,6 @@ const metricAlias = (m: Metric) => `m_${m}`
 /** One side's grouped subquery: dimensions as d0…, metrics as m_<name>. */
 function sideSql(
   b: Builder,
-  query: Query,
   ctx: BuildContext,
   spec: SideSpec,
   dimensions: readonly Dimension[],
@@ -280,12 +273,12 @@ function withoutGoalFilters(filters: readonly Filter[]): Filter[] {
 
 /** Build the statement of a query. Assumes {@link validateQuery} passed. */
 export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
-  const b = new Builder(query, ctx)
+  const b = new Builder(ctx)
   const dims = query.dimensions
   const sides = planSides(query)
   const subqueries = sides.map((spec) => ({
     spec,
-    sql: sideSql(b, query, ctx, spec, dims, query.filters),
+    sql: sideSql(b, ctx, spec, dims, query.filters),
   }))
   const using = dims.length > 0 ? ` USING (${dims.map((_, i) => alias(i)).join(', ')})` : ''
   const [first, second] = subqueries
@@ -296,7 +289,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
   const sideOf = (m: Metric) => sides.find((s) => s.metrics.includes(m))?.side ?? 'events'
   const visitors = `ifNull(events.m_visitors, 0)`
   const totalVisitors = (filters: readonly Filter[]) =>
-    `(SELECT m_visitors FROM (${sideSql(b, query, ctx, { side: 'events', metrics: ['visitors'] }, [], filters)}))`
+    `(SELECT m_visitors FROM (${sideSql(b, ctx, { side: 'events', metrics: ['visitors'] }, [], filters)}))`
 
   const goalless = withoutGoalFilters(query.filters)
   const nonGoalDims = dims.map((d, i) => [d, i] as const).filter(([d]) => d !== 'event:goal')
@@ -319,7 +312,6 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
         const groupDims = nonGoalDims.map(([d]) => d)
         const inner = sideSql(
           b,
-          query,
           ctx,
           { side: 'events', metrics: ['visitors'] },
           groupDims,

@@ -9,7 +9,7 @@ import { defineQuery, runQuery } from '../store/query.js'
 import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
 import { countryCodesMatching, countryName } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
-import type { Goal } from './goals.js'
+import { goalName, type Goal } from './goals.js'
 import {
   isSimpleFilter,
   isTimeDimension,
@@ -157,7 +157,7 @@ async function prepare(
     query.dimensions.includes('event:goal') ||
     [...walkFilters(query.filters)].some(([f]) => f[1] === 'event:goal')
   const goals = goalsNeeded ? await deps.goals(query.site_id) : []
-  const names = new Set(goals.map((g) => (g.type === 'page' ? `Visit ${g.path}` : g.name)))
+  const names = new Set(goals.map(goalName))
   for (const filter of query.filters) {
     if (isSimpleFilter(filter) && filter[0] === 'is' && filter[1] === 'event:goal') {
       const missing = filter[2].find((name) => !names.has(name))
@@ -268,11 +268,14 @@ export async function runParsed(
     }
   }
 
-  const main = await run(range, query.pagination)
+  // The comparison period runs beside the main one, not after it.
+  const [main, previous] = await Promise.all([
+    run(range, query.pagination),
+    comparisonRange === undefined ? undefined : run(comparisonRange, { limit: 10_000, offset: 0 }),
+  ])
   const results: ResultRow[] = main.rows
   const labels = timeDimension !== undefined ? timeLabels(range, interval, timeZone) : undefined
-  if (comparisonRange !== undefined) {
-    const previous = await run(comparisonRange, { limit: 10_000, offset: 0 })
+  if (comparisonRange !== undefined && previous !== undefined) {
     const timeIndex = timeDimension === undefined ? -1 : query.dimensions.indexOf(timeDimension)
     const previousLabels = timeIndex >= 0 ? timeLabels(comparisonRange, interval, timeZone) : []
     const key = (dims: string[]) => JSON.stringify(dims)
