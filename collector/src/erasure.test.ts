@@ -5,10 +5,15 @@
  * address stored anywhere.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { CHROME_UA, postEvent, startTestCollector, type TestCollector } from '../test/helpers.js'
+import {
+  CHROME_UA,
+  postEvent,
+  startTestCollector,
+  type TestCollector,
+  filesContaining as filesInStore,
+} from '../test/helpers.js'
 
 const INTERVAL_MS = 2_000
 const QUEUE_MAX = 320
@@ -41,22 +46,8 @@ const count = async (sql: string): Promise<number> => {
   return Number(row?.n ?? 0)
 }
 
-async function filesContaining(marker: string): Promise<string[]> {
-  const hits: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (
-        entry.isFile() &&
-        (await readFile(full).catch(() => Buffer.alloc(0))).includes(marker)
-      )
-        hits.push(full)
-    }
-  }
-  await walk(path.join(collector.dir, 'clickhouse'))
-  return hits
-}
+const filesContaining = (marker: string) =>
+  filesInStore(path.join(collector.dir, 'clickhouse'), marker)
 
 describe('batched forget requests', { timeout: 180_000 }, () => {
   it('answers many at once, erases them in a batch, keeps the others, bounds the queue', async () => {

@@ -3,7 +3,6 @@
  * a visitor's "forget me", retention changes; rows gone from query results and, after
  * the engine's cleanup, from the files on disk.
  */
-import { readdir, readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
@@ -13,6 +12,7 @@ import {
   postEvent,
   startTestCollector,
   type TestCollector,
+  filesContaining as filesInStore,
 } from '../test/helpers.js'
 
 const TOKEN = 'test-admin-token-0123456789abcdef'
@@ -32,22 +32,8 @@ const admin = (method: string, url: string, body: unknown, token = TOKEN) =>
     body: JSON.stringify(body),
   })
 
-async function filesContaining(marker: string): Promise<string[]> {
-  const hits: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (
-        entry.isFile() &&
-        (await readFile(full).catch(() => Buffer.alloc(0))).includes(marker)
-      )
-        hits.push(full)
-    }
-  }
-  await walk(path.join(collector.dir, 'clickhouse'))
-  return hits
-}
+const filesContaining = (marker: string) =>
+  filesInStore(path.join(collector.dir, 'clickhouse'), marker)
 
 /** Wait until no file holds the marker: replaced parts leave the disk within a minute. */
 async function waitUntilGone(marker: string, ms = 90_000): Promise<string[]> {

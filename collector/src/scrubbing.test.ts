@@ -4,10 +4,13 @@
  * value sent. A second site with scrubbing turned off is the control: its values are
  * found, so a search that finds nothing means something.
  */
-import { readdir, readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postEvent, startTestCollector, type TestCollector } from '../test/helpers.js'
+import {
+  postEvent,
+  startTestCollector,
+  type TestCollector,
+  filesContaining as filesInStore,
+} from '../test/helpers.js'
 
 const TOKEN = 'test-admin-token-0123456789abcdef'
 const CLIENT = '81.2.69.160'
@@ -92,22 +95,7 @@ function eventFor(site: string, p: ReturnType<typeof personal>) {
 }
 
 /** Files under the data directory (store and spool) whose bytes hold `needle`. */
-async function filesContaining(needle: string): Promise<string[]> {
-  const hits: string[] = []
-  const walk = async (dir: string): Promise<void> => {
-    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
-      const full = path.join(dir, entry.name)
-      if (entry.isDirectory()) await walk(full)
-      else if (
-        entry.isFile() &&
-        (await readFile(full).catch(() => Buffer.alloc(0))).includes(needle)
-      )
-        hits.push(full)
-    }
-  }
-  await walk(collector.dir)
-  return hits
-}
+const filesContaining = (needle: string) => filesInStore(collector.dir, needle)
 
 describe('personal data in events', () => {
   it('never reaches the store, while ordinary values do, unchanged', async () => {

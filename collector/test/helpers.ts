@@ -1,5 +1,5 @@
 /** Test helpers: a real embedded store in a temporary directory, and a collector on it. */
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createCollector, type Collector } from '../src/collector.js'
@@ -36,6 +36,24 @@ export async function tempDir(
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix))
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+}
+
+/** The files under `root` whose bytes contain `needle` (directories may vanish meanwhile). */
+export async function filesContaining(root: string, needle: string): Promise<string[]> {
+  const hits: string[] = []
+  const walk = async (dir: string): Promise<void> => {
+    for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
+      const full = path.join(dir, entry.name)
+      if (entry.isDirectory()) await walk(full)
+      else if (
+        entry.isFile() &&
+        (await readFile(full).catch(() => Buffer.alloc(0))).includes(needle)
+      )
+        hits.push(full)
+    }
+  }
+  await walk(root)
+  return hits
 }
 
 /** A migrated embedded store in a temporary directory (no collector around it). */
