@@ -46,6 +46,20 @@ async function waitUntilGone(marker: string, ms = 90_000): Promise<string[]> {
   return hits
 }
 
+/**
+ * The files that hold the marker, searched again while there are none: a part being
+ * renamed or rewritten by a merge can slip past one walk of the directories.
+ */
+async function waitUntilFound(marker: string, ms = 20_000): Promise<string[]> {
+  const until = Date.now() + ms
+  let hits = await filesContaining(marker)
+  while (hits.length === 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    hits = await filesContaining(marker)
+  }
+  return hits
+}
+
 const count = async (where: string) =>
   Number(
     (
@@ -154,7 +168,7 @@ describe('erasure by site and date range', () => {
     const erased = hosts.get('example.com:1') ?? ''
     const kept = hosts.get('example.com:0') ?? ''
     const secret = erased.split('.')[0] ?? ''
-    expect(await filesContaining(secret)).not.toEqual([])
+    expect(await waitUntilFound(secret)).not.toEqual([])
 
     const day1 = new Date(at(1)).toISOString().slice(0, 10)
     const response = await admin('POST', '/api/admin/erasure', {
@@ -173,7 +187,7 @@ describe('erasure by site and date range', () => {
     )
     expect(sessions.map((row) => row.h)).not.toContain(erased)
     expect(await waitUntilGone(secret)).toEqual([])
-    expect(await filesContaining(kept.split('.')[0] ?? '')).not.toEqual([])
+    expect(await waitUntilFound(kept.split('.')[0] ?? '')).not.toEqual([])
 
     const log = await collector.rows<{ action: string; site_id: string; detail: string }>(
       "SELECT action, site_id, detail FROM glimpse.audit_log WHERE action = 'erasure'",
@@ -266,7 +280,7 @@ describe('retention', { timeout: 120_000 }, () => {
       format: 'JSONEachRow',
     })
     expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(1)
-    expect(await filesContaining(oldToken)).not.toEqual([])
+    expect(await waitUntilFound(oldToken)).not.toEqual([])
     const response = await admin('PUT', '/api/admin/sites/other.org/retention', { months: 1 })
     expect(response.status).toBe(200)
     expect(await count("site_id = 'other.org' AND pathname = '/old'")).toBe(0)
