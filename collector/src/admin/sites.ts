@@ -10,6 +10,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { canReadSite } from '../http/auth.js'
+import { appendAudit } from './audit.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
 import type { RouteDoc } from '../http/openapi.js'
@@ -174,7 +175,8 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     const body = await readJsonBody(c, patchSiteBody)
     if (!body.ok) return body.response
     const domain = normalizeDomain(c.req.param('site'))
-    if (domain === undefined || (await find(domain)) === undefined) return unknownSite(c)
+    const before = domain === undefined ? undefined : await find(domain)
+    if (domain === undefined || before === undefined) return unknownSite(c)
     const change = body.value
     let hostnames: string[] | undefined
     if (change.allowed_hostnames !== undefined) {
@@ -216,6 +218,9 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
         deps.now(),
       )
     }
+    // What a shared report hides rests on k: every change of it is on the record.
+    if (change.k !== undefined && change.k !== before.k)
+      await appendAudit(deps.store, deps.now(), 'k', domain, { from: before.k, to: change.k })
     await deps.reloadSites()
     const row = await find(domain)
     return row === undefined ? unknownSite(c) : c.json(toSiteJson(row))
