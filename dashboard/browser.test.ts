@@ -187,6 +187,8 @@ async function violations(target = page): Promise<string[]> {
 
 /** A full-page screenshot, light, and dark when asked. */
 async function shoot(target: Page, name: string, dark = false): Promise<void> {
+  // From the top: a sticky part otherwise stays where the last click scrolled it.
+  await target.evaluate(() => window.scrollTo(0, 0))
   await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
   if (!dark) return
   await target.emulateMedia({ colorScheme: 'dark' })

@@ -8,6 +8,7 @@ import { api, messageOf } from '../api.js'
 import { fetchSites, type Site } from '../auth.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
 import { formatDay, formatExact } from '../format.js'
+import { groupsOf } from '../share/dimensions.js'
 
 export interface AuditEntry {
   at: string
@@ -44,11 +45,11 @@ export function describeEntry(entry: AuditEntry): string {
   const d = isRecord(entry.detail) ? entry.detail : {}
   switch (entry.action) {
     case 'erasure':
-      return `${formatExact(Number(d.deleted ?? 0))} events, ${
+      return `${count(d.deleted, 'event')}, ${
         d.from === null && d.to === null ? 'all dates' : `${day(d.from)} – ${day(d.to)}`
       }`
     case 'forget_batch':
-      return `${text(d.requests)} requests, ${text(d.sites)} sites, ${formatExact(Number(d.deleted ?? 0))} events`
+      return `${count(d.requests, 'request')}, ${count(d.sites, 'site')}, ${count(d.deleted, 'event')}`
     case 'retention':
       return Number(d.months) === 0 ? 'kept forever' : `${text(d.months)} months`
     case 'hostnames':
@@ -62,8 +63,12 @@ export function describeEntry(entry: AuditEntry): string {
     case 'share_create':
       return [
         `link ${text(d.id)}`,
-        `${Array.isArray(d.dimensions) ? d.dimensions.length : 0} breakdowns`,
-        `${text(d.granularity)}s`,
+        Array.isArray(d.dimensions)
+          ? groupsOf(d.dimensions.map(text))
+              .map((g) => g.label)
+              .join(', ')
+          : undefined,
+        d.granularity === 'day' ? 'days' : `whole ${text(d.granularity)}s`,
         d.password === true ? 'password' : undefined,
         d.noise_epsilon !== null && d.noise_epsilon !== undefined
           ? `noise ε ${text(d.noise_epsilon)}`
@@ -85,6 +90,11 @@ export function describeEntry(entry: AuditEntry): string {
             .join(' · ')
         : text(entry.detail)
   }
+}
+
+function count(value: unknown, unit: string): string {
+  const n = Number(value ?? 0)
+  return `${formatExact(n)} ${n === 1 ? unit : `${unit}s`}`
 }
 
 function time(iso: string): string {

@@ -80,7 +80,9 @@ export function SiteData({ site }: { site: string }) {
           </label>
         </div>
         <label>
-          Type <code>{site}</code> to erase {range}
+          <span>
+            Type <code>{site}</code> to erase {range}
+          </span>
           <input
             value={confirm}
             autoComplete="off"
@@ -95,8 +97,8 @@ export function SiteData({ site }: { site: string }) {
         )}
         {result !== undefined && (
           <p class="form-ok" role="status">
-            Erased {formatExact(result.deleted)} events; {formatExact(result.remaining)} left in the
-            range.
+            Erased {formatExact(result.deleted)} {result.deleted === 1 ? 'event' : 'events'};{' '}
+            {formatExact(result.remaining)} left in the range.
           </p>
         )}
         <button type="submit" class="button danger" disabled={busy || confirm.trim() !== site}>
