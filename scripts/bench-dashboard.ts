@@ -166,7 +166,9 @@ async function seed(dataDir: string): Promise<void> {
   await collector.close(Date.now() + 30_000)
 }
 
-async function gzipSizes(): Promise<void> {
+/** The sizes, read right after this script's build (a test run may rebuild dist/ later, for tests). */
+async function gzipSizes(): Promise<string> {
+  let out = ''
   const dir = path.join(DASHBOARD_OUT_DIR, 'assets')
   // The first view loads what index.html names (its script and the modules it preloads);
   // the settings and the shared view are separate files fetched when opened.
@@ -181,13 +183,9 @@ async function gzipSizes(): Promise<void> {
     const gzip = gzipSync(body, { level: 9 }).length
     if (file.endsWith('.js')) jsTotal += gzip
     if (firstView.has(file)) firstTotal += gzip
-    process.stdout.write(
-      `  ${file.padEnd(36)} ${(body.length / 1024).toFixed(1).padStart(7)} KB  gzip ${(gzip / 1024).toFixed(1).padStart(6)} KB${firstView.has(file) ? '  (first view)' : ''}\n`,
-    )
+    out += `  ${file.padEnd(36)} ${(body.length / 1024).toFixed(1).padStart(7)} KB  gzip ${(gzip / 1024).toFixed(1).padStart(6)} KB${firstView.has(file) ? '  (first view)' : ''}\n`
   }
-  process.stdout.write(
-    `  JS of the first view, gzip: ${(firstTotal / 1024).toFixed(1)} KB; all JS: ${(jsTotal / 1024).toFixed(1)} KB\n`,
-  )
+  return `${out}  JS of the first view, gzip: ${(firstTotal / 1024).toFixed(1)} KB; all JS: ${(jsTotal / 1024).toFixed(1)} KB\n`
 }
 
 const load = () =>
@@ -200,6 +198,7 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 async function main(): Promise<void> {
   await buildDashboard()
+  const sizes = await gzipSizes()
   const keep = values['data-dir']
   const data =
     keep === undefined
@@ -333,8 +332,7 @@ async function main(): Promise<void> {
     await collector.stop()
     await data.remove()
   }
-  process.stdout.write('built dashboard (dist/dashboard/assets):\n')
-  await gzipSizes()
+  process.stdout.write(`built dashboard (dist/dashboard/assets):\n${sizes}`)
 }
 
 await main()

@@ -192,9 +192,13 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
     dateRange === undefined || headlineMetrics.length === 0
       ? undefined
       : { site_id: info.site, metrics: headlineMetrics, date_range: dateRange, filters }
-  const headline = useLoad(headlineBody && JSON.stringify(headlineBody), (signal) =>
+  const headlineKey = headlineBody && JSON.stringify(headlineBody)
+  const headline = useLoad(headlineKey, (signal) =>
     source.query(headlineBody as StatsQuery, signal),
   )
+  // The headline (and the chart) first; the panels once it has answered.
+  const ready =
+    headlineKey === undefined || headline.dataKey === headlineKey || headline.error !== undefined
   const chartMetric = shown.find((h) => h.metric === state.metric) ?? shown[0]
   const seriesBody: StatsQuery | undefined =
     dateRange === undefined || chartMetric === undefined
@@ -224,7 +228,7 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
     [update],
   )
   const context: PanelContext | undefined =
-    dateRange === undefined ? undefined : { site: info.site, dateRange, filters, addFilter }
+    dateRange === undefined ? undefined : { site: info.site, dateRange, filters, addFilter, ready }
   const pages = allowedTabs(PAGE_TABS, info, metrics)
   const sources = allowedTabs(SOURCE_TABS, info, metrics)
   const locations = allowedTabs(LOCATION_TABS, info, metrics)

@@ -152,7 +152,6 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     },
     [update],
   )
-  const context: PanelContext = { site, dateRange, filters, addFilter }
   const interval: Interval = state.interval ?? defaultInterval(state)
 
   // Views per visit means nothing for visits narrowed to one page (the API refuses it).
@@ -167,7 +166,10 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     filters,
     ...(state.compare ? { include: { comparisons: { mode: 'previous_period' } } } : {}),
   }
-  const headline = useLoad(JSON.stringify(headlineBody), (signal) => query(headlineBody, signal))
+  const headlineKey = JSON.stringify(headlineBody)
+  const headline = useLoad(headlineKey, (signal) => query(headlineBody, signal))
+  // The headline (and the chart) first; every other panel once it has answered.
+  const ready = headline.dataKey === headlineKey || headline.error !== undefined
 
   const chartMetric = (HEADLINE.find(
     (h) => h.metric === state.metric && headlineMetrics.includes(h.metric),
@@ -212,6 +214,7 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     }
   }, [series.data, previousResult])
 
+  const context: PanelContext = { site, dateRange, filters, addFilter, ready }
   const range = headline.data?.query.date_range
   const steps = parseSteps(state.funnel)
 
@@ -224,7 +227,7 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
             {range !== undefined ? `${formatDay(range[0])} – ${formatDay(range[1])}` : '\u00a0'}
           </p>
         </div>
-        <Realtime site={site} />
+        <Realtime site={site} ready={ready} />
         <a class="button ghost" href={`${base}/settings`}>
           Settings
         </a>
