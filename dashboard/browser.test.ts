@@ -192,8 +192,10 @@ async function shoot(target: Page, name: string, dark = false): Promise<void> {
   await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
   if (!dark) return
   await target.emulateMedia({ colorScheme: 'dark' })
-  // The chart reads its colours when drawn: let it draw again.
-  await target.evaluate(() => new Promise((resolve) => requestAnimationFrame(resolve)))
+  // The chart draws again in the new colours.
+  await target.evaluate(
+    () => new Promise((resolve) => setTimeout(() => requestAnimationFrame(resolve), 100)),
+  )
   await target.screenshot({ path: path.join(SHOTS, `${name}-dark.png`), fullPage: true })
   await target.emulateMedia({ colorScheme: 'light' })
 }

@@ -4,7 +4,7 @@
  * under the period's n-th). Labels are the site's wall-clock times, so the chart draws
  * them in UTC unchanged. A missing value (null) is a gap, not a zero.
  */
-import { useEffect, useRef } from 'preact/hooks'
+import { useEffect, useRef, useState } from 'preact/hooks'
 import uPlot from 'uplot'
 import 'uplot/dist/uPlot.min.css'
 import type { Interval } from '../view-state.js'
@@ -64,6 +64,14 @@ export function Chart({
   gapLabel?: string
 }) {
   const holder = useRef<HTMLDivElement>(null)
+  // The colours are read when drawing: draw again when the system turns dark or light.
+  const [scheme, setScheme] = useState(0)
+  useEffect(() => {
+    const media = window.matchMedia('(prefers-color-scheme: dark)')
+    const change = () => setScheme((n) => n + 1)
+    media.addEventListener('change', change)
+    return () => media.removeEventListener('change', change)
+  }, [])
   useEffect(() => {
     const element = holder.current
     if (element === null) return
@@ -142,7 +150,7 @@ export function Chart({
       observer.disconnect()
       plot.destroy()
     }
-  }, [data, metricLabel, interval, format, gapLabel])
+  }, [data, metricLabel, interval, format, gapLabel, scheme])
   return (
     <div
       class="chart"
