@@ -77,14 +77,29 @@ export interface Grant {
   noise?: { epsilon: number; secret: Uint8Array }
 }
 
-/** The default grant of an API key scoped `anonymized`: every allowed dimension, days, no noise. */
-export function keyGrant(keyId: string, site: string): Grant {
+/**
+ * The grant of an API key scoped `anonymized`: every allowed dimension, days, and the
+ * key's noise if it was made with some.
+ */
+export function keyGrant(
+  keyId: string,
+  site: string,
+  noise?: { epsilon: number; secret: string },
+): Grant {
   return {
     credential: `key:${keyId}`,
     site,
     dimensions: ANONYMIZED_DIMENSIONS,
     metrics: ANONYMIZED_METRICS,
     granularity: 'day',
+    ...(noise === undefined
+      ? {}
+      : {
+          noise: {
+            epsilon: noise.epsilon,
+            secret: Uint8Array.from(Buffer.from(noise.secret, 'hex')),
+          },
+        }),
   }
 }
 
