@@ -103,7 +103,11 @@ const metricValue = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value)
 
 /** Change against the comparison: points for rates, per cent for counts. */
-export function change(metric: Metric, current: number | null, previous: number | null): number | null {
+export function change(
+  metric: Metric,
+  current: number | null,
+  previous: number | null,
+): number | null {
   if (current === null || previous === null) return null
   if (metric === 'bounce_rate') return current - previous
   if (metric === 'conversion_rate' || metric === 'group_conversion_rate' || metric === 'percentage')
