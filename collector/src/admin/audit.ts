@@ -12,7 +12,7 @@ import type { RouteDoc } from '../http/openapi.js'
 import { normalizeDomain } from '../sites/settings.js'
 import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
-import { fromClickHouseTime, toClickHouseTime } from '../time.js'
+import { fromClickHouseTime } from '../time.js'
 
 export const MAX_AUDIT_PAGE = 200
 
@@ -85,21 +85,6 @@ export const auditRouteDocs: RouteDoc[] = [
     },
   },
 ]
-
-/** Append one entry (no personal data: ids, settings and counts only). */
-export async function appendAudit(
-  store: Store,
-  at: number,
-  action: string,
-  site: string,
-  detail: Record<string, unknown>,
-): Promise<void> {
-  await store.client.insert({
-    table: store.table('audit_log'),
-    values: [{ at: toClickHouseTime(at), action, site_id: site, detail: JSON.stringify(detail) }],
-    format: 'JSONEachRow',
-  })
-}
 
 export function createAuditApp(deps: { store: Store }): Hono {
   const app = new Hono()

@@ -10,7 +10,6 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import { canReadSite } from '../http/auth.js'
-import { appendAudit } from './audit.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
 import type { RouteDoc } from '../http/openapi.js'
@@ -165,6 +164,10 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     )
     if (row === undefined)
       return errorResponse(c, 409, 'site_exists', 'The site is registered already.')
+    await deps.privacy.note('site_create', domain, {
+      retention_months: row.retention_months,
+      k: row.k,
+    })
     await deps.reloadSites()
     return c.json(toSiteJson(row), 201)
   })
@@ -175,8 +178,7 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     const body = await readJsonBody(c, patchSiteBody)
     if (!body.ok) return body.response
     const domain = normalizeDomain(c.req.param('site'))
-    const before = domain === undefined ? undefined : await find(domain)
-    if (domain === undefined || before === undefined) return unknownSite(c)
+    if (domain === undefined || (await find(domain)) === undefined) return unknownSite(c)
     const change = body.value
     let hostnames: string[] | undefined
     if (change.allowed_hostnames !== undefined) {
@@ -198,6 +200,7 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     if (change.retention_months !== undefined)
       await deps.privacy.setRetention(domain, change.retention_months)
     if (hostnames !== undefined) await deps.privacy.setHostnames(domain, hostnames)
+    const before = await find(domain)
     if (
       change.timezone !== undefined ||
       change.k !== undefined ||
@@ -218,9 +221,8 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
         deps.now(),
       )
     }
-    // What a shared report hides rests on k: every change of it is on the record.
-    if (change.k !== undefined && change.k !== before.k)
-      await appendAudit(deps.store, deps.now(), 'k', domain, { from: before.k, to: change.k })
+    if (change.k !== undefined && before !== undefined && before.k !== change.k)
+      await deps.privacy.note('k', domain, { from: before.k, to: change.k })
     await deps.reloadSites()
     const row = await find(domain)
     return row === undefined ? unknownSite(c) : c.json(toSiteJson(row))
@@ -230,6 +232,7 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     const domain = normalizeDomain(c.req.param('site'))
     if (domain === undefined || !(await deleteSite(deps.store, domain, deps.now())))
       return unknownSite(c)
+    await deps.privacy.note('site_delete', domain, {})
     await deps.reloadSites()
     return c.body(null, 204)
   })
