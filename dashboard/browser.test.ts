@@ -434,6 +434,9 @@ describe('a share link', { timeout: 120_000 }, () => {
     expect(await shared.locator('[data-metric="bounce_rate"]').count()).toBe(0)
     expect(await shared.getByRole('heading', { name: 'Funnel' }).count()).toBe(0)
     expect(await shared.getByRole('heading', { name: 'Goals' }).count()).toBe(0)
+    // The previous four weeks are whole weeks too: their change and their line show.
+    await shared.locator('.chart .u-legend').getByText('Previous period').waitFor()
+    expect(await shared.locator('[data-metric="visitors"] .change').count()).toBe(1)
     await shared.getByText('How this report protects visitors').waitFor()
     await shared.getByText(`at least ${K} visitors`).waitFor()
     await poll(() => shared.locator('[aria-busy="true"]').count()).toBe(0)

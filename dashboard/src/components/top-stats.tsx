@@ -25,13 +25,14 @@ function Change({
   change,
   lowerIsBetter,
   previous,
+  none,
 }: {
   change: number | null | undefined
   lowerIsBetter: boolean
   previous: string
+  none: string
 }) {
-  if (change === null || change === undefined)
-    return <span class="change flat">no earlier data</span>
+  if (change === null || change === undefined) return <span class="change flat">{none}</span>
   const good = lowerIsBetter ? change < 0 : change > 0
   const tone = change === 0 ? 'flat' : good ? 'up' : 'down'
   const arrow = change > 0 ? '↑' : change < 0 ? '↓' : '→'
@@ -54,7 +55,10 @@ export function TopStats({
   compare,
   queried,
   shown = HEADLINE,
+  noEarlier = 'no earlier data',
 }: {
+  /** What a number with no comparison says. */
+  noEarlier?: string
   /** The metrics asked for, in the order of the result's values. */
   queried: Metric[]
   result: StatsResult | undefined
@@ -104,6 +108,7 @@ export function TopStats({
                   change={row.comparison?.change[i]}
                   lowerIsBetter={h.lowerIsBetter === true}
                   previous={h.format(row.comparison?.metrics[i] ?? null)}
+                  none={noEarlier}
                 />
               )}
             </button>

@@ -103,3 +103,11 @@ export const FILTERABLE: ReadonlySet<string> = new Set([
 export function groupsOf(dimensions: readonly string[]): DimensionGroup[] {
   return SHARE_GROUPS.filter((g) => g.dimensions.some((d) => dimensions.includes(d)))
 }
+
+/** Noise levels offered for a share link or an anonymized key (ε: smaller, more noise). */
+export const EPSILONS = [
+  { value: '0.1', label: 'Strong (ε = 0.1)' },
+  { value: '0.5', label: 'Medium (ε = 0.5)' },
+  { value: '1', label: 'Standard (ε = 1)' },
+  { value: '2', label: 'Light (ε = 2)' },
+]

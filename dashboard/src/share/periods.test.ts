@@ -1,6 +1,14 @@
 /** The shared view's periods: whole ended days, weeks or months, inside a link's windows. */
 import { describe, expect, it } from 'vitest'
-import { bucketLabels, sharePeriods, snap, todayIn, weekday } from './periods.js'
+import {
+  bucketLabels,
+  inWindows,
+  previousPeriod,
+  sharePeriods,
+  snap,
+  todayIn,
+  weekday,
+} from './periods.js'
 
 // A Wednesday.
 const TODAY = '2026-11-25'
@@ -76,5 +84,15 @@ describe('todayIn', () => {
     expect(todayIn('UTC', at)).toBe('2026-11-25')
     expect(todayIn('Asia/Tokyo', at)).toBe('2026-11-26')
     expect(todayIn('America/Los_Angeles', at)).toBe('2026-11-25')
+  })
+})
+
+describe('previousPeriod', () => {
+  it('is the months before whole months, else as many days before', () => {
+    expect(previousPeriod('2026-10-01', '2026-10-31')).toEqual(['2026-09-01', '2026-09-30'])
+    expect(previousPeriod('2026-08-01', '2026-10-31')).toEqual(['2026-05-01', '2026-07-31'])
+    expect(previousPeriod('2026-10-26', '2026-11-22')).toEqual(['2026-09-28', '2026-10-25'])
+    expect(inWindows('2026-09-28', '2026-10-25', [['2026-10-01', '2026-12-31']])).toBe(false)
+    expect(inWindows('2026-09-28', '2026-10-25', [])).toBe(true)
   })
 })

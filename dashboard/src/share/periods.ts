@@ -161,3 +161,25 @@ export function bucketLabels(from: Day, to: Day, interval: ShareInterval): Day[]
   }
   return labels
 }
+
+/**
+ * The period before one, as the Stats API's `previous_period` makes it: the months
+ * before a run of whole months, else as many days before.
+ */
+export function previousPeriod(from: Day, to: Day): [Day, Day] {
+  if (from === startOfMonth(from) && to === endOfMonth(to)) {
+    const months =
+      (Number(to.slice(0, 4)) - Number(from.slice(0, 4))) * 12 +
+      Number(to.slice(5, 7)) -
+      Number(from.slice(5, 7)) +
+      1
+    return [addMonths(from, -months), addDays(from, -1)]
+  }
+  const days = daysBetween(from, to) + 1
+  return [addDays(from, -days), addDays(from, -1)]
+}
+
+/** Whether a range lies inside one of a link's windows (any range, with none). */
+export function inWindows(from: Day, to: Day, windows: [Day, Day][]): boolean {
+  return windows.length === 0 || windows.some(([a, b]) => from >= a && to <= b)
+}

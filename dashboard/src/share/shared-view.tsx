@@ -27,7 +27,9 @@ import {
   bucketLabels,
   defaultInterval,
   formatRange,
+  inWindows,
   intervalsOf,
+  previousPeriod,
   sharePeriods,
   todayIn,
   type ShareInterval,
@@ -59,6 +61,7 @@ interface ShareViewState {
   interval: ShareInterval | undefined
   metric: string | undefined
   filter: { field: string; value: string } | undefined
+  compare: boolean
 }
 
 function readState(search: URLSearchParams): ShareViewState {
@@ -72,6 +75,7 @@ function readState(search: URLSearchParams): ShareViewState {
       ? (interval as ShareInterval)
       : undefined,
     metric: search.get('metric') ?? undefined,
+    compare: search.get('compare') !== 'off',
     filter:
       field !== undefined && FILTER_FIELDS[field] !== undefined
         ? { field, value: raw?.slice(colon + 1) ?? '' }
@@ -85,6 +89,7 @@ function writeState(state: ShareViewState): string {
   if (state.interval !== undefined) search.set('interval', state.interval)
   if (state.metric !== undefined) search.set('metric', state.metric)
   if (state.filter !== undefined) search.set('f', `${state.filter.field}:${state.filter.value}`)
+  if (!state.compare) search.set('compare', 'off')
   const text = search.toString()
   return text === '' ? '' : `?${text}`
 }
@@ -187,11 +192,21 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
         ? 'time:day'
         : defaultInterval(info.granularity, period.from, period.to)
 
+  // The previous period, when the link allows it too: then the change and its line.
+  const previous = period === undefined ? undefined : previousPeriod(period.from, period.to)
+  const comparable = previous !== undefined && inWindows(previous[0], previous[1], info.date_ranges)
+  const compare = comparable && state.compare
   const headlineMetrics = shown.map((h) => h.metric)
   const headlineBody: StatsQuery | undefined =
     dateRange === undefined || headlineMetrics.length === 0
       ? undefined
-      : { site_id: info.site, metrics: headlineMetrics, date_range: dateRange, filters }
+      : {
+          site_id: info.site,
+          metrics: headlineMetrics,
+          date_range: dateRange,
+          filters,
+          ...(compare ? { include: { comparisons: { mode: 'previous_period' } } } : {}),
+        }
   const headlineKey = headlineBody && JSON.stringify(headlineBody)
   const headline = useLoad(headlineKey, (signal) =>
     source.query(headlineBody as StatsQuery, signal),
@@ -213,15 +228,32 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
   const series = useLoad(seriesBody && JSON.stringify(seriesBody), (signal) =>
     source.query(seriesBody as StatsQuery, signal),
   )
+  const previousBody: StatsQuery | undefined =
+    seriesBody === undefined || previous === undefined || !compare
+      ? undefined
+      : { ...seriesBody, date_range: previous }
+  const previousKey = previousBody && JSON.stringify(previousBody)
+  const previousSeries = useLoad(ready ? previousKey : undefined, (signal) =>
+    source.query(previousBody as StatsQuery, signal),
+  )
+  const previousResult = previousSeries.dataKey === previousKey ? previousSeries.data : undefined
   const seriesData = useMemo(() => {
     if (series.data === undefined || dateRange === undefined) return undefined
     // Buckets with no row are either empty or under k: a gap either way, never a zero.
-    const byLabel = new Map(
-      series.data.results.map((row) => [String(row.dimensions[0]), row.metrics[0] ?? null]),
-    )
-    const labels = bucketLabels(dateRange[0], dateRange[1], interval)
-    return { labels, values: labels.map((label) => byLabel.get(label) ?? null) }
-  }, [series.data, dateRange?.[0], dateRange?.[1], interval])
+    const line = (answer: NonNullable<typeof series.data>, from: string, to: string) => {
+      const byLabel = new Map(
+        answer.results.map((row) => [String(row.dimensions[0]), row.metrics[0] ?? null]),
+      )
+      const labels = bucketLabels(from, to, interval)
+      return { labels, values: labels.map((label) => byLabel.get(label) ?? null) }
+    }
+    return {
+      ...line(series.data, dateRange[0], dateRange[1]),
+      ...(previousResult === undefined || previous === undefined
+        ? {}
+        : { previous: line(previousResult, previous[0], previous[1]) }),
+    }
+  }, [series.data, previousResult, dateRange?.[0], dateRange?.[1], interval])
 
   const addFilter = useCallback(
     (field: string, value: string) => update({ filter: { field, value } }),
@@ -294,6 +326,16 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
                   </option>
                 ))}
               </select>
+              {comparable && (
+                <label class="toggle">
+                  <input
+                    type="checkbox"
+                    checked={state.compare}
+                    onChange={(e) => update({ compare: e.currentTarget.checked })}
+                  />
+                  Compare with previous period
+                </label>
+              )}
               <span class="pill">Read-only · anonymized</span>
             </div>
           </div>
@@ -326,9 +368,10 @@ export function SharedView({ info, search }: { info: ShareInfo; search: URLSearc
               retry={headline.retry}
               selected={chartMetric?.metric ?? ''}
               onSelect={(metric: Metric) => update({ metric })}
-              compare={false}
+              compare={compare}
               queried={headlineMetrics}
               shown={shown}
+              noEarlier="earlier figure hidden or none"
             />
           )}
           {chartMetric !== undefined && (

@@ -27,6 +27,10 @@ const ACTIONS: Record<string, string> = {
   share_create: 'Share link created',
   share_revoke: 'Share link revoked',
   export: 'Export',
+  site_create: 'Site added',
+  site_delete: 'Site deleted',
+  key_create: 'API key created',
+  key_revoke: 'API key revoked',
 }
 
 const isRecord = (v: unknown): v is Record<string, unknown> =>
@@ -81,6 +85,23 @@ export function describeEntry(entry: AuditEntry): string {
         .join(' · ')
     case 'share_revoke':
       return `link ${text(d.id)}`
+    case 'site_create':
+      return `k ${text(d.k)}, retention ${Number(d.retention_months) === 0 ? 'forever' : `${text(d.retention_months)} months`}`
+    case 'site_delete':
+      return 'events kept until erased'
+    case 'key_create':
+      return [
+        `“${text(d.name)}”`,
+        text(d.scope),
+        d.sites === 'all' ? 'all sites' : text(d.sites),
+        d.noise_epsilon !== null && d.noise_epsilon !== undefined
+          ? `noise ε ${text(d.noise_epsilon)}`
+          : undefined,
+      ]
+        .filter(Boolean)
+        .join(' · ')
+    case 'key_revoke':
+      return `key ${text(d.id)}`
     case 'export':
       return `${text(d.format)} of ${text(d.dimensions) || 'totals'} by ${text(d.credential)}`
     default:

@@ -9,7 +9,13 @@ import type { Site } from '../auth.js'
 import { CopyBlock } from '../components/copy.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
 import { formatDay, isoDay } from '../format.js'
-import { DEFAULT_GROUPS, groupsOf, SHARE_GROUPS, SHARE_METRICS } from '../share/dimensions.js'
+import {
+  DEFAULT_GROUPS,
+  EPSILONS,
+  groupsOf,
+  SHARE_GROUPS,
+  SHARE_METRICS,
+} from '../share/dimensions.js'
 
 interface ShareLink {
   id: string
@@ -27,13 +33,6 @@ interface ShareLink {
 }
 
 const GRANULARITY_TEXT = { day: 'Days', week: 'Whole weeks', month: 'Whole months' } as const
-const EPSILONS = [
-  { value: '0.1', label: 'Strong (ε = 0.1)' },
-  { value: '0.5', label: 'Medium (ε = 0.5)' },
-  { value: '1', label: 'Standard (ε = 1)' },
-  { value: '2', label: 'Light (ε = 2)' },
-]
-
 function when(value: string | null): string {
   if (value === null) return 'never'
   const date = new Date(value)
