@@ -69,7 +69,7 @@ function SettingsForm({ site, onSaved }: { site: Site; onSaved: () => void }) {
         Retention (months)
         <input
           type="number"
-          min={1}
+          min={0}
           max={1200}
           required
           value={retention}
