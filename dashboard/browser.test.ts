@@ -143,6 +143,7 @@ async function watch(target: Page): Promise<void> {
   })
 }
 
+// Seeding eight weeks through the pipeline takes a while on a busy machine.
 beforeAll(async () => {
   data = await tempDir('glimpse-dashboard-')
   await seedPastVisits({ dataDir: data.dir, site: SITE, days: 56, visitsPerDay: 25 })
@@ -170,7 +171,7 @@ beforeAll(async () => {
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
   page = await context.newPage()
   await watch(page)
-})
+}, 240_000)
 
 afterAll(async () => {
   await browser?.close()
