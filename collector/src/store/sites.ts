@@ -175,7 +175,11 @@ export async function createSite(
  * Mark a site deleted: it takes no more events and leaves every list. Its events stay
  * until erased. Returns false for an unknown site.
  */
-export async function deleteSite(store: PortableStore, domain: string, now: number): Promise<boolean> {
+export async function deleteSite(
+  store: PortableStore,
+  domain: string,
+  now: number,
+): Promise<boolean> {
   const row = (await readSites(store)).find((site) => site.domain === domain)
   if (row === undefined) return false
   await writeSites(store, [row], now, true)
