@@ -21,7 +21,7 @@ export const list = (value: string): string[] =>
     .map((item) => item.trim())
     .filter((item) => item.length > 0)
 
-function parseDomains(value: string, ctx: z.RefinementCtx): string[] {
+export function parseDomains(value: string, ctx: z.RefinementCtx): string[] {
   const domains: string[] = []
   for (const item of list(value)) {
     const domain = normalizeDomain(item)

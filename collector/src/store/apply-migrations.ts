@@ -43,7 +43,10 @@ async function checksum(sql: string): Promise<string> {
 }
 
 /** Apply the migrations not yet recorded; returns the names applied. */
-export async function migrate(store: PortableStore, migrations: Migration[]): Promise<string[]> {
+export async function migrate(
+  store: PortableStore,
+  migrations: readonly Migration[],
+): Promise<string[]> {
   const { client, database, cluster } = store
   const onCluster = cluster === undefined ? '' : ` ON CLUSTER ${quoteIdentifier(cluster)}`
   await client.command({
@@ -84,4 +87,26 @@ export async function migrate(store: PortableStore, migrations: Migration[]): Pr
     done.push(migration.name)
   }
   return done
+}
+
+/**
+ * The migrations not yet recorded, read with one query: edge isolates start often and
+ * apply migrations only when some are pending. If the record cannot be read (no
+ * database yet, say), all are returned and {@link migrate} decides.
+ */
+export async function pendingMigrations(
+  store: PortableStore,
+  migrations: readonly Migration[],
+): Promise<Migration[]> {
+  let applied: Set<number>
+  try {
+    const result = await store.client.query({
+      query: `SELECT version FROM ${store.table('schema_migrations')} FINAL`,
+      format: 'JSONEachRow',
+    })
+    applied = new Set((await result.json<{ version: number }>()).map((row) => Number(row.version)))
+  } catch {
+    return [...migrations]
+  }
+  return migrations.filter((migration) => !applied.has(migration.version))
 }
