@@ -42,6 +42,10 @@ const edgeSchema = z
     INSERT_TIMEOUT_MS: int(500, 60_000, 10_000),
     // Workers: Durable Objects the open sessions are spread over.
     SESSION_SHARDS: int(1, 1024, 32),
+    // Deno and Bun: open sessions in this process's memory, or (Deno) in Deno KV.
+    SESSION_STORE: z.enum(['memory', 'deno-kv']).default('memory'),
+    // Deno with SESSION_STORE=deno-kv: a local KV file (unset: the platform's own KV).
+    DENO_KV_PATH: z.string().min(1).optional(),
   })
   .superRefine((settings, ctx) => {
     const {
