@@ -286,7 +286,7 @@ export async function createCollector(
     anonymizedKey: (c) => {
       const principal = c.get('principal')
       return principal?.kind === 'key' && principal.scope === 'anonymized'
-        ? principal.id
+        ? { id: principal.id, ...(principal.noise === undefined ? {} : { noise: principal.noise }) }
         : undefined
     },
   })

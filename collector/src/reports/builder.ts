@@ -45,7 +45,16 @@ export interface BuildContext {
    * (`uniq`): the anonymizer decides on these counts, and an estimate may be off by one.
    */
   exact?: boolean
+  /**
+   * A streamed export: no total row count (a window over the whole result would hold
+   * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
+   * millions of rows runs in bounded memory.
+   */
+  export?: boolean
 }
+
+/** Memory a streamed export's grouping or sort may take before it spills to disk. */
+const EXPORT_SPILL_BYTES = 8 * 1024 * 1024
 
 export interface BuiltQuery {
   sql: string
@@ -330,7 +339,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
   const select = [
     ...dims.map((_, i) => alias(i)),
     ...query.metrics.map((m) => `${metricSql(m)} AS ${metricAlias(m)}`),
-    'count() OVER () AS total_rows',
+    ...(ctx.export === true ? [] : ['count() OVER () AS total_rows']),
   ]
   const order = (query.order_by ?? defaultOrder(query)).map(([key, direction]) => {
     const index = (dims as string[]).indexOf(key)
@@ -344,7 +353,11 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
     `SELECT ${select.join(', ')} FROM ${from}${groupJoin}` +
     (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
     ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
-    ' SETTINGS join_use_nulls = 1'
+    ' SETTINGS join_use_nulls = 1' +
+    (ctx.export === true
+      ? `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
+        `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}`
+      : '')
   return {
     sql,
     params: b.params.values,

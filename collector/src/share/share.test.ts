@@ -232,6 +232,77 @@ describe('share links', () => {
     expect(bounce.status).toBe(400)
   })
 
+  it('an anonymized API key may carry its own sticky noise; making and revoking keys is audited', async () => {
+    const full = await admin('POST', '/api/admin/keys', {
+      name: 'owner',
+      sites: ['example.com'],
+      scope: 'full',
+      noise_epsilon: 1,
+    })
+    expect(full.status).toBe(400)
+    expect(await full.json()).toMatchObject({ error: { code: 'invalid_payload' } })
+    const created = await admin('POST', '/api/admin/keys', {
+      name: 'noisy partner',
+      sites: ['example.com'],
+      scope: 'anonymized',
+      noise_epsilon: 0.25,
+    })
+    expect(created.status).toBe(201)
+    const { id, key, noise_epsilon } = (await created.json()) as {
+      id: string
+      key: string
+      noise_epsilon: number
+    }
+    expect(noise_epsilon).toBe(0.25)
+    const answers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const response = await ask(key, countries)
+        expect(response.status).toBe(200)
+        return (await response.json()) as {
+          results: { metrics: number[] }[]
+          meta: { anonymized: { noise: { epsilon: number } | null } }
+        }
+      }),
+    )
+    expect(answers[1]?.results).toEqual(answers[0]?.results)
+    expect(answers[2]?.results).toEqual(answers[0]?.results)
+    expect(answers[0]?.meta.anonymized.noise?.epsilon).toBe(0.25)
+    for (const row of answers[0]?.results ?? [])
+      for (const value of row.metrics) expect(Number.isInteger(value) && value >= 0).toBe(true)
+    const listed = (await (await admin('GET', '/api/admin/keys')).json()) as {
+      keys: { id: string; noise_epsilon: number | null }[]
+    }
+    expect(listed.keys.find((k) => k.id === id)?.noise_epsilon).toBe(0.25)
+
+    expect((await admin('DELETE', `/api/admin/keys/${id}`)).status).toBe(204)
+    expect((await ask(key, countries)).status).toBe(401)
+    const audit = await collector.rows<{ action: string; site_id: string; detail: string }>(
+      "SELECT action, site_id, detail FROM glimpse.audit_log WHERE action LIKE 'key_%' ORDER BY at",
+    )
+    // The test clock stands still: both entries have the same time.
+    const mine = audit.filter((r) => r.detail.includes(id))
+    expect(mine.map((r) => r.action).sort()).toEqual(['key_create', 'key_revoke'])
+    const made = mine.find((r) => r.action === 'key_create')
+    expect(JSON.parse(made?.detail ?? '{}')).toMatchObject({
+      scope: 'anonymized',
+      noise_epsilon: 0.25,
+    })
+    expect(JSON.stringify(audit)).not.toContain('glk_')
+  })
+
+  it('a change of k is audited', async () => {
+    const changed = await admin('PATCH', '/api/admin/sites/example.com', { k: 6 })
+    expect(changed.status).toBe(200)
+    await admin('PATCH', '/api/admin/sites/example.com', { k: 5 })
+    const audit = await collector.rows<{ site_id: string; detail: string }>(
+      "SELECT site_id, detail FROM glimpse.audit_log WHERE action = 'k' ORDER BY detail",
+    )
+    expect(audit).toEqual([
+      { site_id: 'example.com', detail: '{"from":5,"to":6}' },
+      { site_id: 'example.com', detail: '{"from":6,"to":5}' },
+    ])
+  })
+
   it('admins only; bad input is a 400; creation and revocation are audited', async () => {
     expect((await request('GET', '/api/admin/shares')).status).toBe(401)
     const bad = await admin('POST', '/api/admin/shares', {

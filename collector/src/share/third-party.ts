@@ -33,8 +33,10 @@ export interface ThirdPartyDeps {
   shares: ShareStore
   anonymize: AnonymizeDeps
   now: () => number
-  /** The id of the API key scoped `anonymized` the request carries, if any. */
-  anonymizedKey: (c: Context) => string | undefined
+  /** The API key scoped `anonymized` the request carries, if any. */
+  anonymizedKey: (
+    c: Context,
+  ) => { id: string; noise?: { epsilon: number; secret: string } } | undefined
 }
 
 export interface ThirdPartyDoor {
@@ -143,7 +145,7 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
       const key = deps.anonymizedKey(c)
       if (key === undefined || site === undefined)
         return refuse(c, 401, 'unauthorized', 'A share token or an API key is required.')
-      return keyGrant(key, site)
+      return keyGrant(key.id, site, key.noise)
     },
     async answer(c, body) {
       const site = typeof body.site_id === 'string' ? body.site_id : undefined

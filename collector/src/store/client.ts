@@ -27,14 +27,28 @@ export interface StoreOptions {
   dataDir: string
 }
 
+/** Output formats a streamed read may ask for. */
+export type StreamFormat = 'JSONEachRow' | 'Parquet'
+
 /** The Node collector's store: the full `@clickhouse/client` (streams, exec). */
 export interface Store extends PortableStore {
   client: ClickHouseClient
+  /**
+   * The bytes of a query's result in `format`, chunk by chunk as the engine writes them:
+   * the whole result is never held in memory (the embedded client's `query` would).
+   * Values travel as `{name:Type}` parameters, as everywhere.
+   */
+  stream(
+    sql: string,
+    params: Record<string, unknown>,
+    format: StreamFormat,
+  ): AsyncIterable<Uint8Array>
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient
   let engine: { close(): void } | undefined
+  let stream: Store['stream']
   const embedded = options.url === undefined
   const settings = {
     // 64-bit integers as strings: JSON numbers lose precision past 2^53.
@@ -61,6 +75,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // separate copy of @clickhouse/client-common, hence the cast.
     const connection = createChdbConnection({ path: dir }) as unknown as ClientConnection
     client = createClient({ connection, clickhouse_settings: settings })
+    // A streamed read gets a session of its own on the same engine (a session runs one
+    // stream at a time), closed when the stream ends or is abandoned.
+    stream = async function* (sql, params, format) {
+      const session = new chdb.Session(dir)
+      try {
+        const chunks = session.queryStreamBind(sql, params, { format })
+        for await (const chunk of chunks) yield chunk.raw()
+      } finally {
+        session.close()
+      }
+    }
   } else {
     client = createClient({
       url: options.url,
@@ -69,6 +94,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       clickhouse_settings: settings,
       request_timeout: 30_000,
     })
+    stream = async function* (sql, params, format) {
+      const result = await client.exec({ query: `${sql} FORMAT ${format}`, query_params: params })
+      for await (const chunk of result.stream) yield chunk as Uint8Array
+    }
   }
   const database = options.database
   quoteIdentifier(database)
@@ -78,6 +107,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     cluster: options.cluster,
     embedded,
     table: (name) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`,
+    stream,
     close: async () => {
       await client.close()
       engine?.close()
