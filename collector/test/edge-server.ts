@@ -190,7 +190,7 @@ export function describeEdgeServer(runtime: ServerRuntime): void {
       })
 
     async function rows<T>(sql: string): Promise<T[]> {
-      const response = await fetch(`${clickhouse.url}/`, {
+      const response = await fetch(`${clickhouse.url}/?output_format_json_quote_64bit_integers=1`, {
         method: 'POST',
         body: `${sql} FORMAT JSONEachRow`,
       })

@@ -90,7 +90,7 @@ function post(body: object): Promise<Response> {
 }
 
 async function rows<T>(sql: string): Promise<T[]> {
-  const response = await fetch(`${clickhouse.url}/`, {
+  const response = await fetch(`${clickhouse.url}/?output_format_json_quote_64bit_integers=1`, {
     method: 'POST',
     body: `${sql} FORMAT JSONEachRow`,
   })

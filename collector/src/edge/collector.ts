@@ -37,6 +37,8 @@ import type { EdgeSettings } from './settings.js'
 export const REFRESH_AFTER_MS = 5 * 60 * 1000
 /** How soon an isolate that could not reach the store tries again. */
 const RETRY_PREPARE_MS = 1000
+/** How long an event waits for a cold isolate's preparation before the answer is 503. */
+const PREPARE_WAIT_MS = 5000
 
 export interface EdgeParts {
   store: PortableStore
@@ -116,15 +118,27 @@ export function createEdgeCollector(settings: EdgeSettings, parts: EdgeParts): E
     return inFlight
   }
 
+  const recentlyFailed = () => failedAt !== undefined && now() - failedAt < RETRY_PREPARE_MS
+  const inBackground = (c: Context, work: Promise<unknown>) => {
+    if (parts.defer !== undefined) parts.defer(c, work)
+  }
+
   /** Whether this isolate may take events; refreshes in the background when due. */
   const ready = async (c: Context): Promise<boolean> => {
     if (preparedAt === undefined) {
-      if (failedAt !== undefined && now() - failedAt < RETRY_PREPARE_MS) return false
-      return prepare()
-    }
-    if (now() - preparedAt > REFRESH_AFTER_MS && inFlight === undefined) {
+      if (recentlyFailed()) return false
+      // A store that does not answer holds the event a few seconds at most; the
+      // preparation goes on, and the next event finds it done.
       const work = prepare()
-      if (parts.defer !== undefined) parts.defer(c, work)
+      inBackground(c, work)
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const late = new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(false), PREPARE_WAIT_MS)
+      })
+      return Promise.race([work, late]).finally(() => clearTimeout(timer))
+    }
+    if (now() - preparedAt > REFRESH_AFTER_MS && inFlight === undefined && !recentlyFailed()) {
+      inBackground(c, prepare())
     }
     return true
   }

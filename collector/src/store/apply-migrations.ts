@@ -90,23 +90,28 @@ export async function migrate(
 }
 
 /**
- * The migrations not yet recorded, read with one query: edge isolates start often and
- * apply migrations only when some are pending. If the record cannot be read (no
- * database yet, say), all are returned and {@link migrate} decides.
+ * The migrations not yet recorded: edge isolates start often and apply migrations only
+ * when some are pending. With no record yet (a new database) all are pending; a store
+ * that does not answer throws.
  */
 export async function pendingMigrations(
   store: PortableStore,
   migrations: readonly Migration[],
 ): Promise<Migration[]> {
-  let applied: Set<number>
-  try {
-    const result = await store.client.query({
-      query: `SELECT version FROM ${store.table('schema_migrations')} FINAL`,
-      format: 'JSONEachRow',
-    })
-    applied = new Set((await result.json<{ version: number }>()).map((row) => Number(row.version)))
-  } catch {
-    return [...migrations]
-  }
+  const exists = await store.client.query({
+    query: `SELECT count() AS n FROM system.tables
+            WHERE database = {database:String} AND name = 'schema_migrations'`,
+    query_params: { database: store.database },
+    format: 'JSONEachRow',
+  })
+  const [{ n } = { n: '0' }] = await exists.json<{ n: string }>()
+  if (Number(n) === 0) return [...migrations]
+  const result = await store.client.query({
+    query: `SELECT version FROM ${store.table('schema_migrations')} FINAL`,
+    format: 'JSONEachRow',
+  })
+  const applied = new Set(
+    (await result.json<{ version: number }>()).map((row) => Number(row.version)),
+  )
   return migrations.filter((migration) => !applied.has(migration.version))
 }
