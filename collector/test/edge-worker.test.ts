@@ -215,9 +215,15 @@ describe('the collector on Cloudflare Workers', { timeout: 120_000 }, () => {
       })
       expect(response.status).toBe(202)
     }
-    // The consumer has tried and put the batch back by now.
-    await new Promise((resolve) => setTimeout(resolve, 3000))
-    expect(logs).toContain('store away: queued events go back to the queue')
+    // The consumer tries, fails and puts the batch back on the queue.
+    for (let waited = 0; !logs.includes('store away: queued events go back'); waited += 100) {
+      if (waited > 30_000) throw new Error(`the consumer did not try:\n${logs}`)
+      await new Promise((resolve) => setTimeout(resolve, 100))
+    }
+    const [during] = await rows<{ n: string }>(
+      "SELECT count() AS n FROM glimpse.events WHERE name = 'Outage'",
+    )
+    expect(during?.n).toBe('0')
     await proxy.start()
     const outage = "FROM glimpse.events WHERE name = 'Outage'"
     expect(await waitForCount(`SELECT count() AS n ${outage}`, sent)).toBe(sent)

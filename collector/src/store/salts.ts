@@ -8,7 +8,7 @@
  * both read back the same bytes. Rows made before the token existed may hold two salts
  * for a day: everyone reads the smallest.
  */
-import type { PortableStore } from './portable.js'
+import type { PortableStore, StoreSettings } from './portable.js'
 import { DAY_MS, toClickHouseTime, utcDay } from '../time.js'
 
 /** Gives the salt of a UTC day, if one exists (today's and yesterday's are kept). */
@@ -113,13 +113,18 @@ export function createSaltKeeper(store: PortableStore): SaltKeeper {
         clickhouse_settings: { insert_deduplication_token: `salt-${day}` },
       })
     }
-    const next = missing.length > 0 ? await load(cutoff) : existing
+    // The embedded engine applies a call's settings to its session, where they stay: the
+    // read after the inserts clears the token, or it would drop the next insert that
+    // names none (a server scopes settings to one query, and ignores this on a SELECT).
+    const next =
+      missing.length > 0 ? await load(cutoff, { insert_deduplication_token: '' }) : existing
     // Only days still alive are kept in memory.
     salts = new Map([...next].filter(([day]) => day >= cutoff))
   }
 
-  async function load(cutoff: string): Promise<Map<string, Salt>> {
+  async function load(cutoff: string, settings?: StoreSettings): Promise<Map<string, Salt>> {
     const result = await store.client.query({
+      clickhouse_settings: settings,
       query: `SELECT toString(day) AS d, min(salt) AS s FROM ${table} WHERE day >= {cutoff:Date} GROUP BY day`,
       query_params: { cutoff },
       format: 'JSONEachRow',
