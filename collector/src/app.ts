@@ -29,7 +29,12 @@ import { createHealthApp, type Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
 import { createEventApp, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
-import { createShareAdminApp, shareRouteDocs, type ShareAdminDeps } from './share/routes.js'
+import {
+  createShareAdminApp,
+  createShareViewApp,
+  shareRouteDocs,
+  type ShareAdminDeps,
+} from './share/routes.js'
 import { createExportApp, exportRouteDocs, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
@@ -156,6 +161,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/sites', createSiteListApp(deps))
 
   app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
+  app.route('/api/v1/share', createShareViewApp(deps.reports.thirdParty))
   app.route('/api/v1/export', createExportApp(deps.exports))
   app.route('/api', createReportsApp(deps.reports))
 

@@ -149,6 +149,50 @@ describe('share links', () => {
     expect(realtime.status).toBe(403)
   })
 
+  it('tells the shared view what the link allows, with the privacy headers', async () => {
+    const share = await createShare({
+      label: 'Partner report',
+      dimensions: ['visit:country', 'event:page'],
+      metrics: ['visitors', 'pageviews'],
+      date_ranges: [[D1, D1]],
+      password: 'correct horse battery',
+      noise_epsilon: 1,
+    })
+    const describe = (token: string, headers: Record<string, string> = {}) =>
+      request('GET', '/api/v1/share', undefined, { Authorization: `Bearer ${token}`, ...headers })
+    const locked = await describe(share.token)
+    expect(locked.status).toBe(401)
+    expect(((await locked.json()) as { error: { code: string } }).error.code).toBe(
+      'password_required',
+    )
+    const response = await describe(share.token, { 'X-Share-Password': 'correct horse battery' })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(response.headers.get('x-robots-tag')).toMatch(/noindex/)
+    expect(response.headers.get('cache-control')).toMatch(/private/)
+    const body = (await response.json()) as Record<string, unknown>
+    expect(body).toEqual({
+      site: 'example.com',
+      label: 'Partner report',
+      dimensions: ['visit:country', 'event:page'],
+      metrics: ['visitors', 'pageviews'],
+      date_ranges: [[D1, D1]],
+      granularity: 'day',
+      noise_epsilon: 1,
+      k: 5,
+      time_zone: 'UTC',
+      expires_at: null,
+    })
+    expect(JSON.stringify(body)).not.toMatch(/secret|hash|gls_/)
+    // No token, an API key, a revoked link: refused.
+    expect((await request('GET', '/api/v1/share')).status).toBe(401)
+    expect((await describe(TOKEN)).status).toBe(401)
+    await admin('DELETE', `/api/admin/shares/${share.id}`)
+    const revoked = await describe(share.token, { 'X-Share-Password': 'correct horse battery' })
+    expect(revoked.status).toBe(401)
+    expect(((await revoked.json()) as { error: { code: string } }).error.code).toBe('invalid_share')
+  })
+
   it('keeps to what the share allows', async () => {
     const share = await createShare({ dimensions: ['visit:country'], granularity: 'month' })
     const city = await ask(share.token, { ...countries, dimensions: ['visit:city'] })
