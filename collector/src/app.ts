@@ -25,9 +25,9 @@ import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { ErasureQueue } from './store/erasure-queue.js'
-import type { Health } from './health.js'
+import { createHealthApp, type Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
-import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
+import { createEventApp, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
 import {
   createShareAdminApp,
@@ -130,17 +130,7 @@ export function createApp(deps: AppDeps): Hono {
     )
   })
 
-  // CORS by hand rather than by middleware: the handler sets the header on the response
-  // it builds, which keeps the adapter's fast path for the hottest route.
-  app.options('/api/event', (c) =>
-    c.body(null, 204, {
-      'Access-Control-Allow-Origin': '*',
-      'Access-Control-Allow-Methods': 'POST, OPTIONS',
-      'Access-Control-Allow-Headers': 'Content-Type',
-      'Access-Control-Max-Age': '86400',
-    }),
-  )
-  app.post('/api/event', createIngestHandler(deps))
+  app.route('/api/event', createEventApp(deps))
 
   app.options('/api/forget', (c) =>
     c.body(null, 204, {
@@ -177,27 +167,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 
-  app.get('/healthz', async (c) => {
-    try {
-      await deps.checkStore()
-      deps.health.set('store_unreachable', undefined)
-    } catch {
-      deps.health.set('store_unreachable', 'The store does not answer.')
-    }
-    const reasons = deps.health.reasons()
-    if (reasons.length === 0) return c.json({ status: 'ok' })
-    return c.json(
-      {
-        status: 'degraded',
-        reasons: reasons.map(({ code, detail, since }) => ({
-          code,
-          message: detail,
-          since: new Date(since).toISOString(),
-        })),
-      },
-      503,
-    )
-  })
+  app.route('/healthz', createHealthApp(deps))
 
   const openapi = createOpenApiRegistry({ title: 'Glimpse', version: '0.1.0' })
   openapi.add(

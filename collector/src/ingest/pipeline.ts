@@ -9,7 +9,7 @@ import type { DropReason, IngestCounters } from './counters.js'
 import type { EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
-import type { Session, SessionTracker } from './session.js'
+import type { RemoteSessionTracker, Session, SessionTracker } from './session.js'
 import {
   isHostnameAllowed,
   normalizeDomain,
@@ -31,7 +31,8 @@ export interface PipelineDeps {
   parseUserAgent: (ua: string) => Device
   salts: SaltSource
   hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => bigint
-  sessions: SessionTracker
+  /** In memory (the Node collector), or shared by isolates elsewhere (the edge's). */
+  sessions: SessionTracker | RemoteSessionTracker
   /** The scrub step counts what it replaced, by kind, in `counters.scrubbed`. */
   counters: IngestCounters
 }
@@ -102,6 +103,8 @@ const findSource: Step = (draft) => {
 }
 
 const locate: Step = (draft, { lookupGeo }) => {
+  // The platform may have located the request already (Cloudflare's cf, a trusted header).
+  if (draft.geo.countryCode !== '') return
   draft.geo = draft.ip === undefined ? UNKNOWN_GEO : lookupGeo(draft.ip)
 }
 
@@ -130,7 +133,14 @@ const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
   if (draft.optedOut) return
-  draft.session = sessions.touch(draft.visitorId, draft.now, previous)
+  const session = sessions.touch(draft.visitorId, draft.now, previous)
+  // A tracker shared by edge isolates answers later; the in-memory one at once.
+  if (session instanceof Promise) {
+    return session.then((shared) => {
+      draft.session = shared
+    })
+  }
+  draft.session = session
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */

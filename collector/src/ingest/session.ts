@@ -23,6 +23,14 @@ export interface SessionTracker {
   readonly size: number
 }
 
+/**
+ * The same decision made elsewhere, for runtimes whose isolates share no memory (the
+ * edge's sessions, a Durable Object per shard of visitor ids): answered asynchronously.
+ */
+export interface RemoteSessionTracker {
+  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Promise<Session>
+}
+
 // Random ids come from a pool filled 512 at a time: one call to the system's random
 // source per 512 new sessions instead of one per session.
 const pool = new BigUint64Array(512)

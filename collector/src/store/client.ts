@@ -3,6 +3,7 @@
  * CLICKHOUSE_URL is set, over HTTP otherwise. Everything above this file is the same
  * for both. Table names are always qualified with the database (the embedded
  * connection has no session default database), via {@link Store.table}.
+ * Code shared with the edge entries asks only for the {@link PortableStore} part.
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -11,6 +12,9 @@ import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
 } from '@clickhouse/client'
+import { quoteIdentifier, type PortableStore } from './portable.js'
+
+export { quoteIdentifier, type PortableStore, type StoreClient } from './portable.js'
 
 type ClientConnection = NonNullable<ClickHouseClientConfigOptions['connection']>
 
@@ -26,13 +30,9 @@ export interface StoreOptions {
 /** Output formats a streamed read may ask for. */
 export type StreamFormat = 'JSONEachRow' | 'Parquet'
 
-export interface Store {
+/** The Node collector's store: the full `@clickhouse/client` (streams, exec). */
+export interface Store extends PortableStore {
   client: ClickHouseClient
-  database: string
-  cluster: string | undefined
-  embedded: boolean
-  /** A table name qualified with the database, quoted for SQL. */
-  table(name: string): string
   /**
    * The bytes of a query's result in `format`, chunk by chunk as the engine writes them:
    * the whole result is never held in memory (the embedded client's `query` would).
@@ -43,14 +43,6 @@ export interface Store {
     params: Record<string, unknown>,
     format: StreamFormat,
   ): AsyncIterable<Uint8Array>
-  close(): Promise<void>
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-export function quoteIdentifier(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`Not a plain identifier: ${name}`)
-  return `\`${name}\``
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {

@@ -1,6 +1,7 @@
 /** Insert spooled events (JSONEachRow text) into `events`, deduplicated by token. */
 import { Readable } from 'node:stream'
 import type { Store } from './client.js'
+import { deduplicatedInsert } from './insert-rows.js'
 
 /**
  * Insert JSONEachRow text; resolves to the rows the store reports written, or undefined
@@ -23,11 +24,8 @@ export function createEventInsert(store: Store): EventInsert {
       query: `INSERT INTO ${store.table('events')} FORMAT JSONEachRow`,
       values: Readable.from([body]),
       abort_signal: signal,
-      clickhouse_settings: {
-        // A batch sent again (after a crash or a timeout) is stored once, sessions included.
-        insert_deduplication_token: token,
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-      },
+      // A batch sent again (after a crash or a timeout) is stored once, sessions included.
+      clickhouse_settings: deduplicatedInsert(token),
     })
     // Read the (empty) answer to the end, so the connection is free again.
     for await (const chunk of result.stream) void chunk
