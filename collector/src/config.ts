@@ -3,6 +3,7 @@
  * once at start-up; a bad value stops the process with a message naming the variable.
  */
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
 import { parseCidr, type Cidr } from './http/client-ip.js'
@@ -113,6 +114,8 @@ const envSchema = z.object({
   BOT_MARKERS_FILE: z.string().optional(),
   SESSION_IDLE_MINUTES: int(1, 24 * 60, 30),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
+  // Processes that take requests; 1 is a single process doing everything.
+  WORKERS: int(1, 256, availableParallelism()),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
 })
 
