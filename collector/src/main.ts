@@ -16,9 +16,7 @@ import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
-import { startOwner } from './cluster/owner.js'
-import { runWorker } from './cluster/worker.js'
-import { startCollector, type RunningCollector } from './server.js'
+import type { RunningCollector } from './server.js'
 
 /** Signals this close to the one before are the same request delivered twice. */
 export const ECHO_MS = 250
@@ -88,10 +86,17 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.LOG_LEVEL)
-  if (cluster.isWorker) return runWorker(config, logger)
+  // Each role loads only its own modules: a worker none of the store's side.
+  if (cluster.isWorker) {
+    const { runWorker } = await import('./cluster/worker.js')
+    return runWorker(config, logger)
+  }
   // Signals are handled from the first moment: one that arrives while starting stops
   // the collector as soon as it is up, instead of killing it half-way.
-  const started = config.WORKERS > 1 ? startOwner(config, logger) : startCollector(config, logger)
+  const started =
+    config.WORKERS > 1
+      ? import('./cluster/owner.js').then(({ startOwner }) => startOwner(config, logger))
+      : import('./server.js').then(({ startCollector }) => startCollector(config, logger))
   handleSignals(started, logger)
   await started
 }

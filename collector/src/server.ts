@@ -7,15 +7,19 @@
  * the same pieces.
  */
 import type { AddressInfo } from 'node:net'
-import type { Duplex } from 'node:stream'
-import { serve, type ServerType } from '@hono/node-server'
+import type { ServerType } from '@hono/node-server'
 import { createCollector, type Collector } from './collector.js'
 import type { Config } from './config.js'
 import { DAY_MS } from './time.js'
 import type { Logger } from './logger.js'
+import {
+  answerClientErrors,
+  closeHttpServer,
+  closeMetrics,
+  listen,
+  MAX_HEADER_BYTES,
+} from './listener.js'
 
-/** Headers up to this size reach the app, which answers oversized ones with JSON. */
-export const MAX_HEADER_BYTES = 256 * 1024
 const SALT_REFRESH_MS = 10 * 60 * 1000
 const SITE_REFRESH_MS = 60 * 1000
 
@@ -23,65 +27,6 @@ export interface RunningCollector {
   port: number
   metricsPort: number
   stop(): Promise<void>
-}
-
-/** Listen, or reject with a message naming the address (a port in use, say). */
-export function listen(options: Parameters<typeof serve>[0], what: string): Promise<ServerType> {
-  return new Promise((resolve, reject) => {
-    const server = serve(options, () => {
-      server.off('error', fail)
-      resolve(server)
-    })
-    const fail = (error: NodeJS.ErrnoException) =>
-      reject(
-        new Error(
-          `cannot listen for ${what} on ${options.hostname ?? ''}:${options.port ?? ''} (${error.code ?? error.message})`,
-          { cause: error },
-        ),
-      )
-    server.once('error', fail)
-  })
-}
-
-/** Malformed or oversized requests never reach the app: answer them in JSON too. */
-export function answerClientErrors(server: ServerType): void {
-  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (!socket.writable) {
-      socket.destroy()
-      return
-    }
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW'
-    const body = JSON.stringify({
-      error: tooLarge
-        ? { code: 'headers_too_large', message: 'The request headers are too large.' }
-        : { code: 'bad_request', message: 'The request is malformed.' },
-    })
-    socket.end(
-      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
-        `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
-    )
-  })
-}
-
-/**
- * Stop accepting and wait for the requests in flight, until the deadline; true when all
- * finished. A keep-alive connection is closed as soon as it has no request in flight,
- * not when its keep-alive timeout runs out.
- */
-export async function closeHttpServer(server: ServerType, deadline: number): Promise<boolean> {
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()))
-  const closeIdle = () => {
-    if ('closeIdleConnections' in server) server.closeIdleConnections()
-  }
-  closeIdle()
-  const idleTimer = setInterval(closeIdle, 50)
-  void closed.finally(() => clearInterval(idleTimer))
-  return Promise.race([
-    closed.then(() => true),
-    new Promise<boolean>((resolve) =>
-      setTimeout(() => resolve(false), Math.max(0, deadline - Date.now())).unref(),
-    ),
-  ])
 }
 
 /** Salts (also right after each UTC midnight) and the site list, refreshed; returns a stop. */
@@ -120,12 +65,6 @@ export function listenForMetrics(collector: Collector, config: Config): Promise<
     { fetch: collector.metrics.fetch, port: config.METRICS_PORT, hostname: config.METRICS_HOST },
     'metrics (METRICS_HOST, METRICS_PORT)',
   )
-}
-
-/** Close the metrics listener at once (scrapes in flight are cut). */
-export function closeMetrics(metricsServer: ServerType): void {
-  metricsServer.close()
-  if ('closeAllConnections' in metricsServer) metricsServer.closeAllConnections()
 }
 
 /** Ship what the deadline allows and close the store; log what is left in the spool. */

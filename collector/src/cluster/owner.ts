@@ -26,13 +26,10 @@ import type { Config } from '../config.js'
 import { createTimings, sumCounters, type ProcessFigures } from '../http/metrics.js'
 import { sameSecret } from '../http/secret.js'
 import type { Logger } from '../logger.js'
+import { closeHttpServer, closeMetrics, listen, MAX_HEADER_BYTES } from '../listener.js'
 import {
   closeCollector,
-  closeHttpServer,
-  closeMetrics,
-  listen,
   listenForMetrics,
-  MAX_HEADER_BYTES,
   startPeriodicWork,
   type RunningCollector,
 } from '../server.js'
