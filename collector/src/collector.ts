@@ -100,6 +100,8 @@ export async function createCollector(
     onChange?: { sites(sites: SiteSettings[]): void; salts(salts: SaltSource): void }
     /** The workers' figures, added to this process's on /metrics (a cluster's owner). */
     workerFigures?: () => Promise<ProcessFigures[]>
+    /** Workers taking requests now (a cluster's owner), for /metrics. */
+    workers?: () => number
   } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
@@ -383,6 +385,7 @@ export async function createCollector(
     erasures: () => erasures.figures(),
     token: config.METRICS_TOKEN,
     others: options.workerFigures,
+    workers: options.workers,
   })
   return {
     accounts,

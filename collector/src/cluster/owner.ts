@@ -120,6 +120,7 @@ export async function startOwner(config: Config, logger: Logger): Promise<Runnin
       salts: (salts) => broadcast({ type: 'salts', salts: saltsToWire(salts, Date.now()) }),
     },
     workerFigures,
+    workers: () => [...members.values()].filter((member) => member.listening).length,
   })
 
   /** Today's salt for a worker whose day began before the periodic refresh ran. */

@@ -164,9 +164,16 @@ export function renderMetrics(
   figures: SpoolFigures,
   timings?: Timings,
   erasures?: ErasureFigures,
+  workers = 1,
 ): string {
   const { spool, shipper, pending } = figures
   const lines = [
+    ...metric(
+      'glimpse_workers',
+      'gauge',
+      'Processes taking requests (WORKERS; 1 for a single process).',
+      workers,
+    ),
     ...metric(
       'glimpse_events_accepted_total',
       'counter',
@@ -290,6 +297,8 @@ export interface MetricsDeps {
   token: string | undefined
   /** Other processes' figures (a cluster's workers), added to this one's. */
   others?: () => Promise<ProcessFigures[]>
+  /** Worker processes taking requests now (a cluster's owner); 1 otherwise. */
+  workers?: () => number
 }
 
 /** The app behind the metrics listener: GET /metrics, nothing else. */
@@ -314,9 +323,14 @@ export function createMetricsApp(deps: MetricsDeps): Hono {
       timings.inserts.merge(deps.timings.inserts.snapshot())
       timings.erasures.merge(deps.timings.erasures.snapshot())
     }
-    return c.text(renderMetrics(counters, deps.spoolStats(), timings, deps.erasures?.()), 200, {
-      'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-    })
+    const text = renderMetrics(
+      counters,
+      deps.spoolStats(),
+      timings,
+      deps.erasures?.(),
+      deps.workers?.() ?? 1,
+    )
+    return c.text(text, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
   })
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   return app

@@ -25,6 +25,15 @@ export interface StoreOptions {
 
 export interface Store {
   client: ClickHouseClient
+  /**
+   * A client without session-wide settings, for the event inserts. The embedded
+   * connection sends each setting as a `SET …;` statement before the query, and a
+   * query of several statements has its whole text scanned, inline data included:
+   * that doubled the engine's CPU per inserted row. Inserts put their settings in the
+   * statement instead (`INSERT … SETTINGS … FORMAT …`). A server takes settings as
+   * URL parameters, so there this is the same client.
+   */
+  insertClient: ClickHouseClient
   database: string
   cluster: string | undefined
   embedded: boolean
@@ -42,6 +51,7 @@ export function quoteIdentifier(name: string): string {
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient
+  let insertClient: ClickHouseClient
   let engine: { close(): void } | undefined
   const embedded = options.url === undefined
   const settings = {
@@ -69,6 +79,8 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // separate copy of @clickhouse/client-common, hence the cast.
     const connection = createChdbConnection({ path: dir }) as unknown as ClientConnection
     client = createClient({ connection, clickhouse_settings: settings })
+    const inserts = createChdbConnection({ path: dir }) as unknown as ClientConnection
+    insertClient = createClient({ connection: inserts })
   } else {
     client = createClient({
       url: options.url,
@@ -77,16 +89,19 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       clickhouse_settings: settings,
       request_timeout: 30_000,
     })
+    insertClient = client
   }
   const database = options.database
   quoteIdentifier(database)
   return {
     client,
+    insertClient,
     database,
     cluster: options.cluster,
     embedded,
     table: (name) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`,
     close: async () => {
+      if (insertClient !== client) await insertClient.close()
       await client.close()
       engine?.close()
     },
