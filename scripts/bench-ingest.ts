@@ -9,7 +9,10 @@
  * against the 202s it sent.
  *
  *   npm run bench:ingest -- [--duration 10] [--connections 50] [--warmup 2]
- *                           [--load autocannon|wrk] [--workers N]
+ *                           [--load autocannon|wrk] [--workers default|N[,N…]]
+ *
+ * --workers 1,default runs the collector twice: as one process, then with WORKERS at
+ * its default (the number of cores).
  *
  * A missing load tool is reported before anything starts; every process it starts is
  * stopped on every way out (an error, Ctrl-C, SIGTERM). `npm run bench` runs this with
@@ -39,8 +42,8 @@ export interface IngestBenchOptions {
   connections: number
   warmup: number
   load: 'autocannon' | 'wrk'
-  /** WORKERS for the collector; undefined: its default (the number of cores). */
-  workers: number | undefined
+  /** WORKERS of each collector run; undefined: its default (the number of cores). */
+  workers: Array<number | undefined>
   log?: (line: string) => void
 }
 
@@ -60,18 +63,23 @@ export interface LoadFigures {
   loadAverage: string
 }
 
+export interface CollectorFigures extends LoadFigures {
+  workers: number
+  peakRssMb: number
+  /** Rows per second of insert time, spool → ClickHouse, during the run. */
+  insertRowsPerSecond: number
+  /** 202s the load tool saw over warm-up and run. */
+  acknowledged: number
+  /** Events the collector counted as accepted (on disk in the spool). */
+  accepted: number
+  /** Rows found stored after the stop. */
+  stored: number
+}
+
 export interface IngestBenchResult {
   options: IngestBenchOptions
   bare: LoadFigures
-  full: LoadFigures & {
-    workers: number
-    peakRssMb: number
-    /** Rows per second of insert time, spool → ClickHouse, during the run. */
-    insertRowsPerSecond: number
-    /** 202s over warm-up and run, and the rows found stored after the stop. */
-    acknowledged: number
-    stored: number
-  }
+  collectors: CollectorFigures[]
 }
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url))
@@ -288,9 +296,21 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
   await stopChild(bareServer.child)
 
   ensureBuilt(log)
+  const collectors: CollectorFigures[] = []
+  for (const workers of options.workers) collectors.push(await benchCollector(options, workers))
+  return { options, bare, collectors }
+}
+
+async function benchCollector(
+  options: IngestBenchOptions,
+  workers: number | undefined,
+): Promise<CollectorFigures> {
+  const log = options.log ?? (() => undefined)
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-'))
   try {
-    log(`full collector: ${options.warmup}s warm-up, ${options.duration}s measured…`)
+    log(
+      `collector (WORKERS=${workers ?? 'default'}): ${options.warmup}s warm-up, ${options.duration}s measured…`,
+    )
     const full = await start(['dist/collector/src/main.js'], {
       PORT: '0',
       HOST: '127.0.0.1',
@@ -302,15 +322,28 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
       RATE_LIMIT_CLIENT_PER_MINUTE: '0',
       RATE_LIMIT_SITE_PER_MINUTE: '0',
       LOG_LEVEL: 'info',
-      ...(options.workers === undefined ? {} : { WORKERS: String(options.workers) }),
+      ...(workers === undefined ? {} : { WORKERS: String(workers) }),
     })
+    log('  listening; load running…')
     const pid = full.child.pid ?? 0
     const rss = watchPeakRss(pid)
     const figures = await measure(options, full.child, full.url)
     const peakRssMb = rss.stop()
-    const metrics =
-      full.metricsUrl === undefined ? new Map<string, number>() : await metricsOf(full.metricsUrl)
-    const workers = metrics.get('glimpse_workers') ?? 1
+    // The load tool stops with requests in flight: wait until the collector has answered
+    // them (its count of accepted events stops moving) before reading its figures.
+    let metrics = new Map<string, number>()
+    if (full.metricsUrl !== undefined) {
+      metrics = await metricsOf(full.metricsUrl)
+      for (let waited = 0; waited < 10_000; waited += 300) {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        const again = await metricsOf(full.metricsUrl)
+        const settled =
+          again.get('glimpse_events_accepted_total') ===
+          metrics.get('glimpse_events_accepted_total')
+        metrics = again
+        if (settled) break
+      }
+    }
     const insertSeconds = metrics.get('glimpse_insert_seconds_total') ?? 0
     const shipped = metrics.get('glimpse_events_shipped_total') ?? 0
     if ((await stopChild(full.child)) !== 0) throw new Error('the collector did not stop cleanly')
@@ -328,16 +361,13 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
       await store.close()
     }
     return {
-      options,
-      bare,
-      full: {
-        ...figures,
-        workers,
-        peakRssMb,
-        insertRowsPerSecond: insertSeconds > 0 ? shipped / insertSeconds : NaN,
-        acknowledged: figures.ok + figures.warmupOk,
-        stored,
-      },
+      ...figures,
+      workers: metrics.get('glimpse_workers') ?? 1,
+      peakRssMb,
+      insertRowsPerSecond: insertSeconds > 0 ? shipped / insertSeconds : NaN,
+      acknowledged: figures.ok + figures.warmupOk,
+      accepted: metrics.get('glimpse_events_accepted_total') ?? NaN,
+      stored,
     }
   } finally {
     killChildren()
@@ -345,27 +375,40 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
   }
 }
 
-/** The ingest rows of a table: bare, full, ratio. */
+export const collectorName = (figures: CollectorFigures): string =>
+  `collector (${figures.workers === 1 ? '1 process' : `${figures.workers} workers`})`
+
+/** One line per server and one ratio per collector: the CLI's table. */
 export function ingestTable(result: IngestBenchResult): string[] {
-  const { bare, full } = result
+  const { bare } = result
   const row = (name: string, f: LoadFigures) =>
-    `${name.padEnd(22)} ${f.rps.toFixed(0).padStart(9)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(9)} ${f.cores.toFixed(2).padStart(6)} ${String(f.other).padStart(6)}  ${f.loadAverage}`
+    `${name.padEnd(26)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(9)} ${f.cores.toFixed(2).padStart(6)} ${String(f.other).padStart(6)}  ${f.loadAverage}`
   return [
-    'server                  events/s  p50 ms  p99 ms  CPU µs/ev  cores  errors  load average',
+    'server                     events/s  p50 ms  p99 ms  CPU µs/ev  cores  errors  load average',
     row('bare Hono handler', bare),
-    row(`collector (${full.workers === 1 ? '1 process' : `${full.workers} workers`})`, full),
-    `${'collector / bare'.padEnd(22)} ${`${((full.rps / bare.rps) * 100).toFixed(0)} %`.padStart(9)} ${''.padStart(7)} ${''.padStart(7)} ${`${(full.cpuUs / bare.cpuUs).toFixed(2)}×`.padStart(9)}`,
+    ...result.collectors.flatMap((full) => [
+      row(collectorName(full), full),
+      `${'  ÷ bare'.padEnd(26)} ${`${((full.rps / bare.rps) * 100).toFixed(0)} %`.padStart(8)} ${''.padStart(15)} ${`${(full.cpuUs / bare.cpuUs).toFixed(2)}×`.padStart(9)}`,
+    ]),
   ]
 }
 
+/** Stored rows against the collector's count and the load tool's 202s. */
+export function deliveryCheck(full: CollectorFigures, connections: number): string {
+  const { stored, accepted, acknowledged } = full
+  if (stored < acknowledged)
+    return `${acknowledged - stored} acknowledged events MISSING (${stored} stored, ${acknowledged} acknowledged)`
+  if (stored !== accepted) return `stored ${stored} ≠ accepted ${accepted}: DOUBLED or lost`
+  // The load tool stops with requests in flight: those are stored, their 202 unseen.
+  const unseen = stored - acknowledged
+  return `none lost, none doubled: ${stored} stored = ${accepted} accepted; the load tool saw ${acknowledged} 202s${unseen > 0 ? ` (${unseen} answers cut off at the end of a run; at most ${2 * connections})` : ''}`
+}
+
 export function ingestSummary(result: IngestBenchResult): string[] {
-  const { full } = result
-  const difference = full.stored - full.acknowledged
-  return [
-    `collector peak resident memory (all processes): ${full.peakRssMb.toFixed(0)} MB`,
-    `spool → ClickHouse during the run: ${Number.isNaN(full.insertRowsPerSecond) ? 'no insert finished' : `${Math.round(full.insertRowsPerSecond).toLocaleString('en')} rows per second of insert time`}`,
-    `acknowledged (202, warm-up included) ${full.acknowledged}, stored after SIGTERM ${full.stored}: ${difference === 0 ? 'none lost, none doubled' : difference < 0 ? `${-difference} MISSING` : `${difference} more stored than acknowledged (answers cut off, or doubled)`}`,
-  ]
+  return result.collectors.flatMap((full) => [
+    `${collectorName(full)}: peak resident memory ${full.peakRssMb.toFixed(0)} MB (all processes); spool → ClickHouse during the run ${Number.isNaN(full.insertRowsPerSecond) ? 'no insert finished' : `${Math.round(full.insertRowsPerSecond).toLocaleString('en')} rows per second of insert time`}`,
+    `  ${deliveryCheck(full, result.options.connections)}`,
+  ])
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -377,7 +420,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       // autocannon (npm, always there) or wrk (Debian's package, lighter on the CPU the
       // server needs: on a 2-core machine the load generator's share matters).
       load: { type: 'string', default: 'autocannon' },
-      workers: { type: 'string' },
+      // Comma-separated WORKERS values, one collector run each ('default': the cores).
+      workers: { type: 'string', default: 'default' },
     },
   })
   if (values.load !== 'autocannon' && values.load !== 'wrk') {
@@ -390,7 +434,9 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       connections: Number(values.connections),
       warmup: Number(values.warmup),
       load: values.load,
-      workers: values.workers === undefined ? undefined : Number(values.workers),
+      workers: values.workers
+        .split(',')
+        .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
       log: (line) => process.stderr.write(`${line}\n`),
     })
     process.stdout.write(
