@@ -17,9 +17,9 @@ import type { AccountStore } from './auth/store.js'
 import { authenticate, requireAdmin, requireAuth } from './http/auth.js'
 import { errorResponse } from './http/errors.js'
 import type { Timings } from './http/metrics.js'
+import { timeRequests } from './http/timing.js'
 import { createForgetHandler, createForgetStatusHandler, forgetRouteDocs } from './http/forget.js'
 import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
-import { routePath } from 'hono/route'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
@@ -117,18 +117,7 @@ const appRouteDocs: RouteDoc[] = [
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
 
-  // Request latency by route pattern (a fixed set of labels, never the raw path).
-  app.use(async (c, next) => {
-    const started = performance.now()
-    await next()
-    // The route of the handler that answered: the dashboard's catch-all matches every GET,
-    // so the last *matched* route would hide /js/:file and the others behind it.
-    const route = routePath(c)
-    deps.timings.requests.observe(
-      (performance.now() - started) / 1000,
-      route === '/*' || route === '*' ? 'unmatched' : route,
-    )
-  })
+  app.use(timeRequests(deps.timings.requests))
 
   app.route('/api/event', createEventApp(deps))
 

@@ -3,6 +3,7 @@
  * once at start-up; a bad value stops the process with a message naming the variable.
  */
 import { createRequire } from 'node:module'
+import { availableParallelism } from 'node:os'
 import path from 'node:path'
 import { z } from 'zod'
 import {
@@ -61,6 +62,8 @@ const envSchema = z.object({
   REFERRER_SPAM_FILE: z.string().optional(),
   BOT_MARKERS_FILE: z.string().optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
+  // Processes that take requests; 1 is a single process doing everything.
+  WORKERS: int(1, 256, availableParallelism()),
 })
 
 export type Config = z.infer<typeof envSchema>

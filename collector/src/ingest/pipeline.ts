@@ -161,14 +161,52 @@ export const STEPS: ReadonlyArray<readonly [string, Step]> = [
 
 export type PipelineResult = { ok: true; row: EventRow } | { ok: false; reason: DropReason }
 
-export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
-  for (const [, step] of STEPS) {
+/**
+ * Where the steps split when several processes share the work (WORKERS > 1): the
+ * front steps run in the worker that took the request; the session step and the ones
+ * after it run in the one process that owns the spool, so a visitor's events meet one
+ * session cache whichever worker they reach. The IP never crosses: the visitor_id step,
+ * the last front step, has cleared it.
+ */
+const OWNER_FROM = STEPS.findIndex(([name]) => name === 'session')
+export const FRONT_STEPS = STEPS.slice(0, OWNER_FROM)
+export const OWNER_STEPS = STEPS.slice(OWNER_FROM)
+
+async function runSteps(
+  steps: ReadonlyArray<readonly [string, Step]>,
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<DropReason | undefined> {
+  for (const [, step] of steps) {
     let reason = step(draft, deps)
     // Most steps are synchronous; await only the ones that are not.
     if (reason instanceof Promise) reason = await reason
-    if (reason !== undefined) return { ok: false, reason }
+    if (reason !== undefined) return reason
   }
-  return { ok: true, row: toRow(draft) }
+  return undefined
+}
+
+/** Every step, then the row: the whole pipeline in one process. */
+export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
+  const reason = await runSteps(STEPS, draft, deps)
+  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
+}
+
+/** The front steps only; the draft, without the IP, then goes to {@link finishPipeline}. */
+export function runFrontSteps(
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<DropReason | undefined> {
+  return runSteps(FRONT_STEPS, draft, deps)
+}
+
+/** The owner's steps (the session and after), then the row. */
+export async function finishPipeline(
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<PipelineResult> {
+  const reason = await runSteps(OWNER_STEPS, draft, deps)
+  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
 }
 
 function toRow(draft: EventDraft): EventRow {
