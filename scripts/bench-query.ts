@@ -64,7 +64,10 @@ INSERT INTO ${events}
   (site_id, timestamp, name, pathname, hostname, referrer, referrer_source, channel,
    utm_source, utm_medium, utm_campaign, utm_content, utm_term, country_code, region, city,
    browser, browser_version, os, os_version, device, visitor_id, session_id, session_start,
-   interactive, engaged_ms, scroll_depth, props, retention_months)
+   interactive, engaged_ms, scroll_depth, props, retention_months, entry_page, visit_referrer,
+   visit_source, visit_channel, visit_utm_source, visit_utm_medium, visit_utm_campaign,
+   visit_utm_content, visit_utm_term, visit_starts, visit_bounces, visit_duration_ms,
+   visit_version)
 WITH
   ['/pricing', '/features', '/blog', '/docs', '/about', '/contact', '/signup', '/login',
    '/changelog'] AS top_pages,
@@ -109,8 +112,7 @@ WITH
   i -> if(i = 0, '/', if(i <= 9, top_pages[i], concat(sections[i % 4 + 1], 'page-', toString(i)))) AS page
 SELECT
   {site:String},
-  fromUnixTimestamp64Milli(start_ms + toInt64(ev.2) * 95000 + toInt64(cityHash64(s, ev.2, 'gap') % 60000)
-    + multiIf(ev.1 = 1, 25000, ev.1 = 2, 20000, 0), 'UTC'),
+  fromUnixTimestamp64Milli(ev.3, 'UTC'),
   multiIf(ev.1 = 0, 'pageview', ev.1 = 1, 'engagement', custom),
   page(if(ev.2 = 0, entry, if(cityHash64(s, ev.2, 'next') % 5 = 0, 1,
     zipf(r(ev.2 + 100, s), 500)))),
@@ -124,13 +126,19 @@ SELECT
   '', '',
   place.1, place.2, place.3,
   device.1, device.2, device.3, device.4, device.5,
-  visitor_id, session_id,
+  -- Visitor ids change at midnight UTC, as the collector's daily salts make them.
+  cityHash64(person, intDiv(ev.3, ${DAY_MS}), 'visitor'),
+  session_id,
   fromUnixTimestamp64Milli(start_ms, 'UTC'),
   ev.1 != 1,
   if(ev.1 = 1, 5000 + cityHash64(s, ev.2, 'ms') % 20000, 0),
   if(ev.1 = 1, cityHash64(s, ev.2, 'sd') % 101, 0),
   if(ev.1 = 2, map(prop_key, prop_value), map()),
-  25
+  25,
+  -- The visit's entry on every event, and each event's share of the visit's figures,
+  -- as the ingest session step writes them (collector/src/ingest/session.ts).
+  page(entry), ref.1, source, channel, camp.1, camp.2, campaign, '', '',
+  ev.4, ev.5, ev.6, 1
 FROM (
   SELECT
     number AS s,
@@ -139,7 +147,6 @@ FROM (
     {start:Int64} + toInt64(day) * ${DAY_MS} + toInt64(43200000 * (r(2, s) + r(3, s))) AS start_ms,
     -- People: a pool half the number of visits, some coming back far more than others.
     toUInt64(floor({sessions:UInt64} / 2 * pow(r(5, s), 1.6))) AS person,
-    cityHash64(person, day, 'visitor') AS visitor_id,
     bitOr(cityHash64(s, 'session'), 1) AS session_id,
     if(r(6, s) < 0.45, 1, least(12, 2 + toUInt32(floor(-log(r(7, s) + 1e-9) * 2)))) AS pageviews,
     multiIf(r(8, s) < 0.04, 'Signup', r(8, s) < 0.11, 'Download', r(8, s) < 0.14,
@@ -166,7 +173,20 @@ FROM (
     arrayConcat(
       arrayFlatten(arrayMap(j -> if(cityHash64(s, j, 'eng') % 4 != 0,
         [(0, toUInt32(j)), (1, toUInt32(j))], [(0, toUInt32(j))]), range(pageviews))),
-      if(custom = '', [], [(2, toUInt32(pageviews - 1))])) AS evs
+      if(custom = '', [], [(2, toUInt32(pageviews - 1))])) AS kinds,
+    -- In time order, with times (epoch ms): pages 95 s apart and a little more, the
+    -- custom event 20 s and the beacon 25 s after their page; the first page starts it.
+    arraySort(x -> x.3, arrayMap(k -> (k.1, k.2, start_ms + toInt64(k.2) * 95000
+      + if(k.2 = 0, 0, toInt64(cityHash64(s, k.2, 'gap') % 60000))
+      + multiIf(k.1 = 1, 25000, k.1 = 2, 20000, 0)), kinds)) AS timed,
+    -- Bounce state after each event: at most one pageview, no (interactive) custom event.
+    arrayMap((p, c) -> toInt8(p <= 1 AND c = 0),
+      arrayCumSum(arrayMap(x -> toUInt32(x.1 = 0), timed)),
+      arrayCumSum(arrayMap(x -> toUInt32(x.1 = 2), timed))) AS bounce_state,
+    arrayMap((x, i, b, d) -> (x.1, x.2, x.3, toUInt8(i = 1),
+        toInt8(b - if(i = 1, 0, bounce_state[i - 1])), toUInt32(d)),
+      timed, arrayEnumerate(timed), bounce_state,
+      arrayDifference(arrayMap(x -> x.3, timed))) AS evs
   FROM numbers({sessions:UInt64})
 )
 ARRAY JOIN evs AS ev

@@ -6,9 +6,17 @@
  * A query is answered by up to two grouped subqueries joined on their dimensions:
  * the events side and the sessions side (see columns.ts), each filtered by the same
  * filters as they apply to it:
- *   - visit filters keep whole visits: on the events side through the visit (`s`);
+ *   - visit filters keep whole visits: on the events side through the visit (`s`), or,
+ *     stamped, through the visit columns every event carries;
  *   - event filters on the sessions side keep the visits that hold a matching event,
  *     except event:page, which for bounce rate and duration means the entry page.
+ *
+ * Stamped (every event of the period written since migration 012), the sessions side
+ * reads events too: a visit is the events whose session started in the period (up to a
+ * day after it), and its figures are sums of the shares each event carries
+ * (ingest/session.ts): visits = Σ visit_starts, bounces = Σ visit_bounces, duration
+ * = Σ visit_duration_ms. No fold by session_id, no join; the period is read through
+ * the compact minute columns.
  */
 import {
   dimensionSql,
@@ -22,6 +30,7 @@ import { goalCondition, goalName, type Goal } from './goals.js'
 import {
   isSimpleFilter,
   isTimeDimension,
+  SESSION_DIMENSIONS,
   walkFilters,
   type Dimension,
   type Filter,
@@ -45,6 +54,13 @@ export interface BuildContext {
    * (`uniq`): the anonymizer decides on these counts, and an estimate may be off by one.
    */
   exact?: boolean
+  /**
+   * Every event the query reads carries its visit (written since migration 012): both
+   * sides read the events table alone. Otherwise (older rows in the period, or the exit
+   * page, which only the visit table has) the legacy layout: the sessions table folded
+   * by session_id and joined to the events.
+   */
+  stamped?: boolean
 }
 
 export interface BuiltQuery {
@@ -62,9 +78,13 @@ const SESSION_ONLY: ReadonlySet<Metric> = new Set([
   'views_per_visit',
 ])
 const isEventDimension = (d: string): d is `event:${string}` => d.startsWith('event:')
+const SESSION_DIMENSION_SET: ReadonlySet<string> = new Set(SESSION_DIMENSIONS)
 
 const ms = (params: Params, value: number) =>
   `fromUnixTimestamp64Milli(${params.add(value, 'Int64')}, 'UTC')`
+const MINUTE_MS = 60_000
+const utcDate = (params: Params, value: number) =>
+  params.add(new Date(value).toISOString().slice(0, 10), 'Date')
 
 class Builder {
   readonly params = new Params()
@@ -111,16 +131,21 @@ class Builder {
       return `(${filter[1].map((f) => this.condition(f, side)).join(joiner)})`
     }
     const dimension = filter[1]
+    const stamped = this.ctx.stamped === true
+    const { buckets } = this.ctx
     if (side === 'events') {
       if (dimension === 'event:goal') return this.goalMatch(this.goalsOf(filter))
-      return this.match(filter, dimensionSql(dimension, 'events', this.params, this.ctx.buckets))
+      return this.match(filter, dimensionSql(dimension, 'events', this.params, buckets, stamped))
     }
-    if (dimension === 'event:page') return this.match(filter, 's.entry_page')
+    if (dimension === 'event:page')
+      return this.match(filter, stamped ? 'e.entry_page' : 's.entry_page')
     if (isEventDimension(dimension)) {
       // Visits that hold at least one matching event.
+      if (stamped)
+        return `e.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.visitRows()} AND ${this.condition(filter, 'events')})`
       return `s.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.eventRange(DAY_MS)} AND ${this.condition(filter, 'events')})`
     }
-    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, this.ctx.buckets))
+    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, buckets, stamped))
   }
 
   goalMatch(goals: readonly Goal[]): string {
@@ -131,7 +156,42 @@ class Builder {
   /** The site and time range on the events table; `margin` widens the start. */
   eventRange(margin = 0): string {
     const { site, range } = this.ctx
-    return `e.site_id = ${this.params.text(site)} AND e.timestamp >= ${ms(this.params, range.from - margin)} AND e.timestamp < ${ms(this.params, range.to)}`
+    const p = this.params
+    return `e.site_id = ${p.text(site)} AND ${this.dayHint('e.timestamp', range.from - margin, range.to)} AND e.timestamp >= ${ms(p, range.from - margin)} AND e.timestamp < ${ms(p, range.to)}`
+  }
+
+  /**
+   * The UTC days of [from, to) for the primary key, which is by day: a condition on the
+   * DateTime64 itself selects no fewer granules. indexHint is not evaluated on rows.
+   */
+  dayHint(column: string, from: number, to: number): string {
+    const p = this.params
+    return `indexHint(toDate(${column}) >= ${utcDate(p, from)} AND toDate(${column}) <= ${utcDate(p, to - 1)})`
+  }
+
+  /** [from, to) on a time column, through its minute column when both ends are whole minutes. */
+  private period(time: string, minute: string, from: number, to: number): string {
+    const p = this.params
+    if (from % MINUTE_MS === 0 && to % MINUTE_MS === 0)
+      return `${minute} >= ${p.add(from / MINUTE_MS, 'UInt32')} AND ${minute} < ${p.add(to / MINUTE_MS, 'UInt32')}`
+    return `${time} >= ${ms(p, from)} AND ${time} < ${ms(p, to)}`
+  }
+
+  /** Stamped: the site's events in the period. */
+  stampedRange(): string {
+    const { site, range } = this.ctx
+    return `e.site_id = ${this.params.text(site)} AND ${this.dayHint('e.timestamp', range.from, range.to)} AND ${this.period('e.timestamp', 'e.minute', range.from, range.to)}`
+  }
+
+  /**
+   * Stamped: the events of the visits that started in the period, up to a day after it
+   * (a visit's figures are the sums of its events' shares). Events without a visit
+   * have no channel.
+   */
+  visitRows(): string {
+    const { site, range } = this.ctx
+    const end = range.to + DAY_MS
+    return `e.site_id = ${this.params.text(site)} AND ${this.dayHint('e.timestamp', range.from, end)} AND ${this.period('e.session_start', 'e.start_minute', range.from, range.to)} AND ${this.period('e.timestamp', 'e.minute', range.from, end)} AND e.visit_channel != ''`
   }
 
   /**
@@ -147,7 +207,8 @@ class Builder {
         c === 'session_id' ? 'session_id' : `${SESSION_AGGREGATES[c] ?? 'any(0)'} AS ${c}`,
       )
       .join(', ')
-    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${this.params.text(site)} AND raw.session_start >= ${ms(this.params, range.from - margin)} AND raw.session_start < ${ms(this.params, range.to)} GROUP BY session_id)`
+    const p = this.params
+    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${p.text(site)} AND ${this.dayHint('raw.session_start', range.from - margin, range.to)} AND raw.session_start >= ${ms(p, range.from - margin)} AND raw.session_start < ${ms(p, range.to)} GROUP BY session_id)`
   }
 }
 
@@ -174,6 +235,15 @@ const EVENT_METRIC_SQL: Partial<Record<Metric, string>> = {
     "if(countIf(e.name = 'engagement') = 0, NULL, round(arrayAvg((maxMapIf([e.session_id], [toUInt16(e.scroll_depth)], e.name = 'engagement')).2)))",
   time_on_page:
     "if(uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0) = 0, NULL, round(sumIf(e.engaged_ms, e.name = 'engagement') / 1000 / uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0)))",
+}
+
+/** Stamped: a visit's figures are sums of its events' shares. */
+const VISITS = 'sum(e.visit_starts)'
+const STAMPED_SESSION_METRIC_SQL: Partial<Record<Metric, string>> = {
+  visits: VISITS,
+  bounce_rate: `if(${VISITS} = 0, 0, round(100 * sum(e.visit_bounces) / ${VISITS}))`,
+  visit_duration: `if(${VISITS} = 0, 0, round(sum(e.visit_duration_ms) / ${VISITS} / 1000))`,
+  views_per_visit: `if(${VISITS} = 0, 0, round(countIf(e.name = 'pageview') / ${VISITS}, 2))`,
 }
 
 const SESSION_METRIC_SQL: Partial<Record<Metric, string>> = {
@@ -215,10 +285,11 @@ function sideSql(
   dimensions: readonly Dimension[],
   filters: readonly Filter[],
 ): string {
+  const stamped = ctx.stamped === true
   const dims = dimensions.map((d) =>
     d === 'event:goal'
       ? goalDimension(b, ctx.goals)
-      : dimensionSql(d, spec.side, b.params, ctx.buckets),
+      : dimensionSql(d, spec.side, b.params, ctx.buckets, stamped),
   )
   const where: string[] = []
   dimensions.forEach((d, i) => {
@@ -230,7 +301,12 @@ function sideSql(
   // out before the goal expression runs saves evaluating it on every event of the range.
   if (spec.side === 'events' && dimensions.includes('event:goal'))
     where.push(b.goalMatch(ctx.goals))
-  const metricSql = spec.side === 'events' ? EVENT_METRIC_SQL : SESSION_METRIC_SQL
+  const metricSql =
+    spec.side === 'events'
+      ? EVENT_METRIC_SQL
+      : stamped
+        ? STAMPED_SESSION_METRIC_SQL
+        : SESSION_METRIC_SQL
   const exactly = (sql: string) =>
     ctx.exact === true ? sql.replace(/\buniq(If)?\(/g, 'uniqExact$1(') : sql
   const select = [
@@ -241,6 +317,12 @@ function sideSql(
   const body = [...select, ...where].join(' ')
 
   if (spec.side === 'sessions') {
+    if (stamped) {
+      // A group of events with no visit start is a visit cut short by an erasure.
+      const having = dims.length > 0 ? ` HAVING ${VISITS} > 0` : ''
+      const conditions = [b.visitRows(), ...where]
+      return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+    }
     const columns = new Set([
       ...sessionColumnsIn(body),
       'session_start',
@@ -253,14 +335,28 @@ function sideSql(
     return `SELECT ${select.join(', ')} FROM ${source} AS s${conditions}${groupBy}`
   }
   const engagement = spec.metrics.some((m) => m === 'scroll_depth' || m === 'time_on_page')
-  const conditions = [b.eventRange(), ...(engagement ? [] : ["e.name != 'engagement'"]), ...where]
+  // Rows made only of engagement beacons (a page seen earlier, left now) are not shown.
+  const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
+  const noEngagement = engagement ? [] : ["e.name != 'engagement'"]
+  if (stamped) {
+    // Visit dimensions and filters leave out events without a visit, as a join would.
+    const visitOnly = [...dimensions, ...[...walkFilters(filters)].map(([f]) => f[1])].some((d) =>
+      SESSION_DIMENSION_SET.has(d),
+    )
+    const conditions = [
+      b.stampedRange(),
+      ...noEngagement,
+      ...(visitOnly ? ["e.visit_channel != ''"] : []),
+      ...where,
+    ]
+    return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+  }
+  const conditions = [b.eventRange(), ...noEngagement, ...where]
   const sessionColumns = sessionColumnsIn(body)
   const join =
     sessionColumns.length > 0
       ? ` INNER JOIN ${b.sessionSource(sessionColumns, DAY_MS)} AS s ON s.session_id = e.session_id`
       : ''
-  // Rows made only of engagement beacons (a page seen earlier, left now) are not shown.
-  const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
   return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e${join} WHERE ${conditions.join(' AND ')}${groupBy}${having}`
 }
 
