@@ -39,6 +39,7 @@ import {
   type SimpleFilter,
 } from './model.js'
 import { Params } from './params.js'
+import { atMs, dayHint, eventPeriod, periodOn } from './period-sql.js'
 import type { ResolvedRange } from './date-range.js'
 import { DAY_MS } from '../time.js'
 
@@ -80,11 +81,7 @@ const SESSION_ONLY: ReadonlySet<Metric> = new Set([
 const isEventDimension = (d: string): d is `event:${string}` => d.startsWith('event:')
 const SESSION_DIMENSION_SET: ReadonlySet<string> = new Set(SESSION_DIMENSIONS)
 
-const ms = (params: Params, value: number) =>
-  `fromUnixTimestamp64Milli(${params.add(value, 'Int64')}, 'UTC')`
-const MINUTE_MS = 60_000
-const utcDate = (params: Params, value: number) =>
-  params.add(new Date(value).toISOString().slice(0, 10), 'Date')
+const ms = atMs
 
 class Builder {
   readonly params = new Params()
@@ -153,34 +150,14 @@ class Builder {
     return `(${goals.map((g) => goalCondition(g, this.params)).join(' OR ')})`
   }
 
-  /** The site and time range on the events table; `margin` widens the start. */
+  /**
+   * The site and time range on the events table; `margin` widens the start. The period
+   * is read through the compact minute column (older parts compute it from the time).
+   */
   eventRange(margin = 0): string {
     const { site, range } = this.ctx
-    const p = this.params
-    return `e.site_id = ${p.text(site)} AND ${this.dayHint('e.timestamp', range.from - margin, range.to)} AND e.timestamp >= ${ms(p, range.from - margin)} AND e.timestamp < ${ms(p, range.to)}`
-  }
-
-  /**
-   * The UTC days of [from, to) for the primary key, which is by day: a condition on the
-   * DateTime64 itself selects no fewer granules. indexHint is not evaluated on rows.
-   */
-  dayHint(column: string, from: number, to: number): string {
-    const p = this.params
-    return `indexHint(toDate(${column}) >= ${utcDate(p, from)} AND toDate(${column}) <= ${utcDate(p, to - 1)})`
-  }
-
-  /** [from, to) on a time column, through its minute column when both ends are whole minutes. */
-  private period(time: string, minute: string, from: number, to: number): string {
-    const p = this.params
-    if (from % MINUTE_MS === 0 && to % MINUTE_MS === 0)
-      return `${minute} >= ${p.add(from / MINUTE_MS, 'UInt32')} AND ${minute} < ${p.add(to / MINUTE_MS, 'UInt32')}`
-    return `${time} >= ${ms(p, from)} AND ${time} < ${ms(p, to)}`
-  }
-
-  /** Stamped: the site's events in the period. */
-  stampedRange(): string {
-    const { site, range } = this.ctx
-    return `e.site_id = ${this.params.text(site)} AND ${this.dayHint('e.timestamp', range.from, range.to)} AND ${this.period('e.timestamp', 'e.minute', range.from, range.to)}`
+    const from = range.from - margin
+    return `e.site_id = ${this.params.text(site)} AND ${eventPeriod(this.params, 'e', from, range.to)}`
   }
 
   /**
@@ -191,7 +168,8 @@ class Builder {
   visitRows(): string {
     const { site, range } = this.ctx
     const end = range.to + DAY_MS
-    return `e.site_id = ${this.params.text(site)} AND ${this.dayHint('e.timestamp', range.from, end)} AND ${this.period('e.session_start', 'e.start_minute', range.from, range.to)} AND ${this.period('e.timestamp', 'e.minute', range.from, end)} AND e.visit_channel != ''`
+    const p = this.params
+    return `e.site_id = ${p.text(site)} AND ${eventPeriod(p, 'e', range.from, end)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', range.from, range.to)} AND e.visit_channel != ''`
   }
 
   /**
@@ -208,7 +186,7 @@ class Builder {
       )
       .join(', ')
     const p = this.params
-    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${p.text(site)} AND ${this.dayHint('raw.session_start', range.from - margin, range.to)} AND raw.session_start >= ${ms(p, range.from - margin)} AND raw.session_start < ${ms(p, range.to)} GROUP BY session_id)`
+    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${p.text(site)} AND ${dayHint(p, 'raw.session_start', range.from - margin, range.to)} AND raw.session_start >= ${ms(p, range.from - margin)} AND raw.session_start < ${ms(p, range.to)} GROUP BY session_id)`
   }
 }
 
@@ -344,7 +322,7 @@ function sideSql(
       SESSION_DIMENSION_SET.has(d),
     )
     const conditions = [
-      b.stampedRange(),
+      b.eventRange(),
       ...noEngagement,
       ...(visitOnly ? ["e.visit_channel != ''"] : []),
       ...where,
