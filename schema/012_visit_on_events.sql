@@ -44,3 +44,44 @@ ALTER TABLE {db}.events {on_cluster}
 -- Finds the rows written before this migration without reading the newer ones.
 ALTER TABLE {db}.events {on_cluster}
     ADD INDEX IF NOT EXISTS visit_version_minmax visit_version TYPE minmax GRANULARITY 1;
+
+-- Daily figures (see collector/src/reports/rollup.ts): for each site, UTC day and
+-- dimension value, what the reports would count from that day's events, so a period
+-- of many days reads one row per day and value instead of every event. Visitor ids
+-- change every UTC day, so distinct visitors of several days are the sum of each day's.
+--   visitors, pageviews, events  the day's events (not engagement beacons) with the
+--                                value; visitors exact (distinct ids);
+--   visits, bounces, duration_ms, visit_pageviews
+--                                the visits that started that day, from their events up
+--                                to the end of the next day (the day is summed once both
+--                                are over);
+--   source_rows                  the day's and the next day's events when summed: a day
+--                                whose events changed since (a late batch, an erasure)
+--                                is summed again.
+-- The newest version of a row wins (read with FINAL); a value gone from a day is written
+-- again with zeros. The TTL follows migration 007's rule.
+CREATE TABLE IF NOT EXISTS {db}.daily_stats {on_cluster}
+(
+    site_id          LowCardinality(String),
+    day              Date,
+    dimension        LowCardinality(String),
+    value            String,
+    visitors         UInt64,
+    pageviews        UInt64,
+    events           UInt64,
+    visits           UInt64,
+    bounces          Int64,
+    duration_ms      UInt64,
+    visit_pageviews  UInt64,
+    source_rows      UInt64,
+    version          UInt64,
+    retention_months UInt16 DEFAULT 25
+)
+ENGINE = {replicated}ReplacingMergeTree(version)
+PARTITION BY toYYYYMM(day)
+ORDER BY (site_id, day, dimension, value)
+TTL if(toUInt32(toYear(day)) * 12 + toMonth(day) + retention_months < 27601,
+       addMonths(toDateTime64(day, 3, 'UTC'), retention_months),
+       toDateTime64('2299-12-31 23:59:59.999', 3, 'UTC'))
+    DELETE WHERE retention_months != 65535
+SETTINGS old_parts_lifetime = 20, cleanup_delay_period = 3, max_cleanup_delay_period = 10;

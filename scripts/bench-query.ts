@@ -5,7 +5,11 @@
  * queries through the real query engine (`runReport`, the code behind POST /api/v2/query,
  * and `runFunnel`) for the last 30 and 90 days, and prints one table.
  *
- *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep] [--data DIR]
+ *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep] [--data DIR] [--no-rollup]
+ *
+ * After loading, the daily rollup (collector/src/reports/rollup.ts) sums every day up to
+ * the day before yesterday, as a running collector does in the background; --no-rollup
+ * empties it, so every panel reads the events alone.
  *
  * --keep leaves the data directory in place; --data DIR uses DIR instead of a temporary
  * one and, when it already holds the events of an earlier run, times the queries on them
@@ -33,6 +37,8 @@ import { resolvePeriod } from '../collector/src/reports/periods.js'
 import { runReport, type ReportDeps } from '../collector/src/reports/runner.js'
 import { addDays } from '../collector/src/reports/date-range.js'
 import { DAY_MS, utcDay } from '../collector/src/time.js'
+import { createDailyRollup } from '../collector/src/reports/rollup.js'
+import { createLogger } from '../collector/src/logger.js'
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +47,10 @@ const { values } = parseArgs({
     // Keep the data directory and print its path (to look at the data afterwards).
     keep: { type: 'boolean', default: false },
     data: { type: 'string' },
+    // --no-rollup: leave the daily rollup empty (every panel from the events alone).
+    rollup: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 })
 const EVENTS = Number(values.events)
 const RUNS = Number(values.runs)
@@ -268,6 +277,27 @@ async function main(): Promise<void> {
     )
     if (reuse) console.log(`using the events already in ${dir}`)
     else await load(store, addDays(today, -DAYS))
+    if (values.rollup) {
+      // The daily figures, as a collector sums them in the background: every day up to
+      // the day before yesterday (a day is summed once the next is over).
+      const rollup = createDailyRollup({
+        store,
+        now: () => Date.parse(`${today}T12:00:00Z`),
+        sites: () => [SITE],
+        logger: createLogger('silent'),
+        intervalMs: 60_000,
+      })
+      const started = performance.now()
+      const cpu = process.cpuUsage()
+      const days = await rollup.refresh({ full: true, maxDays: 10_000 })
+      const used = process.cpuUsage(cpu)
+      console.log(
+        `daily rollup: ${days} days summed in ${((performance.now() - started) / 1000).toFixed(1)} s (CPU ${((used.user + used.system) / 1e6).toFixed(1)} s)`,
+      )
+    } else {
+      await store.client.command({ query: `TRUNCATE TABLE ${store.table('daily_stats')}` })
+      console.log('daily rollup: off (--no-rollup), every query reads events')
+    }
 
     const goals = createGoalStore(store)
     await goals.add(SITE, { type: 'event', name: 'Signup' })

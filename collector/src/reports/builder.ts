@@ -39,7 +39,8 @@ import {
   type SimpleFilter,
 } from './model.js'
 import { Params } from './params.js'
-import { atMs, dayHint, eventPeriod, periodOn } from './period-sql.js'
+import { atMs, dayHint, eventPeriod, periodOn, periodOutside } from './period-sql.js'
+import { storedDimension } from './rollup.js'
 import type { ResolvedRange } from './date-range.js'
 import { DAY_MS } from '../time.js'
 
@@ -62,6 +63,12 @@ export interface BuildContext {
    * by session_id and joined to the events.
    */
   stamped?: boolean
+  /**
+   * Stamped only: the daily rollup (rollup.ts) and the UTC days of the period summed in
+   * it, sorted. Set only for queries the rollup can answer (see {@link rollupDimension});
+   * the sides then read those days from the rollup and the rest of the period from events.
+   */
+  rollup?: { table: string; days: readonly string[] }
 }
 
 export interface BuiltQuery {
@@ -161,15 +168,31 @@ class Builder {
   }
 
   /**
-   * Stamped: the events of the visits that started in the period, up to a day after it
-   * (a visit's figures are the sums of its events' shares). Events without a visit
-   * have no channel.
+   * Stamped: the events of the visits that started in the period (outside the days
+   * summed in the rollup), each up to the end of the UTC day after it started: a visit's
+   * figures are the sums of its events' shares. Events without a visit have no channel.
    */
   visitRows(): string {
-    const { site, range } = this.ctx
-    const end = range.to + DAY_MS
+    const { site } = this.ctx
     const p = this.params
-    return `e.site_id = ${p.text(site)} AND ${eventPeriod(p, 'e', range.from, end)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', range.from, range.to)} AND e.visit_channel != ''`
+    const started = this.runs().map(
+      ([from, to]) =>
+        `(${dayHint(p, 'e.timestamp', from, to + DAY_MS)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', from, to)})`,
+    )
+    return `e.site_id = ${p.text(site)} AND (${started.join(' OR ') || '0'}) AND intDiv(e.minute, 1440) <= intDiv(e.start_minute, 1440) + 1 AND e.visit_channel != ''`
+  }
+
+  /** The parts of the period not summed in the rollup, [from, to) in epoch ms. */
+  runs(): [number, number][] {
+    const { range, rollup } = this.ctx
+    return rollup === undefined ? [[range.from, range.to]] : periodOutside(range, rollup.days)
+  }
+
+  /** Stamped: the site's events in the period, outside the days summed in the rollup. */
+  rawRange(): string {
+    const p = this.params
+    const parts = this.runs().map(([from, to]) => `(${eventPeriod(p, 'e', from, to)})`)
+    return `e.site_id = ${p.text(this.ctx.site)} AND (${parts.join(' OR ') || '0'})`
   }
 
   /**
@@ -213,15 +236,6 @@ const EVENT_METRIC_SQL: Partial<Record<Metric, string>> = {
     "if(countIf(e.name = 'engagement') = 0, NULL, round(arrayAvg((maxMapIf([e.session_id], [toUInt16(e.scroll_depth)], e.name = 'engagement')).2)))",
   time_on_page:
     "if(uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0) = 0, NULL, round(sumIf(e.engaged_ms, e.name = 'engagement') / 1000 / uniqIf(e.session_id, e.name = 'engagement' AND e.engaged_ms > 0)))",
-}
-
-/** Stamped: a visit's figures are sums of its events' shares. */
-const VISITS = 'sum(e.visit_starts)'
-const STAMPED_SESSION_METRIC_SQL: Partial<Record<Metric, string>> = {
-  visits: VISITS,
-  bounce_rate: `if(${VISITS} = 0, 0, round(100 * sum(e.visit_bounces) / ${VISITS}))`,
-  visit_duration: `if(${VISITS} = 0, 0, round(sum(e.visit_duration_ms) / ${VISITS} / 1000))`,
-  views_per_visit: `if(${VISITS} = 0, 0, round(countIf(e.name = 'pageview') / ${VISITS}, 2))`,
 }
 
 const SESSION_METRIC_SQL: Partial<Record<Metric, string>> = {
@@ -279,12 +293,7 @@ function sideSql(
   // out before the goal expression runs saves evaluating it on every event of the range.
   if (spec.side === 'events' && dimensions.includes('event:goal'))
     where.push(b.goalMatch(ctx.goals))
-  const metricSql =
-    spec.side === 'events'
-      ? EVENT_METRIC_SQL
-      : stamped
-        ? STAMPED_SESSION_METRIC_SQL
-        : SESSION_METRIC_SQL
+  const metricSql = spec.side === 'events' ? EVENT_METRIC_SQL : SESSION_METRIC_SQL
   const exactly = (sql: string) =>
     ctx.exact === true ? sql.replace(/\buniq(If)?\(/g, 'uniqExact$1(') : sql
   const select = [
@@ -295,12 +304,7 @@ function sideSql(
   const body = [...select, ...where].join(' ')
 
   if (spec.side === 'sessions') {
-    if (stamped) {
-      // A group of events with no visit start is a visit cut short by an erasure.
-      const having = dims.length > 0 ? ` HAVING ${VISITS} > 0` : ''
-      const conditions = [b.visitRows(), ...where]
-      return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
-    }
+    if (stamped) return stampedVisitsSql(b, ctx, spec, dimensions, dims, where)
     const columns = new Set([
       ...sessionColumnsIn(body),
       'session_start',
@@ -322,12 +326,26 @@ function sideSql(
       SESSION_DIMENSION_SET.has(d),
     )
     const conditions = [
-      b.eventRange(),
+      ctx.rollup === undefined ? b.eventRange() : b.rawRange(),
       ...noEngagement,
       ...(visitOnly ? ["e.visit_channel != ''"] : []),
       ...where,
     ]
-    return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+    const raw = `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+    if (ctx.rollup === undefined) return raw
+    // Sums of the days from the rollup and of the rest from events: visitor ids change
+    // every day, so visitors add up too.
+    const keys = dims.map((_, i) => alias(i))
+    const rolled = rolledSql(
+      b,
+      ctx,
+      dimensions,
+      spec.metrics.map((m) => `sum(r.${m}) AS ${metricAlias(m)}`),
+      'sum(r.events) > 0',
+    )
+    const sums = spec.metrics.map((m) => `sum(${metricAlias(m)}) AS ${metricAlias(m)}`)
+    const rawPart = b.runs().length > 0 ? `${raw} UNION ALL ` : ''
+    return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolled})${groupByKeys(keys)}`
   }
   const conditions = [b.eventRange(), ...noEngagement, ...where]
   const sessionColumns = sessionColumnsIn(body)
@@ -336,6 +354,112 @@ function sideSql(
       ? ` INNER JOIN ${b.sessionSource(sessionColumns, DAY_MS)} AS s ON s.session_id = e.session_id`
       : ''
   return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e${join} WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+}
+
+const groupByKeys = (keys: string[]) => (keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '')
+
+/**
+ * Stamped sessions side: sums of the shares of the visits' events (and, for the days
+ * summed, of the rollup), then the rates from the sums.
+ */
+function stampedVisitsSql(
+  b: Builder,
+  ctx: BuildContext,
+  spec: SideSpec,
+  dimensions: readonly Dimension[],
+  dims: string[],
+  where: string[],
+): string {
+  const keys = dims.map((_, i) => alias(i))
+  const parts: string[] = []
+  if (b.runs().length > 0) {
+    const select = [
+      ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
+      'sum(e.visit_starts) AS c_visits',
+      'sum(e.visit_bounces) AS c_bounces',
+      'sum(e.visit_duration_ms) AS c_duration',
+      "countIf(e.name = 'pageview') AS c_pageviews",
+    ]
+    const conditions = [b.visitRows(), ...where]
+    parts.push(
+      `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupByKeys(keys)}`,
+    )
+  }
+  if (ctx.rollup !== undefined) {
+    const sums = [
+      'sum(r.visits) AS c_visits',
+      'sum(r.bounces) AS c_bounces',
+      'sum(r.duration_ms) AS c_duration',
+      'sum(r.visit_pageviews) AS c_pageviews',
+    ]
+    parts.push(rolledSql(b, ctx, dimensions, sums, undefined, 'sessions'))
+  }
+  const visits = 'sum(c_visits)'
+  const rates: Partial<Record<Metric, string>> = {
+    visits,
+    bounce_rate: `if(${visits} = 0, 0, round(100 * sum(c_bounces) / ${visits}))`,
+    visit_duration: `if(${visits} = 0, 0, round(sum(c_duration) / ${visits} / 1000))`,
+    views_per_visit: `if(${visits} = 0, 0, round(sum(c_pageviews) / ${visits}, 2))`,
+  }
+  const select = [...keys, ...spec.metrics.map((m) => `${rates[m] ?? '0'} AS ${metricAlias(m)}`)]
+  // A group of events with no visit start is a visit cut short by an erasure.
+  const having = keys.length > 0 ? ` HAVING ${visits} > 0` : ''
+  return `SELECT ${select.join(', ')} FROM (${parts.join(' UNION ALL ')})${groupByKeys(keys)}${having}`
+}
+
+/**
+ * Dimensions the daily rollup can answer, with the stored dimension they read: at most
+ * one stored dimension and, for a site in UTC, a day, week or month.
+ */
+export function rollupDimension(
+  dimensions: readonly Dimension[],
+  timeZone: string,
+): { stored: string } | undefined {
+  const times = dimensions.filter(isTimeDimension)
+  const others = dimensions.filter((d) => !isTimeDimension(d))
+  if (times.length > 1 || others.length > 1) return undefined
+  const [time] = times
+  if (time !== undefined && (time === 'time' || time === 'time:hour' || timeZone !== 'UTC'))
+    return undefined
+  const [other] = others
+  if (other === undefined) return { stored: '' }
+  const stored = storedDimension(other)
+  return stored === undefined ? undefined : { stored }
+}
+
+/** One side's figures of the days summed in the rollup (alias `r`), by the query's dimensions. */
+function rolledSql(
+  b: Builder,
+  ctx: BuildContext,
+  dimensions: readonly Dimension[],
+  sums: string[],
+  having: string | undefined,
+  side: Side = 'events',
+): string {
+  const { rollup, buckets } = ctx
+  if (rollup === undefined) throw new Error('no rollup')
+  const p = b.params
+  const dimension = rollupDimension(dimensions, buckets.timeZone)
+  if (dimension === undefined) throw new Error('the rollup cannot answer these dimensions')
+  const first = `toDate(${p.text(buckets.firstDay)})`
+  const keys = dimensions.map((d, i) => {
+    if (!isTimeDimension(d)) return `r.value AS ${alias(i)}`
+    if (buckets.interval === 'time:week')
+      return `toString(greatest(toMonday(r.day), ${first})) AS ${alias(i)}`
+    if (buckets.interval === 'time:month')
+      return `toString(greatest(toStartOfMonth(r.day), ${first})) AS ${alias(i)}`
+    return `toString(r.day) AS ${alias(i)}`
+  })
+  const conditions = [
+    `r.site_id = ${p.text(ctx.site)}`,
+    `r.dimension = ${p.text(dimension.stored)}`,
+    `r.day IN ${p.add(rollup.days, 'Array(Date)')}`,
+  ]
+  for (const d of dimensions)
+    if (SKIP_EMPTY.has(d) || (side === 'sessions' && d === 'event:page'))
+      conditions.push("r.value != ''")
+  const groupBy = groupByKeys(dimensions.map((_, i) => alias(i)))
+  return `SELECT ${[...keys, ...sums].join(', ')} FROM ${rollup.table} AS r FINAL WHERE ${conditions.join(' AND ')}${groupBy}${having === undefined ? '' : ` HAVING ${having}`}`
 }
 
 /** Drop every event:goal filter (the denominator of conversion rates). */

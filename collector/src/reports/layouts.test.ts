@@ -17,6 +17,8 @@ import {
 import { runParsed, parseQueryRequest, canStamp, type ReportDeps } from './runner.js'
 import { createGoalStore } from './goals-store.js'
 import { resolvePeriod } from './periods.js'
+import { createDailyRollup } from './rollup.js'
+import { createLogger } from '../logger.js'
 
 const TOKEN = 'layouts-test-admin-token-0123456789'
 let collector: TestCollector
@@ -28,7 +30,12 @@ const SITES = {
   stampedKtm: 'stamped-ktm.example',
   legacyKtm: 'legacy-ktm.example',
   mixed: 'mixed.example',
+  rolled: 'rolled.example',
+  rolledAll: 'rolled-all.example',
+  rolledKtm: 'rolled-ktm.example',
+  rollupOnly: 'rollup-only.example',
 }
+const KTM = new Set<string>([SITES.stampedKtm, SITES.legacyKtm, SITES.rolledKtm])
 const YESTERDAY = dayOf(-1)
 const TODAY = dayOf(0)
 
@@ -143,8 +150,29 @@ beforeAll(async () => {
   // Mixed: yesterday's events as a pre-012 collector wrote them, today's stamped.
   await copy(SITES.mixed, true, `toDate(timestamp) < '${TODAY}'`)
   await copy(SITES.mixed, false, `toDate(timestamp) >= '${TODAY}'`)
+  for (const site of [SITES.rolled, SITES.rolledAll, SITES.rolledKtm, SITES.rollupOnly])
+    await copy(site, false)
+  // Summed days: yesterday (today from events), both days, yesterday (UTC) for the
+  // site 5:45 ahead, whose local days start and end within UTC days.
+  const sumUntil = async (sites: string[], day: number) => {
+    const rollup = createDailyRollup({
+      store: collector.store,
+      now: () => at(day + 2, '00:00'),
+      sites: () => sites,
+      logger: createLogger('silent'),
+      intervalMs: 60_000,
+    })
+    return rollup.refresh({ full: true })
+  }
+  expect(await sumUntil([SITES.rolled, SITES.rolledKtm], -1)).toBe(2)
+  expect(await sumUntil([SITES.rolledAll, SITES.rollupOnly], 0)).toBe(4)
+  // Only the rollup is left of this site: what it answers, it answers from the rollup.
+  await collector.store.client.command({
+    query: `ALTER TABLE glimpse.events DELETE WHERE site_id = '${SITES.rollupOnly}'`,
+    clickhouse_settings: { mutations_sync: '2' },
+  })
   collector.clock.now = at(0, '12:00')
-  for (const site of [SITES.stampedKtm, SITES.legacyKtm]) {
+  for (const site of KTM) {
     const response = await collector.app.request(`/api/admin/sites/${site}`, {
       method: 'PATCH',
       headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
@@ -159,8 +187,7 @@ beforeAll(async () => {
   }
   deps = {
     store: collector.store,
-    timeZoneOf: (site) =>
-      site === SITES.stampedKtm || site === SITES.legacyKtm ? 'Asia/Kathmandu' : 'UTC',
+    timeZoneOf: (site) => (KTM.has(site) ? 'Asia/Kathmandu' : 'UTC'),
     goals: (site) => goals.list(site),
     now: () => at(0, '12:00'),
   }
@@ -279,8 +306,28 @@ describe('stamped and legacy layouts', () => {
     expect(stamped.results.length).toBeGreaterThan(0)
     expect(await answer(SITES.legacy, body)).toEqual(stamped)
     expect(await answer(SITES.mixed, body)).toEqual(stamped)
+    expect(await answer(SITES.rolled, body)).toEqual(stamped)
+    expect(await answer(SITES.rolledAll, body)).toEqual(stamped)
     const ktm = await answer(SITES.stampedKtm, body)
     expect(await answer(SITES.legacyKtm, body)).toEqual(ktm)
+    expect(await answer(SITES.rolledKtm, body)).toEqual(ktm)
+  })
+
+  it('answer from the daily rollup alone when it holds the whole period', async () => {
+    // No filter; no dimension, or one the rollup keeps, or a day, week or month (UTC).
+    // (Not "all": with no events left, the site has no first day.)
+    const rolled = [0, 1, 2, 4, 5, 7]
+    for (const i of rolled) {
+      const body = QUERIES[i] ?? {}
+      expect(await answer(SITES.rollupOnly, body), `query ${i}`).toEqual(
+        await answer(SITES.stamped, body),
+      )
+    }
+    const weekly = { metrics: ['visitors', 'visits', 'bounce_rate'], dimensions: ['time:week'] }
+    expect(await answer(SITES.rollupOnly, weekly)).toEqual(await answer(SITES.stamped, weekly))
+    // A filter needs the events: there are none left.
+    const filtered = await answer(SITES.rollupOnly, QUERIES[16] ?? {})
+    expect(filtered.results[0]?.metrics).toEqual([0, 0, 0, 0])
   })
 
   it('count the hand-worked headline on stamped events', async () => {

@@ -8,6 +8,7 @@
  *     every time zone are); otherwise through the times themselves.
  */
 import type { Params } from './params.js'
+import { DAY_MS } from '../time.js'
 
 const MINUTE_MS = 60_000
 
@@ -39,3 +40,22 @@ export function periodOn(
 /** Events (alias `a`) in [from, to): granules by day, rows by minute. */
 export const eventPeriod = (params: Params, a: string, from: number, to: number) =>
   `${dayHint(params, `${a}.timestamp`, from, to)} AND ${periodOn(params, `${a}.timestamp`, `${a}.minute`, from, to)}`
+
+/**
+ * The parts of a period outside some whole UTC days, in order: [from, to) intervals in
+ * epoch ms. `days` are "YYYY-MM-DD", sorted, each within the period.
+ */
+export function periodOutside(
+  period: { from: number; to: number },
+  days: readonly string[],
+): [number, number][] {
+  const parts: [number, number][] = []
+  let at = period.from
+  for (const day of days) {
+    const start = Date.parse(`${day}T00:00:00Z`)
+    if (start > at) parts.push([at, start])
+    at = Math.max(at, start + DAY_MS)
+  }
+  if (at < period.to) parts.push([at, period.to])
+  return parts
+}

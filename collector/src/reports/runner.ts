@@ -6,7 +6,8 @@
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
-import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
+import { buildQuery, defaultOrder, planSides, rollupDimension, type BuiltQuery } from './builder.js'
+import { summedDays } from './rollup.js'
 import { countryCodesMatching, countryName } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import { goalName, type Goal } from './goals.js'
@@ -98,6 +99,34 @@ export async function canStamp(
     to: utcDate(period.to + DAY_MS - 1),
   })
   return (row?.n ?? 0) === 0
+}
+
+/** Metrics the daily rollup holds, by side. */
+const ROLLED_METRICS: Record<'events' | 'sessions', ReadonlySet<Metric>> = {
+  events: new Set(['visitors', 'pageviews', 'events']),
+  sessions: new Set(['visits', 'bounce_rate', 'visit_duration', 'views_per_visit']),
+}
+
+/**
+ * The days of a period the daily rollup can answer a query for: whole UTC days summed
+ * in it, when the query has no filter and only dimensions and metrics it holds.
+ */
+async function rollupOf(
+  query: Query,
+  deps: ReportDeps,
+  prep: Prepared,
+  period: ResolvedRange,
+): Promise<{ table: string; days: string[] } | undefined> {
+  if (query.filters.length > 0) return undefined
+  if (rollupDimension(query.dimensions, prep.timeZone) === undefined) return undefined
+  const sides = planSides({ ...query, filters: [] })
+  if (!sides.every((side) => side.metrics.every((m) => ROLLED_METRICS[side.side].has(m))))
+    return undefined
+  const first = utcDate(Math.ceil(period.from / DAY_MS) * DAY_MS)
+  const last = utcDate(Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS)
+  if (first > last) return undefined
+  const days = await summedDays(deps.store, query.site_id, first, last)
+  return days.length > 0 ? { table: deps.store.table('daily_stats'), days } : undefined
 }
 
 /** Parse a request body into a query, or the 400 message Plausible would give. */
@@ -237,6 +266,7 @@ async function build(
   options: RunOptions,
 ): Promise<BuiltQuery> {
   const stamped = await canStamp(query, deps, period)
+  const rollup = stamped ? await rollupOf(query, deps, prep, period) : undefined
   const { timeZone, goals, interval, filters } = prep
   return buildQuery(
     { ...query, filters, pagination },
@@ -249,6 +279,7 @@ async function build(
       buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
       exact: options.exact === true,
       stamped,
+      ...(rollup === undefined ? {} : { rollup }),
     },
   )
 }
