@@ -55,9 +55,10 @@ ALTER TABLE {db}.events {on_cluster}
 --                                the visits that started that day, from their events up
 --                                to the end of the next day (the day is summed once both
 --                                are over);
---   source_rows                  the day's and the next day's events when summed: a day
---                                whose events changed since (a late batch, an erasure)
---                                is summed again.
+--   source                       a signature of the day's and the next day's events when
+--                                summed (their number plus the sum of their session ids):
+--                                a day whose events changed since (a late batch, an
+--                                erasure) is summed again.
 -- The newest version of a row wins (read with FINAL); a value gone from a day is written
 -- again with zeros. The TTL follows migration 007's rule.
 CREATE TABLE IF NOT EXISTS {db}.daily_stats {on_cluster}
@@ -73,7 +74,7 @@ CREATE TABLE IF NOT EXISTS {db}.daily_stats {on_cluster}
     bounces          Int64,
     duration_ms      UInt64,
     visit_pageviews  UInt64,
-    source_rows      UInt64,
+    source           UInt64,
     version          UInt64,
     retention_months UInt16 DEFAULT 25
 )

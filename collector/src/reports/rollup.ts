@@ -17,8 +17,8 @@
  * the rollup reads exactly what one from the events would.
  *
  * The refresh sums the days never summed and the days whose events changed since (a late
- * batch from the spool, an erasure): each row keeps the number of events it was summed
- * from. A value gone from a day is written again with zeros; the newest version wins.
+ * batch from the spool, an erasure): each row keeps a signature of the events it was
+ * summed from. A value gone from a day is written again with zeros; the newest wins.
  */
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
@@ -64,7 +64,7 @@ function sumDay(
   store: Store,
   site: string,
   day: string,
-  sourceRows: number,
+  source: bigint,
   version: number,
 ): { sql: string; params: Record<string, unknown> } {
   const p = new Params()
@@ -115,10 +115,10 @@ function sumDay(
     )
     GROUP BY dimension, value`
   const d = p.add(day, 'Date')
-  const tail = `${p.add(sourceRows, 'UInt64')}, ${p.add(version, 'UInt64')}`
+  const tail = `${p.add(source.toString(), 'UInt64')}, ${p.add(version, 'UInt64')}`
   const sql = `INSERT INTO ${store.table('daily_stats')}
       (site_id, day, dimension, value, visitors, pageviews, events, visits, bounces,
-       duration_ms, visit_pageviews, source_rows, version, retention_months)
+       duration_ms, visit_pageviews, source, version, retention_months)
     WITH fresh AS (${fresh})
     SELECT ${s}, ${d}, dimension, value, visitors, pageviews, events, visits, bounces,
            duration_ms, visit_pageviews, ${tail}, retention_months
@@ -135,7 +135,9 @@ const dayCountRow = z.object({
   day: z.coerce.number(),
   n: z.coerce.number(),
   older: z.coerce.number(),
+  source: z.string(),
 })
+const sourceRow = z.object({ day: z.string(), source: z.string() })
 const dayRow = z.object({ day: z.string() })
 
 export interface DailyRollup {
@@ -173,15 +175,15 @@ export function createDailyRollup(options: {
     // What each day was summed from, for every day summed.
     const summed = await runQuery(
       store,
-      `SELECT toString(r.day) AS day, any(r.source_rows) AS n FROM ${daily} AS r FINAL
+      `SELECT toString(r.day) AS day, toString(any(r.source)) AS source FROM ${daily} AS r FINAL
        WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = '' GROUP BY day`,
       { site },
-      countRow,
+      sourceRow,
     )
-    const done = new Map(summed.map((row) => [row.day, row.n]))
-    // The days to look at: the last few (late batches), the days missing between the
-    // first and the last summed (erased and not yet summed again), or, in full, every
-    // day since the site's first event.
+    const done = new Map(summed.map((row) => [row.day, BigInt(row.source)]))
+    // The days to look at: the last few (late batches) or, in full, every day since
+    // the site's first event (days an erasure took out of the rollup: until then, the
+    // reports read those days from the events).
     let first = utcDay(dayMs(last) - (RECENT_DAYS - 1) * DAY_MS)
     if (full) {
       const [row] = await runQuery(
@@ -192,18 +194,6 @@ export function createDailyRollup(options: {
       )
       if (row === undefined || row.n === 0) return 0
       first = row.day
-    } else {
-      const days = [...done.keys()].sort()
-      const [earliest] = days
-      for (
-        let at = earliest === undefined ? Infinity : dayMs(earliest);
-        at < dayMs(first);
-        at += DAY_MS
-      )
-        if (!done.has(utcDay(at))) {
-          first = utcDay(at)
-          break
-        }
     }
     if (first > last) return 0
     const p = new Params()
@@ -213,7 +203,8 @@ export function createDailyRollup(options: {
     // events written before migration 012 (no visit on them) are left to the old layout.
     const counts = await runQuery(
       store,
-      `SELECT intDiv(e.minute, 1440) AS day, count() AS n, countIf(e.visit_version = 0) AS older
+      `SELECT intDiv(e.minute, 1440) AS day, count() AS n, countIf(e.visit_version = 0) AS older,
+              toString(count() + sum(e.session_id)) AS source
        FROM ${events} AS e
        WHERE e.site_id = ${p.text(site)} AND ${eventPeriod(p, 'e', from, to)} GROUP BY day`,
       p.values,
@@ -226,9 +217,11 @@ export function createDailyRollup(options: {
       const today = perDay.get(day)
       const next = perDay.get(utcDay(at + DAY_MS))
       if ((today?.older ?? 0) + (next?.older ?? 0) > 0) continue
-      const sourceRows = (today?.n ?? 0) + (next?.n ?? 0)
-      if (done.get(day) === sourceRows) continue
-      const { sql, params } = sumDay(store, site, day, sourceRows, now())
+      const source = (BigInt(today?.source ?? 0) + BigInt(next?.source ?? 0)) % 2n ** 64n
+      if (done.get(day) === source) continue
+      // A day without events is read from the events as fast (there are none to read).
+      if ((today?.n ?? 0) === 0 && !done.has(day)) continue
+      const { sql, params } = sumDay(store, site, day, source, now())
       await store.client.command({ query: sql, query_params: params })
       summedDays++
     }
