@@ -66,6 +66,7 @@ function sumDay(
   day: string,
   source: bigint,
   version: number,
+  again: boolean,
 ): { sql: string; params: Record<string, unknown> } {
   const p = new Params()
   const from = dayMs(day)
@@ -122,11 +123,15 @@ function sumDay(
     WITH fresh AS (${fresh})
     SELECT ${s}, ${d}, dimension, value, visitors, pageviews, events, visits, bounces,
            duration_ms, visit_pageviews, ${tail}, retention_months
-    FROM fresh
+    FROM fresh${
+      again
+        ? `
     UNION ALL
     SELECT ${s}, ${d}, dimension, value, 0, 0, 0, 0, 0, 0, 0, ${tail}, retention_months
     FROM ${store.table('daily_stats')} FINAL
     WHERE site_id = ${s} AND day = ${d} AND (dimension, value) NOT IN (SELECT dimension, value FROM fresh)`
+        : ''
+    }`
   return { sql, params: p.values }
 }
 
@@ -221,7 +226,8 @@ export function createDailyRollup(options: {
       if (done.get(day) === source) continue
       // A day without events is read from the events as fast (there are none to read).
       if ((today?.n ?? 0) === 0 && !done.has(day)) continue
-      const { sql, params } = sumDay(store, site, day, source, now())
+      // Summed again: values gone since are written with zeros.
+      const { sql, params } = sumDay(store, site, day, source, now(), done.has(day))
       await store.client.command({ query: sql, query_params: params })
       summedDays++
     }
