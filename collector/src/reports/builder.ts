@@ -172,26 +172,28 @@ class Builder {
    * summed in the rollup), each up to the end of the UTC day after it started: a visit's
    * figures are the sums of its events' shares. Events without a visit have no channel.
    */
-  visitRows(): string {
+  visitRows(rolled = false): string {
     const { site } = this.ctx
     const p = this.params
-    const started = this.runs().map(
+    const started = this.runs(rolled).map(
       ([from, to]) =>
         `(${dayHint(p, 'e.timestamp', from, to + DAY_MS)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', from, to)})`,
     )
     return `e.site_id = ${p.text(site)} AND (${started.join(' OR ') || '0'}) AND intDiv(e.minute, 1440) <= intDiv(e.start_minute, 1440) + 1 AND e.visit_channel != ''`
   }
 
-  /** The parts of the period not summed in the rollup, [from, to) in epoch ms. */
-  runs(): [number, number][] {
+  /** The period, or its parts not summed in the rollup: [from, to) in epoch ms. */
+  runs(rolled: boolean): [number, number][] {
     const { range, rollup } = this.ctx
-    return rollup === undefined ? [[range.from, range.to]] : periodOutside(range, rollup.days)
+    return rolled && rollup !== undefined
+      ? periodOutside(range, rollup.days)
+      : [[range.from, range.to]]
   }
 
   /** Stamped: the site's events in the period, outside the days summed in the rollup. */
   rawRange(): string {
     const p = this.params
-    const parts = this.runs().map(([from, to]) => `(${eventPeriod(p, 'e', from, to)})`)
+    const parts = this.runs(true).map(([from, to]) => `(${eventPeriod(p, 'e', from, to)})`)
     return `e.site_id = ${p.text(this.ctx.site)} AND (${parts.join(' OR ') || '0'})`
   }
 
@@ -304,7 +306,16 @@ function sideSql(
   const body = [...select, ...where].join(' ')
 
   if (spec.side === 'sessions') {
-    if (stamped) return stampedVisitsSql(b, ctx, spec, dimensions, dims, where)
+    if (stamped)
+      return stampedVisitsSql(
+        b,
+        ctx,
+        spec,
+        dimensions,
+        dims,
+        where,
+        canRoll(ctx, spec, dimensions, filters),
+      )
     const columns = new Set([
       ...sessionColumnsIn(body),
       'session_start',
@@ -325,18 +336,19 @@ function sideSql(
     const visitOnly = [...dimensions, ...[...walkFilters(filters)].map(([f]) => f[1])].some((d) =>
       SESSION_DIMENSION_SET.has(d),
     )
+    const rolled = canRoll(ctx, spec, dimensions, filters)
     const conditions = [
-      ctx.rollup === undefined ? b.eventRange() : b.rawRange(),
+      rolled ? b.rawRange() : b.eventRange(),
       ...noEngagement,
       ...(visitOnly ? ["e.visit_channel != ''"] : []),
       ...where,
     ]
     const raw = `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
-    if (ctx.rollup === undefined) return raw
+    if (!rolled) return raw
     // Sums of the days from the rollup and of the rest from events: visitor ids change
     // every day, so visitors add up too.
     const keys = dims.map((_, i) => alias(i))
-    const rolled = rolledSql(
+    const rolledPart = rolledSql(
       b,
       ctx,
       dimensions,
@@ -344,8 +356,8 @@ function sideSql(
       'sum(r.events) > 0',
     )
     const sums = spec.metrics.map((m) => `sum(${metricAlias(m)}) AS ${metricAlias(m)}`)
-    const rawPart = b.runs().length > 0 ? `${raw} UNION ALL ` : ''
-    return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolled})${groupByKeys(keys)}`
+    const rawPart = b.runs(true).length > 0 ? `${raw} UNION ALL ` : ''
+    return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolledPart})${groupByKeys(keys)}`
   }
   const conditions = [b.eventRange(), ...noEngagement, ...where]
   const sessionColumns = sessionColumnsIn(body)
@@ -369,10 +381,11 @@ function stampedVisitsSql(
   dimensions: readonly Dimension[],
   dims: string[],
   where: string[],
+  rolled: boolean,
 ): string {
   const keys = dims.map((_, i) => alias(i))
   const parts: string[] = []
-  if (b.runs().length > 0) {
+  if (b.runs(rolled).length > 0) {
     const select = [
       ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
       'sum(e.visit_starts) AS c_visits',
@@ -380,12 +393,12 @@ function stampedVisitsSql(
       'sum(e.visit_duration_ms) AS c_duration',
       "countIf(e.name = 'pageview') AS c_pageviews",
     ]
-    const conditions = [b.visitRows(), ...where]
+    const conditions = [b.visitRows(rolled), ...where]
     parts.push(
       `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupByKeys(keys)}`,
     )
   }
-  if (ctx.rollup !== undefined) {
+  if (rolled) {
     const sums = [
       'sum(r.visits) AS c_visits',
       'sum(r.bounces) AS c_bounces',
@@ -405,6 +418,28 @@ function stampedVisitsSql(
   // A group of events with no visit start is a visit cut short by an erasure.
   const having = keys.length > 0 ? ` HAVING ${visits} > 0` : ''
   return `SELECT ${select.join(', ')} FROM (${parts.join(' UNION ALL ')})${groupByKeys(keys)}${having}`
+}
+
+/** Metrics the daily rollup holds, by side. */
+const ROLLED_METRICS: Record<Side, ReadonlySet<Metric>> = {
+  events: new Set(['visitors', 'pageviews', 'events']),
+  sessions: new Set(['visits', 'bounce_rate', 'visit_duration', 'views_per_visit']),
+}
+
+/** Whether a side's subquery reads the days summed in the rollup (unfiltered, figures it holds). */
+function canRoll(
+  ctx: BuildContext,
+  spec: SideSpec,
+  dimensions: readonly Dimension[],
+  filters: readonly Filter[],
+): boolean {
+  return (
+    ctx.stamped === true &&
+    ctx.rollup !== undefined &&
+    filters.length === 0 &&
+    spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
+    rollupDimension(dimensions, ctx.buckets.timeZone) !== undefined
+  )
 }
 
 /**

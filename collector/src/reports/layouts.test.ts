@@ -14,7 +14,7 @@ import {
   startTestCollector,
   type TestCollector,
 } from '../../test/helpers.js'
-import { runParsed, parseQueryRequest, canStamp, type ReportDeps } from './runner.js'
+import { runParsed, parseQueryRequest, layoutOf, type ReportDeps } from './runner.js'
 import { createGoalStore } from './goals-store.js'
 import { resolvePeriod } from './periods.js'
 import { createDailyRollup } from './rollup.js'
@@ -285,10 +285,10 @@ describe('stamped and legacy layouts', () => {
       metrics: ['visitors'],
       date_range: [YESTERDAY, TODAY],
     }
-    const of = (site: string, extra: Record<string, unknown> = {}) => {
+    const of = async (site: string, extra: Record<string, unknown> = {}) => {
       const parsed = parseQueryRequest({ ...visitors, site_id: site, ...extra })
       if (!parsed.ok) throw new Error(parsed.message)
-      return canStamp(parsed.query, deps, period)
+      return (await layoutOf(parsed.query, deps, period)).stamped
     }
     expect(await of(SITES.stamped)).toBe(true)
     expect(await of(SITES.legacy)).toBe(false)
@@ -298,7 +298,16 @@ describe('stamped and legacy layouts', () => {
     const today = resolvePeriod([TODAY, TODAY], 'UTC', at(0, '12:00'), () => undefined)
     const parsed = parseQueryRequest({ ...visitors, site_id: SITES.mixed })
     if (!parsed.ok) throw new Error(parsed.message)
-    expect(await canStamp(parsed.query, deps, today)).toBe(true)
+    expect((await layoutOf(parsed.query, deps, today)).stamped).toBe(true)
+    // The days of a period summed in the rollup, whole UTC days only.
+    const rolled = parseQueryRequest({ ...visitors, site_id: SITES.rolled })
+    if (!rolled.ok) throw new Error(rolled.message)
+    expect((await layoutOf(rolled.query, deps, period)).rollup?.days).toEqual([YESTERDAY])
+    const ktm = resolvePeriod([YESTERDAY, TODAY], 'Asia/Kathmandu', at(0, '12:00'), () => undefined)
+    const rolledKtm = parseQueryRequest({ ...visitors, site_id: SITES.rolledKtm })
+    if (!rolledKtm.ok) throw new Error(rolledKtm.message)
+    expect((await layoutOf(rolledKtm.query, deps, ktm)).rollup?.days).toEqual([YESTERDAY])
+    expect((await layoutOf(rolledKtm.query, deps, today)).rollup).toBeUndefined()
   })
 
   it.each(QUERIES.map((q, i) => [i, q] as const))('answer alike: query %i', async (_, body) => {

@@ -68,65 +68,68 @@ const firstEvent = defineQuery({
 })
 
 /**
- * Whether an event written before migration 012 (visit_version 0) lies on the UTC days
- * of [from, to): such a period is answered from the sessions table (the legacy layout).
- * The skip index on visit_version passes over the granules written since.
+ * How a period is read, in one query:
+ *   - `older`: whether an event written before migration 012 (visit_version 0) lies on
+ *     the UTC days of the period or the day after (visits under way); if so the period
+ *     is answered from the sessions table (the legacy layout). The skip index on
+ *     visit_version passes over the granules written since;
+ *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts).
  */
-const olderEvent = defineQuery({
+const periodLayout = defineQuery({
   sql: (store) =>
-    `SELECT count() AS n FROM (SELECT 1 FROM ${store.table('events')} WHERE site_id = {site:String} AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date} AND visit_version = 0 LIMIT 1)`,
-  params: z.object({ site: z.string(), from: z.string(), to: z.string() }),
-  row: z.object({ n: z.coerce.number() }),
+    `SELECT
+       (SELECT count() FROM (SELECT 1 FROM ${store.table('events')} WHERE site_id = {site:String}
+          AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date}
+          AND visit_version = 0 LIMIT 1)) AS older,
+       (SELECT groupArray(day) FROM (SELECT DISTINCT toString(r.day) AS day
+          FROM ${store.table('daily_stats')} AS r FINAL
+          WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
+            AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day)) AS days`,
+  params: z.object({
+    site: z.string(),
+    from: z.string(),
+    to: z.string(),
+    first: z.string(),
+    last: z.string(),
+  }),
+  row: z.object({ older: z.coerce.number(), days: z.array(z.string()) }),
 })
 
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
+export interface Layout {
+  /** Every event the query reads carries its visit (see builder.ts, BuildContext). */
+  stamped: boolean
+  /** Whole UTC days of the period summed in the daily rollup. */
+  rollup?: { table: string; days: string[] }
+}
+
 /**
- * Whether the stamped layout can answer a query on a period: no dimension or filter
- * needs the visit table (the exit page), and every event the query reads, up to a day
- * after the period (visits under way), carries its visit.
+ * How a query on a period is read: stamped when no dimension or filter needs the visit
+ * table (the exit page) and every event it reads, up to a day after the period, carries
+ * its visit; then with the days of the daily rollup that fall within the period.
  */
-export async function canStamp(
+export async function layoutOf(
   query: Query,
   deps: ReportDeps,
   period: ResolvedRange,
-): Promise<boolean> {
+): Promise<Layout> {
   const used = [...query.dimensions, ...[...walkFilters(query.filters)].map(([f]) => f[1])]
-  if (!used.every(isStampedDimension)) return false
-  const [row] = await olderEvent(deps.store, {
+  if (!used.every(isStampedDimension)) return { stamped: false }
+  const first = Math.ceil(period.from / DAY_MS) * DAY_MS
+  const last = Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS
+  const [row] = await periodLayout(deps.store, {
     site: query.site_id,
     from: utcDate(period.from),
     to: utcDate(period.to + DAY_MS - 1),
+    first: utcDate(first),
+    last: utcDate(Math.max(first, last)),
   })
-  return (row?.n ?? 0) === 0
-}
-
-/** Metrics the daily rollup holds, by side. */
-const ROLLED_METRICS: Record<'events' | 'sessions', ReadonlySet<Metric>> = {
-  events: new Set(['visitors', 'pageviews', 'events']),
-  sessions: new Set(['visits', 'bounce_rate', 'visit_duration', 'views_per_visit']),
-}
-
-/**
- * The days of a period the daily rollup can answer a query for: whole UTC days summed
- * in it, when the query has no filter and only dimensions and metrics it holds.
- */
-async function rollupOf(
-  query: Query,
-  deps: ReportDeps,
-  prep: Prepared,
-  period: ResolvedRange,
-): Promise<{ table: string; days: string[] } | undefined> {
-  if (query.filters.length > 0) return undefined
-  if (rollupDimension(query.dimensions, prep.timeZone) === undefined) return undefined
-  const sides = planSides({ ...query, filters: [] })
-  if (!sides.every((side) => side.metrics.every((m) => ROLLED_METRICS[side.side].has(m))))
-    return undefined
-  const first = utcDate(Math.ceil(period.from / DAY_MS) * DAY_MS)
-  const last = utcDate(Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS)
-  if (first > last) return undefined
-  const days = await summedDays(deps.store, query.site_id, first, last)
-  return days.length > 0 ? { table: deps.store.table('daily_stats'), days } : undefined
+  if (row === undefined || row.older > 0) return { stamped: false }
+  const days = first <= last ? row.days : []
+  return days.length > 0
+    ? { stamped: true, rollup: { table: deps.store.table('daily_stats'), days } }
+    : { stamped: true }
 }
 
 /** Parse a request body into a query, or the 400 message Plausible would give. */
@@ -265,8 +268,7 @@ async function build(
   pagination: Query['pagination'],
   options: RunOptions,
 ): Promise<BuiltQuery> {
-  const stamped = await canStamp(query, deps, period)
-  const rollup = stamped ? await rollupOf(query, deps, prep, period) : undefined
+  const { stamped, rollup } = await layoutOf(query, deps, period)
   const { timeZone, goals, interval, filters } = prep
   return buildQuery(
     { ...query, filters, pagination },
