@@ -40,7 +40,7 @@ import {
 } from './model.js'
 import { Params } from './params.js'
 import { atMs, dayHint, eventPeriod, periodOn, periodOutside } from './period-sql.js'
-import { storedDimension } from './rollup.js'
+import { PAGEVIEWS_OF_PAGE, storedDimension } from './rollup.js'
 import type { ResolvedRange } from './date-range.js'
 import { DAY_MS } from '../time.js'
 
@@ -438,7 +438,7 @@ function canRoll(
     ctx.rollup !== undefined &&
     filters.length === 0 &&
     spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
-    rollupDimension(dimensions, ctx.buckets.timeZone) !== undefined
+    rollupDimension(dimensions, ctx.buckets.timeZone, ctx.goals) !== undefined
   )
 }
 
@@ -449,6 +449,7 @@ function canRoll(
 export function rollupDimension(
   dimensions: readonly Dimension[],
   timeZone: string,
+  goals: readonly Goal[],
 ): { stored: string } | undefined {
   const times = dimensions.filter(isTimeDimension)
   const others = dimensions.filter((d) => !isTimeDimension(d))
@@ -458,9 +459,18 @@ export function rollupDimension(
     return undefined
   const [other] = others
   if (other === undefined) return { stored: '' }
+  // Goals of an event name or of one path (no pattern) are rows of the rollup.
+  if (other === 'event:goal')
+    return goals.every((g) => g.type === 'event' || !g.path.includes('*'))
+      ? { stored: other }
+      : undefined
   const stored = storedDimension(other)
   return stored === undefined ? undefined : { stored }
 }
+
+/** The rollup row of a goal: its event name, or the pageviews of its path. */
+const goalRow = (goal: Goal): [string, string] =>
+  goal.type === 'event' ? ['event:name', goal.name] : [PAGEVIEWS_OF_PAGE, goal.path]
 
 /** One side's figures of the days summed in the rollup (alias `r`), by the query's dimensions. */
 function rolledSql(
@@ -474,10 +484,19 @@ function rolledSql(
   const { rollup, buckets } = ctx
   if (rollup === undefined) throw new Error('no rollup')
   const p = b.params
-  const dimension = rollupDimension(dimensions, buckets.timeZone)
+  const dimension = rollupDimension(dimensions, buckets.timeZone, ctx.goals)
   if (dimension === undefined) throw new Error('the rollup cannot answer these dimensions')
   const first = `toDate(${p.text(buckets.firstDay)})`
+  const goalRows = ctx.goals.map((g) => [...goalRow(g), goalName(g)] as const)
   const keys = dimensions.map((d, i) => {
+    if (d === 'event:goal') {
+      // One row per goal a stored row completes, as on the events side.
+      const names = goalRows.map(
+        ([dim, value, name]) =>
+          `if(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)}, ${p.text(name)}, '')`,
+      )
+      return `arrayJoin(arrayFilter(x -> x != '', [${names.join(', ') || "''"}])) AS ${alias(i)}`
+    }
     if (!isTimeDimension(d)) return `r.value AS ${alias(i)}`
     if (buckets.interval === 'time:week')
       return `toString(greatest(toMonday(r.day), ${first})) AS ${alias(i)}`
@@ -485,9 +504,13 @@ function rolledSql(
       return `toString(greatest(toStartOfMonth(r.day), ${first})) AS ${alias(i)}`
     return `toString(r.day) AS ${alias(i)}`
   })
+  const rows =
+    dimension.stored === 'event:goal'
+      ? `(${goalRows.map(([dim, value]) => `(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)})`).join(' OR ') || '0'})`
+      : `r.dimension = ${p.text(dimension.stored)}`
   const conditions = [
     `r.site_id = ${p.text(ctx.site)}`,
-    `r.dimension = ${p.text(dimension.stored)}`,
+    rows,
     `r.day IN ${p.add(rollup.days, 'Array(Date)')}`,
   ]
   for (const d of dimensions)

@@ -168,7 +168,7 @@ export function dimensionSql(
     throw new Error(`${dimension} is not a visit dimension`)
   }
   if (dimension === 'event:name') return 'e.name'
-  if (dimension === 'event:page') return 'e.pathname'
+  if (dimension === 'event:page') return 'e.page'
   if (dimension === 'event:hostname') return 'e.hostname'
   // event:props:<key>: the key travels as a parameter; a missing property reads "(none)".
   const key = params.text(dimension.slice('event:props:'.length))

@@ -268,10 +268,10 @@ const QUERIES: Record<string, unknown>[] = [
   { metrics: ['visitors', 'visits', 'pageviews'], date_range: 'all', dimensions: ['visit:os'] },
 ]
 
-async function answer(site: string, body: Record<string, unknown>) {
+async function answer(site: string, body: Record<string, unknown>, with_ = deps) {
   const parsed = parseQueryRequest({ site_id: site, date_range: [YESTERDAY, TODAY], ...body })
   if (!parsed.ok) throw new Error(parsed.message)
-  const outcome = await runParsed(parsed.query, deps)
+  const outcome = await runParsed(parsed.query, with_)
   if (!outcome.ok) throw new Error(outcome.message)
   const { query, ...rest } = outcome.body
   return { ...rest, query: { ...query, site_id: undefined } }
@@ -337,6 +337,26 @@ describe('stamped and legacy layouts', () => {
     // A filter needs the events: there are none left.
     const filtered = await answer(SITES.rollupOnly, QUERIES[16] ?? {})
     expect(filtered.results[0]?.metrics).toEqual([0, 0, 0, 0])
+    // Goals of an event name or of one path (no pattern): conversions from the rollup.
+    const literal = {
+      ...deps,
+      goals: (site: string) =>
+        Promise.resolve([
+          { id: 'g1', site, type: 'event' as const, name: 'Signup' },
+          { id: 'g2', site, type: 'page' as const, path: '/pricing' },
+          { id: 'g3', site, type: 'page' as const, path: '/nowhere' },
+        ]),
+    }
+    const goals = {
+      metrics: ['visitors', 'events', 'pageviews', 'conversion_rate'],
+      dimensions: ['event:goal'],
+    }
+    const fromEvents = await answer(SITES.stamped, goals, literal)
+    expect(fromEvents.results).toEqual([
+      { dimensions: ['Visit /pricing'], metrics: [3, 3, 3, 50] },
+      { dimensions: ['Signup'], metrics: [1, 1, 0, 16.67] },
+    ])
+    expect(await answer(SITES.rollupOnly, goals, literal)).toEqual(fromEvents)
   })
 
   it('count the hand-worked headline on stamped events', async () => {

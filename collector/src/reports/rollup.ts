@@ -42,6 +42,9 @@ type StoredDimension = (typeof STORED)[number]
 const STORED_SET: ReadonlySet<string> = new Set(STORED)
 const SESSION_SET: ReadonlySet<string> = new Set<string>(SESSION_DIMENSIONS)
 
+/** A stored dimension of its own: the pageviews of each path (the rows of page goals). */
+export const PAGEVIEWS_OF_PAGE = 'goal:page'
+
 /** The stored dimension a query dimension reads: a name form shares the rows of its code. */
 export function storedDimension(dimension: Dimension): string | undefined {
   const base = dimension.endsWith('_name') ? dimension.slice(0, -'_name'.length) : dimension
@@ -75,6 +78,7 @@ function sumDay(
   // The events side: every dimension; visit dimensions only for events in a visit.
   const eventValues = [
     "tuple('', '')",
+    `if(e.name = 'pageview', ${tuple(PAGEVIEWS_OF_PAGE, 'e.page')}, tuple('#', ''))`,
     ...STORED.map((d) => {
       const value = tuple(d, dimensionSql(d, 'events', p, NO_BUCKETS, true))
       return SESSION_SET.has(d) ? `if(e.visit_channel != '', ${value}, tuple('#', ''))` : value
