@@ -152,7 +152,8 @@ const dayRow = z.object({ day: z.string() })
 export interface DailyRollup {
   /**
    * Sum the days that were never summed or whose events changed, newest first, up to
-   * `maxDays` per site. `full` looks back to each site's first event; otherwise the
+   * `maxDays` per site. `full` looks back to each site's first event (and, in the
+   * background, goes on at the next refresh if it stopped at its bound); otherwise the
    * last few days (late batches). Returns the days summed.
    */
   refresh(options?: { full?: boolean; maxDays?: number }): Promise<number>
@@ -165,6 +166,8 @@ export interface DailyRollup {
 export const ROLLUP_INTERVAL_MS = 5 * 60_000
 /** Days a regular refresh looks back for changes (late batches, erasures). */
 const RECENT_DAYS = 4
+/** Days summed per site and refresh at most (a first look back over years takes several). */
+const MAX_DAYS_PER_REFRESH = 62
 /** A full look back every so many refreshes (and at start). */
 const FULL_EVERY = 72
 
@@ -242,16 +245,24 @@ export function createDailyRollup(options: {
   let running: Promise<unknown> = Promise.resolve()
   let stopped = false
   let runs = 0
+  // A full look back that stopped at its bound goes on at the next refresh.
+  let unfinished = false
 
   const rollup: DailyRollup = {
-    async refresh({ full = false, maxDays = 62 } = {}) {
+    async refresh({ full = false, maxDays = MAX_DAYS_PER_REFRESH } = {}) {
       let total = 0
-      for (const site of options.sites()) total += await refreshSite(site, full, maxDays)
+      let bounded = false
+      for (const site of options.sites()) {
+        const days = await refreshSite(site, full, maxDays)
+        if (days >= maxDays) bounded = true
+        total += days
+      }
+      if (full) unfinished = bounded
       return total
     },
     start() {
       const tick = () => {
-        const full = runs++ % FULL_EVERY === 0
+        const full = runs++ % FULL_EVERY === 0 || unfinished
         running = rollup
           .refresh({ full })
           .then((days) => {
