@@ -122,6 +122,8 @@ async function seed(dataDir: string): Promise<void> {
     const session = id64()
     const pages = 1 + Math.floor(random() * random() * 12)
     let at = start
+    let previous = start
+    let entry = ''
     for (let i = 0; i < pages; i++) {
       const row: EventRow = {
         site_id: SITE,
@@ -153,8 +155,25 @@ async function seed(dataDir: string): Promise<void> {
         scroll_depth: 0,
         props: {},
         retention_months: 25,
+        // The visit on every event, as the ingest session step stamps it.
+        entry_page: '',
+        visit_referrer: referrer,
+        visit_source: source,
+        visit_channel: channel,
+        visit_utm_source: source === 'newsletter' ? 'newsletter' : '',
+        visit_utm_medium: source === 'newsletter' ? 'email' : '',
+        visit_utm_campaign: source === 'newsletter' ? 'winter' : '',
+        visit_utm_content: '',
+        visit_utm_term: '',
+        visit_starts: i === 0 ? 1 : 0,
+        visit_bounces: i === 0 ? 1 : i === 1 ? -1 : 0,
+        visit_duration_ms: at - previous,
+        visit_version: 1,
       }
+      if (i === 0) entry = row.pathname
+      row.entry_page = entry
       batch.push(JSON.stringify(row))
+      previous = at
       at += Math.floor(5_000 + random() * 90_000)
     }
     if (batch.length >= 100_000) await flush()

@@ -11,7 +11,7 @@
  * midnight (to carry yesterday's session over). Closed sessions are deleted by an alarm.
  */
 import { z } from 'zod'
-import type { RemoteSessionTracker, Session } from '../ingest/session.js'
+import type { RemoteSession, RemoteSessionTracker } from '../ingest/session.js'
 import { DAY_MS } from '../time.js'
 
 /** The part of a Durable Object namespace binding used here. */
@@ -49,7 +49,7 @@ const touchRequest = z.object({
 
 const takeRequest = touchRequest.omit({ carried: true })
 
-export const fromWire = (session: WireSession): Session => ({
+export const fromWire = (session: WireSession): RemoteSession => ({
   id: BigInt(session.id),
   start: session.start,
   lastSeen: session.lastSeen,

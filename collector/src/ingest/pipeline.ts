@@ -6,10 +6,16 @@
  */
 import { cleanUrl, type CleanUrl } from './clean-url.js'
 import type { DropReason, IngestCounters } from './counters.js'
-import type { EventRow } from './event-row.js'
+import { VISIT_VERSION, type EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
-import type { RemoteSessionTracker, Session, SessionTracker } from './session.js'
+import type {
+  RemoteSession,
+  RemoteSessionTracker,
+  Session,
+  SessionTracker,
+  VisitShare,
+} from './session.js'
 import {
   isHostnameAllowed,
   normalizeDomain,
@@ -57,7 +63,9 @@ export interface EventDraft {
   source: Source | undefined
   visitorId: bigint
   previousVisitorId: (() => bigint) | undefined
-  session: Session | undefined
+  session: Session | RemoteSession | undefined
+  /** This event's share of its visit's figures (set with the session). */
+  visitShare?: VisitShare
 }
 
 export type Step = (
@@ -133,14 +141,26 @@ const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
   if (draft.optedOut) return
-  const session = sessions.touch(draft.visitorId, draft.now, previous)
-  // A tracker shared by edge isolates answers later; the in-memory one at once.
-  if (session instanceof Promise) {
-    return session.then((shared) => {
+  // A tracker shared by edge isolates answers later, with the session's id and times only.
+  if (!('size' in sessions)) {
+    return sessions.touch(draft.visitorId, draft.now, previous).then((shared) => {
       draft.session = shared
     })
   }
-  draft.session = session
+  const name = draft.payload.name
+  const custom = name !== 'pageview' && name !== 'engagement'
+  const touched = sessions.touch(
+    draft.visitorId,
+    draft.now,
+    {
+      entry: { page: draft.url?.pathname ?? '', source: draft.source },
+      pageview: name === 'pageview',
+      interaction: custom && draft.payload.interactive,
+    },
+    previous,
+  )
+  draft.session = touched.session
+  draft.visitShare = touched.share
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
@@ -210,8 +230,12 @@ export async function finishPipeline(
 }
 
 function toRow(draft: EventDraft): EventRow {
-  const { payload, geo, device, url, source, session } = draft
+  const { payload, geo, device, url, source, session, visitShare } = draft
   const isEngagement = payload.name === 'engagement'
+  // Events without a visit (opted-out visitors counted without an id) carry no visit;
+  // a session decided elsewhere (the edge) has no entry: the row says it is unstamped.
+  const visit = session !== undefined && 'entry' in session ? session : undefined
+  const entry = visit?.entry.source
   return {
     site_id: draft.site,
     timestamp: toClickHouseTime(draft.now),
@@ -242,5 +266,18 @@ function toRow(draft: EventDraft): EventRow {
     scroll_depth: payload.scrollDepth,
     props: payload.props,
     retention_months: rowRetentionMonths(draft.retentionMonths ?? 25),
+    entry_page: visit?.entry.page ?? '',
+    visit_referrer: entry?.referrer ?? '',
+    visit_source: entry?.referrerSource ?? '',
+    visit_channel: visit === undefined ? '' : (entry?.channel ?? 'Direct'),
+    visit_utm_source: entry?.utmSource ?? '',
+    visit_utm_medium: entry?.utmMedium ?? '',
+    visit_utm_campaign: entry?.utmCampaign ?? '',
+    visit_utm_content: entry?.utmContent ?? '',
+    visit_utm_term: entry?.utmTerm ?? '',
+    visit_starts: visitShare?.starts ?? 0,
+    visit_bounces: visitShare?.bounces ?? 0,
+    visit_duration_ms: visitShare?.durationMs ?? 0,
+    visit_version: session !== undefined && visit === undefined ? 0 : VISIT_VERSION,
   }
 }

@@ -3,23 +3,70 @@
  * timeout (30 minutes). The collector keeps the open sessions in memory (bounded, least
  * recently seen evicted first); with several collectors, a load balancer routes by
  * client address so a visitor's events meet the same cache.
+ *
+ * The tracker also keeps what the reports need of a visit, so that they read it from
+ * the events alone (no fold of the visit table, no join):
+ *   - the visit's entry: the page and source of its first event, stamped on every event;
+ *   - each event's share of the visit's figures (see {@link VisitShare}): summed over the
+ *     events of a visit they give the visit's own, whenever the visit is read.
  */
 import { Lru } from './lru.js'
+import type { Source } from './source.js'
+
+/** Where a visit began: the page and source of its first event. */
+export interface VisitEntry {
+  page: string
+  /** Undefined when the event had no page URL. */
+  source: Source | undefined
+}
+
+/** What the tracker needs to know of an event. */
+export interface SessionEvent {
+  /** Read only when the event starts a visit. */
+  entry: VisitEntry
+  pageview: boolean
+  /** A custom event that ends a bounce: interactive, neither a pageview nor engagement. */
+  interaction: boolean
+}
 
 export interface Session {
   id: bigint
   /** Start of the session, epoch ms; with the id it keys the sessions table. */
   start: number
   lastSeen: number
+  entry: VisitEntry
+  pageviews: number
+  interactions: number
+}
+
+/**
+ * One event's share of its visit's figures. Summed over the events of a visit:
+ * `starts` is 1, `bounces` is 1 if the visit is a bounce (at most one pageview, no
+ * interaction) and 0 if not, `durationMs` is its last event's time minus its first's.
+ */
+export interface VisitShare {
+  starts: 0 | 1
+  bounces: -1 | 0 | 1
+  durationMs: number
+}
+
+export interface SessionTouch {
+  session: Session
+  share: VisitShare
 }
 
 export interface SessionTracker {
   /**
    * The session of an event, keyed by visitor id (which already depends on the site).
    * `previousKey` is the visitor's id under yesterday's salt, so a visit that crosses
-   * midnight UTC stays one visit.
+   * midnight UTC stays one visit (and keeps its entry and figures).
    */
-  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Session
+  touch(
+    key: bigint,
+    now: number,
+    event: SessionEvent,
+    previousKey?: () => bigint | undefined,
+  ): SessionTouch
   readonly size: number
 }
 
@@ -28,8 +75,15 @@ export interface SessionTracker {
  * edge's sessions, a Durable Object per shard of visitor ids): answered asynchronously.
  */
 export interface RemoteSessionTracker {
-  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Promise<Session>
+  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Promise<RemoteSession>
 }
+
+/**
+ * A session decided elsewhere: its id and times only. Its events are written without
+ * their visit's entry and figures (`visit_version` 0), so reports read those periods
+ * through the sessions table, as for rows written before migration 012.
+ */
+export type RemoteSession = Pick<Session, 'id' | 'start' | 'lastSeen'>
 
 // Random ids come from a pool filled 512 at a time: one call to the system's random
 // source per 512 new sessions instead of one per session.
@@ -46,13 +100,16 @@ function randomId(): bigint {
   return id === 0n ? 1n : id
 }
 
+const isBounce = (session: Session): 0 | 1 =>
+  session.pageviews <= 1 && session.interactions === 0 ? 1 : 0
+
 export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): SessionTracker {
   const sessions = new Lru<bigint, Session>(maxSessions)
   const isOpen = (session: Session | undefined, now: number): session is Session =>
     session !== undefined && now - session.lastSeen <= idleMs
 
   return {
-    touch(key, now, previousKey) {
+    touch(key, now, event, previousKey) {
       let session = sessions.get(key)
       if (!isOpen(session, now) && previousKey !== undefined) {
         const oldKey = previousKey()
@@ -62,15 +119,38 @@ export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): S
           session = carried
         }
       }
+      const pageviews = event.pageview ? 1 : 0
+      const interactions = event.interaction ? 1 : 0
+      let share: VisitShare
       if (!isOpen(session, now)) {
-        session = { id: randomId(), start: now, lastSeen: now }
+        session = {
+          id: randomId(),
+          start: now,
+          lastSeen: now,
+          entry: event.entry,
+          pageviews,
+          interactions,
+        }
+        share = { starts: 1, bounces: isBounce(session), durationMs: 0 }
       } else {
+        const before = session
         // Events can arrive slightly out of order; a session never ends earlier.
-        session = { ...session, lastSeen: Math.max(session.lastSeen, now) }
+        const lastSeen = Math.max(before.lastSeen, now)
+        session = {
+          ...before,
+          lastSeen,
+          pageviews: before.pageviews + pageviews,
+          interactions: before.interactions + interactions,
+        }
+        share = {
+          starts: 0,
+          bounces: (isBounce(session) - isBounce(before)) as VisitShare['bounces'],
+          durationMs: lastSeen - before.lastSeen,
+        }
       }
       sessions.set(key, session)
       sweep(now)
-      return session
+      return { session, share }
     },
     get size() {
       return sessions.size

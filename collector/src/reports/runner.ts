@@ -30,6 +30,8 @@ import {
   type Interval,
 } from './periods.js'
 import { issuePath } from '../http/json-body.js'
+import { DAY_MS } from '../time.js'
+import { isStampedDimension } from './columns.js'
 
 export interface ReportDeps {
   store: Store
@@ -63,6 +65,71 @@ const firstEvent = defineQuery({
   params: z.object({ site: z.string() }),
   row: z.object({ first: z.coerce.number(), n: z.coerce.number() }),
 })
+
+/**
+ * How a period is read, in one query:
+ *   - `older`: whether an event written before migration 012 (visit_version 0) lies on
+ *     the UTC days of the period or the day after (visits under way); if so the period
+ *     is answered from the sessions table (the legacy layout). The skip index on
+ *     visit_version passes over the granules written since;
+ *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts).
+ */
+const periodLayout = defineQuery({
+  sql: (store) =>
+    `SELECT
+       (SELECT count() FROM (SELECT 1 FROM ${store.table('events')} WHERE site_id = {site:String}
+          AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date}
+          AND visit_version = 0 LIMIT 1)) AS older,
+       (SELECT groupArray(day) FROM (SELECT DISTINCT toString(r.day) AS day
+          FROM ${store.table('daily_stats')} AS r FINAL
+          WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
+            AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day)) AS days`,
+  params: z.object({
+    site: z.string(),
+    from: z.string(),
+    to: z.string(),
+    first: z.string(),
+    last: z.string(),
+  }),
+  row: z.object({ older: z.coerce.number(), days: z.array(z.string()) }),
+})
+
+const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
+export interface Layout {
+  /** Every event the query reads carries its visit (see builder.ts, BuildContext). */
+  stamped: boolean
+  /** Whole UTC days of the period summed in the daily rollup. */
+  rollup?: { table: string; days: string[] }
+}
+
+/**
+ * How a query on a period is read: stamped when no dimension or filter needs the visit
+ * table (the exit page) and every event it reads, up to a day after the period, carries
+ * its visit; then with the days of the daily rollup that fall within the period.
+ */
+export async function layoutOf(
+  query: Query,
+  deps: ReportDeps,
+  period: ResolvedRange,
+): Promise<Layout> {
+  const used = [...query.dimensions, ...[...walkFilters(query.filters)].map(([f]) => f[1])]
+  if (!used.every(isStampedDimension)) return { stamped: false }
+  const first = Math.ceil(period.from / DAY_MS) * DAY_MS
+  const last = Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS
+  const [row] = await periodLayout(deps.store, {
+    site: query.site_id,
+    from: utcDate(period.from),
+    to: utcDate(period.to + DAY_MS - 1),
+    first: utcDate(first),
+    last: utcDate(Math.max(first, last)),
+  })
+  if (row === undefined || row.older > 0) return { stamped: false }
+  const days = first <= last ? row.days : []
+  return days.length > 0
+    ? { stamped: true, rollup: { table: deps.store.table('daily_stats'), days } }
+    : { stamped: true }
+}
 
 /** Parse a request body into a query, or the 400 message Plausible would give. */
 export function parseQueryRequest(
@@ -198,14 +265,15 @@ async function prepare(
   return { timeZone, goals, range, comparisonRange, timeDimension, interval, filters }
 }
 
-function build(
+async function build(
   query: Query,
   deps: ReportDeps,
   prep: Prepared,
   period: ResolvedRange,
   pagination: Query['pagination'],
   options: RunOptions,
-) {
+): Promise<BuiltQuery> {
+  const { stamped, rollup } = await layoutOf(query, deps, period)
   const { timeZone, goals, interval, filters } = prep
   return buildQuery(
     { ...query, filters, pagination },
@@ -218,6 +286,8 @@ function build(
       buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
       exact: options.exact === true,
       export: options.export === true,
+      stamped,
+      ...(rollup === undefined ? {} : { rollup }),
     },
   )
 }
@@ -243,7 +313,7 @@ export async function streamParsed(
 ): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; rows: AsyncIterable<ResultRow> }> {
   const prep = await prepare(query, deps)
   if ('ok' in prep) return prep
-  const built = build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
   const chunks = await primed(deps.store.stream(built.sql, built.params, 'JSONEachRow'))
   async function* rows(): AsyncGenerator<ResultRow> {
     const decoder = new TextDecoder()
@@ -285,7 +355,7 @@ export async function streamParquet(
 ): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; bytes: AsyncIterable<Uint8Array> }> {
   const prep = await prepare(query, deps)
   if ('ok' in prep) return prep
-  const built = build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
   const countries = countryTable()
   const columns = [
     ...built.dimensionColumns.map((column, i) => {
@@ -338,7 +408,7 @@ export async function runParsed(
   if ('ok' in prep) return prep
   const { timeZone, range, comparisonRange, timeDimension, interval } = prep
   const run = async (period: ResolvedRange, pagination: Query['pagination']) => {
-    const built = build(query, deps, prep, period, pagination, options)
+    const built = await build(query, deps, prep, period, pagination, options)
     const rows = await runQuery(deps.store, built.sql, built.params, rowSchema)
     return {
       total: Number(rows[0]?.total_rows ?? 0),

@@ -48,6 +48,7 @@ describe('migrations', () => {
       'api_key_usage',
       'api_keys',
       'audit_log',
+      'daily_stats',
       'erasure_requests',
       'events',
       'goals',
@@ -90,6 +91,17 @@ describe('migrations', () => {
       'session_id',
       'site_id',
       'props',
+      // Migration 012: the visit on every event, and compact columns for periods and pages.
+      'entry_page',
+      'visit_source',
+      'visit_channel',
+      'visit_starts',
+      'visit_bounces',
+      'visit_duration_ms',
+      'visit_version',
+      'minute',
+      'start_minute',
+      'page',
     ]) {
       expect(names).toContain(name)
     }
