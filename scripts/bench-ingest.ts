@@ -1,40 +1,88 @@
 /**
- * Ingest benchmark: drives POST /api/event over loopback with autocannon, first against
- * a bare Hono handler and then against the full collector (embedded ClickHouse, real
- * geo database, every pipeline step), in one run, and prints events/s, latency
- * percentiles and the ratio. After the full run the collector is stopped with SIGTERM
- * and the stored rows are counted against the 202s it sent.
+ * Ingest benchmark: drives POST /api/event over loopback, first against a bare Hono
+ * handler and then against the full collector (the production build, embedded
+ * ClickHouse, real geo database, every pipeline step, WORKERS workers), in one run. For
+ * each: events/s, latency percentiles, and the server's CPU time per event (every
+ * process and thread of it, from /proc); for the collector also its peak resident
+ * memory (all processes) and the insert rate from spool into ClickHouse under load.
+ * After the run the collector is stopped with SIGTERM and the stored rows are counted
+ * against the 202s it sent.
  *
- *   npm run bench:ingest -- [--duration 10] [--connections 50] [--load autocannon|wrk]
+ *   npm run bench:ingest -- [--duration 10] [--connections 50] [--warmup 2]
+ *                           [--load autocannon|wrk] [--workers default|N[,N…]]
  *
- * A missing load tool is reported before anything starts; the servers it starts are
- * stopped on every way out (an error, Ctrl-C, SIGTERM).
+ * --workers 1,default runs the collector twice: as one process, then with WORKERS at
+ * its default (the number of cores).
+ *
+ * A missing load tool is reported before anything starts; every process it starts is
+ * stopped on every way out (an error, Ctrl-C, SIGTERM). `npm run bench` runs this with
+ * the other benchmarks and prints one table.
  */
-import { spawn, type ChildProcess } from 'node:child_process'
+import { spawnSync, type ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { openStore } from '../collector/src/store/client.js'
+import {
+  installed,
+  killChildren,
+  loadAverage,
+  machine,
+  spawnTracked,
+  stopChild,
+  treeCpuSeconds,
+  watchPeakRss,
+} from './bench-kit.js'
 
-const { values } = parseArgs({
-  options: {
-    duration: { type: 'string', default: '10' },
-    connections: { type: 'string', default: '50' },
-    warmup: { type: 'string', default: '2' },
-    // autocannon (npm, always there) or wrk (Debian's package, lighter on the CPU the
-    // server needs: on a 2-core machine the load generator's share matters).
-    load: { type: 'string', default: 'autocannon' },
-  },
-})
-if (values.load !== 'autocannon' && values.load !== 'wrk') {
-  process.stderr.write(`--load must be autocannon or wrk, not "${values.load}"\n`)
-  process.exit(2)
+export interface IngestBenchOptions {
+  duration: number
+  connections: number
+  warmup: number
+  load: 'autocannon' | 'wrk'
+  /** WORKERS of each collector run; undefined: its default (the number of cores). */
+  workers: Array<number | undefined>
+  log?: (line: string) => void
 }
-const duration = Number(values.duration)
-const connections = Number(values.connections)
-const warmup = Number(values.warmup)
+
+export interface LoadFigures {
+  rps: number
+  p50: number
+  p90: number
+  p99: number
+  /** 2xx answers in the measured run. */
+  ok: number
+  /** Other answers, errors and timeouts. */
+  other: number
+  /** Server CPU (all its processes and threads) per answered request, µs. */
+  cpuUs: number
+  /** Server CPU over the run, in cores (1 = one core busy all the time). */
+  cores: number
+  loadAverage: string
+}
+
+export interface CollectorFigures extends LoadFigures {
+  workers: number
+  peakRssMb: number
+  /** Rows per second of insert time, spool → ClickHouse, during the run. */
+  insertRowsPerSecond: number
+  /** 202s the load tool saw over warm-up and run. */
+  acknowledged: number
+  /** Events the collector counted as accepted (on disk in the spool). */
+  accepted: number
+  /** Rows found stored after the stop. */
+  stored: number
+}
+
+export interface IngestBenchResult {
+  options: IngestBenchOptions
+  bare: LoadFigures
+  collectors: CollectorFigures[]
+}
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 const USER_AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
@@ -79,79 +127,6 @@ function requests(): autocannon.Request[] {
   return list
 }
 
-/** Every process started and not yet gone: stopped on any way out. */
-const children = new Set<ChildProcess>()
-
-function track(child: ChildProcess): ChildProcess {
-  children.add(child)
-  child.once('exit', () => children.delete(child))
-  return child
-}
-
-/** Kill what is still running (synchronous, so it also works from an 'exit' handler). */
-function killChildren(): void {
-  for (const child of children) child.kill('SIGKILL')
-}
-process.once('exit', killChildren)
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    process.stderr.write(`\n${signal}: stopping the benchmark\n`)
-    killChildren()
-    process.exit(130)
-  })
-}
-
-/** Whether a command can be run (found on PATH and executable). */
-function installed(command: string): Promise<boolean> {
-  return new Promise((resolve) => {
-    const child = spawn(command, ['--version'], { stdio: 'ignore' })
-    child.once('error', () => resolve(false))
-    child.once('exit', () => resolve(true))
-  })
-}
-
-function start(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string }> {
-  const child = track(
-    spawn(process.execPath, ['--import', 'tsx', ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    }),
-  )
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"msg":"collector listening","port":(\d+)/.exec(output)
-      if (match) resolve({ child, url: `http://127.0.0.1:${match[1]}` })
-    })
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
-  })
-}
-
-function stop(child: ChildProcess): Promise<void> {
-  return new Promise((resolve) => {
-    if (child.exitCode !== null || child.signalCode !== null) return resolve()
-    child.once('exit', () => resolve())
-    child.kill('SIGTERM')
-  })
-}
-
-async function load(url: string, seconds: number): Promise<autocannon.Result> {
-  return autocannon({ url, connections, duration: seconds, requests: requests() })
-}
-
-interface Figures {
-  rps: number
-  p50: number
-  p90: number
-  p99: number
-  ok: number
-  other: number
-}
-
 /** The same varied requests as a wrk script: cycles through client addresses and pages. */
 const WRK_SCRIPT = `
 local agents = { ${USER_AGENTS.map((ua) => JSON.stringify(ua)).join(', ')} }
@@ -169,16 +144,72 @@ request = function()
 end
 `
 
+/** Start a server; resolves with its URLs once it logs that it listens. */
+function start(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; metricsUrl: string | undefined }> {
+  const child = spawnTracked(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /"msg":"collector listening","port":(\d+)/.exec(output)
+      const metrics = /"msg":"metrics listening","port":(\d+)/.exec(output)
+      if (match)
+        resolve({
+          child,
+          url: `http://127.0.0.1:${match[1]}`,
+          metricsUrl: metrics === null ? undefined : `http://127.0.0.1:${metrics[1]}`,
+        })
+    })
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
+  })
+}
+
+interface RunFigures {
+  rps: number
+  p50: number
+  p90: number
+  p99: number
+  ok: number
+  other: number
+  requests: number
+}
+
+async function runAutocannon(
+  url: string,
+  seconds: number,
+  connections: number,
+): Promise<RunFigures> {
+  const result = await autocannon({ url, connections, duration: seconds, requests: requests() })
+  return {
+    rps: result.requests.average,
+    p50: result.latency.p50,
+    p90: result.latency.p90,
+    p99: result.latency.p99,
+    ok: result['2xx'],
+    other: result.non2xx + result.errors + result.timeouts,
+    requests: result['2xx'] + result.non2xx,
+  }
+}
+
 /** Run wrk and read its figures (latency percentiles from --latency). */
-async function loadWithWrk(url: string, seconds: number): Promise<Figures> {
+async function runWrk(url: string, seconds: number, connections: number): Promise<RunFigures> {
   const dir = await mkdtemp(path.join(tmpdir(), 'glimpse-wrk-'))
   const script = path.join(dir, 'events.lua')
   await writeFile(script, WRK_SCRIPT)
   let output: string
   try {
     output = await new Promise<string>((resolve, reject) => {
-      const child = track(
-        spawn('wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url]),
+      const child = spawnTracked(
+        'wrk',
+        ['-t1', `-c${connections}`, `-d${seconds}s`, '--latency', '-s', script, url],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
       )
       let text = ''
       child.stdout?.on('data', (chunk: Buffer) => (text += chunk.toString()))
@@ -196,7 +227,7 @@ async function loadWithWrk(url: string, seconds: number): Promise<Figures> {
     const value = Number(match[1])
     return match[2] === 'us' ? value / 1000 : match[2] === 's' ? value * 1000 : value
   }
-  const requests = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
+  const total = Number(/(\d+) requests in/.exec(output)?.[1] ?? 0)
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0)
   const errors = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(output)
   const errorCount = errors === null ? 0 : errors.slice(1).reduce((sum, n) => sum + Number(n), 0)
@@ -205,95 +236,224 @@ async function loadWithWrk(url: string, seconds: number): Promise<Figures> {
     p50: ms('50'),
     p90: ms('90'),
     p99: ms('99'),
-    ok: requests - non2xx,
+    ok: total - non2xx,
     other: non2xx + errorCount,
+    requests: total,
   }
 }
 
-async function measure(url: string): Promise<Figures> {
-  if (values.load === 'wrk') {
-    if (warmup > 0) await loadWithWrk(url, warmup)
-    return loadWithWrk(url, duration)
-  }
-  if (warmup > 0) await load(url, warmup)
-  const result = await load(url, duration)
+/** Warm up, then a measured run with the server's CPU time read around it. */
+async function measure(
+  options: IngestBenchOptions,
+  server: ChildProcess,
+  url: string,
+): Promise<LoadFigures & { warmupOk: number }> {
+  const run = options.load === 'wrk' ? runWrk : runAutocannon
+  const warm = options.warmup > 0 ? await run(url, options.warmup, options.connections) : undefined
+  const pid = server.pid ?? 0
+  const cpuBefore = treeCpuSeconds(pid)
+  const figures = await run(url, options.duration, options.connections)
+  const cpu = treeCpuSeconds(pid) - cpuBefore
   return {
-    rps: result.requests.average,
-    p50: result.latency.p50,
-    p90: result.latency.p90,
-    p99: result.latency.p99,
-    ok: result['2xx'],
-    other: result.non2xx + result.errors + result.timeouts,
+    ...figures,
+    cpuUs: figures.requests > 0 ? (cpu * 1e6) / figures.requests : NaN,
+    cores: cpu / options.duration,
+    loadAverage: loadAverage(),
+    warmupOk: warm?.ok ?? 0,
   }
 }
 
-const row = (name: string, f: Figures) =>
-  `${name.padEnd(16)} ${f.rps.toFixed(0).padStart(9)} ${f.p50.toFixed(1).padStart(8)} ${f.p90.toFixed(1).padStart(8)} ${f.p99.toFixed(1).padStart(8)} ${String(f.ok).padStart(9)} ${String(f.other).padStart(7)}`
+async function metricsOf(url: string): Promise<Map<string, number>> {
+  const text = await (await fetch(`${url}/metrics`)).text()
+  const values = new Map<string, number>()
+  for (const line of text.split('\n')) {
+    const match = /^([a-z_]+) ([\d.e+-]+)$/.exec(line)
+    if (match?.[1] !== undefined) values.set(match[1], Number(match[2]))
+  }
+  return values
+}
 
-async function main(): Promise<void> {
-  if (values.load === 'wrk' && !(await installed('wrk'))) {
+/** Build what `npm start` runs when it is missing or out of date (as `npm start` does). */
+function ensureBuilt(log: (line: string) => void): void {
+  const check = spawnSync(process.execPath, ['scripts/build-check.mjs'], { cwd: ROOT })
+  if (check.status === 0) return
+  log('building the collector (npm run build)…')
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  if (build.status !== 0) throw new Error('npm run build failed')
+}
+
+export async function benchIngest(options: IngestBenchOptions): Promise<IngestBenchResult> {
+  const log = options.log ?? (() => undefined)
+  if (options.load === 'wrk' && !(await installed('wrk'))) {
     throw new Error(
       '--load wrk: wrk is not installed (Debian/Ubuntu: apt-get install wrk); or use --load autocannon',
     )
   }
 
-  const bare = await start(['scripts/bench-bare-server.ts'], {})
-  const bareFigures = await measure(bare.url)
-  await stop(bare.child)
+  log(`bare Hono handler: ${options.warmup}s warm-up, ${options.duration}s measured…`)
+  const bareServer = await start(['--import', 'tsx', 'scripts/bench-bare-server.ts'], {})
+  const bare = await measure(options, bareServer.child, bareServer.url)
+  await stopChild(bareServer.child)
 
+  ensureBuilt(log)
+  const collectors: CollectorFigures[] = []
+  for (const workers of options.workers) collectors.push(await benchCollector(options, workers))
+  return { options, bare, collectors }
+}
+
+async function benchCollector(
+  options: IngestBenchOptions,
+  workers: number | undefined,
+): Promise<CollectorFigures> {
+  const log = options.log ?? (() => undefined)
   const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-'))
   try {
-    const full = await start(['collector/src/main.ts'], {
+    log(
+      `collector (WORKERS=${workers ?? 'default'}): ${options.warmup}s warm-up, ${options.duration}s measured…`,
+    )
+    const full = await start(['dist/collector/src/main.js'], {
       PORT: '0',
       HOST: '127.0.0.1',
       METRICS_PORT: '0',
+      METRICS_HOST: '127.0.0.1',
       DATA_DIR: dataDir,
       SITES: 'example.com',
       TRUSTED_PROXIES: '127.0.0.1',
       RATE_LIMIT_CLIENT_PER_MINUTE: '0',
       RATE_LIMIT_SITE_PER_MINUTE: '0',
       LOG_LEVEL: 'info',
+      ...(workers === undefined ? {} : { WORKERS: String(workers) }),
     })
-    const fullFigures = await measure(full.url)
-    await stop(full.child)
+    log('  listening; load running…')
+    const pid = full.child.pid ?? 0
+    const rss = watchPeakRss(pid)
+    const figures = await measure(options, full.child, full.url)
+    const peakRssMb = rss.stop()
+    // The load tool stops with requests in flight: wait until the collector has answered
+    // them (its count of accepted events stops moving) before reading its figures.
+    let metrics = new Map<string, number>()
+    if (full.metricsUrl !== undefined) {
+      metrics = await metricsOf(full.metricsUrl)
+      for (let waited = 0; waited < 10_000; waited += 300) {
+        await new Promise((resolve) => setTimeout(resolve, 300))
+        const again = await metricsOf(full.metricsUrl)
+        const settled =
+          again.get('glimpse_events_accepted_total') ===
+          metrics.get('glimpse_events_accepted_total')
+        metrics = again
+        if (settled) break
+      }
+    }
+    const insertSeconds = metrics.get('glimpse_insert_seconds_total') ?? 0
+    const shipped = metrics.get('glimpse_events_shipped_total') ?? 0
+    if ((await stopChild(full.child)) !== 0) throw new Error('the collector did not stop cleanly')
 
     const store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir })
-    let stored: string
+    let stored: number
     try {
       const counted = await store.client.query({
         query: 'SELECT count() AS n FROM glimpse.events',
         format: 'JSONEachRow',
       })
-      ;[{ n: stored } = { n: '0' }] = await counted.json<{ n: string }>()
+      const [row] = await counted.json<{ n: string }>()
+      stored = Number(row?.n ?? 0)
     } finally {
       await store.close()
     }
-
-    process.stdout.write(
-      [
-        `ingest benchmark (${values.load}): ${connections} connections, ${duration}s measured after ${warmup}s warm-up, loopback`,
-        '',
-        'handler           events/s  p50 ms   p90 ms   p99 ms   2xx(run)  other',
-        row('bare Hono', bareFigures),
-        row('full pipeline', fullFigures),
-        '',
-        `full / bare throughput: ${((fullFigures.rps / bareFigures.rps) * 100).toFixed(1)}%`,
-        `stored rows after SIGTERM: ${stored} (2xx answers including warm-up: the measured run's ${fullFigures.ok} plus the warm-up's)`,
-        '',
-      ].join('\n'),
-    )
+    return {
+      ...figures,
+      workers: metrics.get('glimpse_workers') ?? 1,
+      peakRssMb,
+      insertRowsPerSecond: insertSeconds > 0 ? shipped / insertSeconds : NaN,
+      acknowledged: figures.ok + figures.warmupOk,
+      accepted: metrics.get('glimpse_events_accepted_total') ?? NaN,
+      stored,
+    }
   } finally {
     killChildren()
     await rm(dataDir, { recursive: true, force: true })
   }
 }
 
-try {
-  await main()
-} catch (error) {
-  killChildren()
-  process.stderr.write(
-    `bench:ingest failed: ${error instanceof Error ? error.message : String(error)}\n`,
-  )
-  process.exit(1)
+export const collectorName = (figures: CollectorFigures): string =>
+  `collector (${figures.workers === 1 ? '1 process' : `${figures.workers} workers`})`
+
+/** One line per server and one ratio per collector: the CLI's table. */
+export function ingestTable(result: IngestBenchResult): string[] {
+  const { bare } = result
+  const row = (name: string, f: LoadFigures) =>
+    `${name.padEnd(26)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(9)} ${f.cores.toFixed(2).padStart(6)} ${String(f.other).padStart(6)}  ${f.loadAverage}`
+  return [
+    'server                     events/s  p50 ms  p99 ms  CPU µs/ev  cores  errors  load average',
+    row('bare Hono handler', bare),
+    ...result.collectors.flatMap((full) => [
+      row(collectorName(full), full),
+      `${'  ÷ bare'.padEnd(26)} ${`${((full.rps / bare.rps) * 100).toFixed(0)} %`.padStart(8)} ${''.padStart(15)} ${`${(full.cpuUs / bare.cpuUs).toFixed(2)}×`.padStart(9)}`,
+    ]),
+  ]
+}
+
+/** Stored rows against the collector's count and the load tool's 202s. */
+export function deliveryCheck(full: CollectorFigures, connections: number): string {
+  const { stored, accepted, acknowledged } = full
+  if (stored < acknowledged)
+    return `${acknowledged - stored} acknowledged events MISSING (${stored} stored, ${acknowledged} acknowledged)`
+  if (stored !== accepted) return `stored ${stored} ≠ accepted ${accepted}: DOUBLED or lost`
+  // The load tool stops with requests in flight: those are stored, their 202 unseen.
+  const unseen = stored - acknowledged
+  return `none lost, none doubled: ${stored} stored = ${accepted} accepted; the load tool saw ${acknowledged} 202s${unseen > 0 ? ` (${unseen} answers cut off at the end of a run; at most ${2 * connections})` : ''}`
+}
+
+export function ingestSummary(result: IngestBenchResult): string[] {
+  return result.collectors.flatMap((full) => [
+    `${collectorName(full)}: peak resident memory ${full.peakRssMb.toFixed(0)} MB (all processes); spool → ClickHouse during the run ${Number.isNaN(full.insertRowsPerSecond) ? 'no insert finished' : `${Math.round(full.insertRowsPerSecond).toLocaleString('en')} rows per second of insert time`}`,
+    `  ${deliveryCheck(full, result.options.connections)}`,
+  ])
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({
+    options: {
+      duration: { type: 'string', default: '10' },
+      connections: { type: 'string', default: '50' },
+      warmup: { type: 'string', default: '2' },
+      // autocannon (npm, always there) or wrk (Debian's package, lighter on the CPU the
+      // server needs: on a 2-core machine the load generator's share matters).
+      load: { type: 'string', default: 'autocannon' },
+      // Comma-separated WORKERS values, one collector run each ('default': the cores).
+      workers: { type: 'string', default: 'default' },
+    },
+  })
+  if (values.load !== 'autocannon' && values.load !== 'wrk') {
+    process.stderr.write(`--load must be autocannon or wrk, not "${values.load}"\n`)
+    process.exit(2)
+  }
+  try {
+    const result = await benchIngest({
+      duration: Number(values.duration),
+      connections: Number(values.connections),
+      warmup: Number(values.warmup),
+      load: values.load,
+      workers: values.workers
+        .split(',')
+        .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
+      log: (line) => process.stderr.write(`${line}\n`),
+    })
+    process.stdout.write(
+      [
+        `ingest benchmark (${values.load}): ${values.connections} connections, ${values.duration}s measured after ${values.warmup}s warm-up, loopback; ${machine()}`,
+        '',
+        ...ingestTable(result),
+        '',
+        ...ingestSummary(result),
+        '',
+      ].join('\n'),
+    )
+  } catch (error) {
+    killChildren()
+    process.stderr.write(
+      `bench:ingest failed: ${error instanceof Error ? error.message : String(error)}\n`,
+    )
+    process.exit(1)
+  }
 }

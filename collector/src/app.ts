@@ -17,19 +17,24 @@ import type { AccountStore } from './auth/store.js'
 import { authenticate, requireAdmin, requireAuth } from './http/auth.js'
 import { errorResponse } from './http/errors.js'
 import type { Timings } from './http/metrics.js'
+import { timeRequests } from './http/timing.js'
 import { createForgetHandler, createForgetStatusHandler, forgetRouteDocs } from './http/forget.js'
 import { createOpenApiRegistry, type RouteDoc } from './http/openapi.js'
-import { routePath } from 'hono/route'
 import { createTrackerHandler, type TrackerAsset } from './http/tracker.js'
 import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { ErasureQueue } from './store/erasure-queue.js'
-import type { Health } from './health.js'
+import { createHealthApp, type Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
-import { createIngestHandler, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
+import { createEventApp, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
-import { createShareAdminApp, shareRouteDocs, type ShareAdminDeps } from './share/routes.js'
+import {
+  createShareAdminApp,
+  createShareViewApp,
+  shareRouteDocs,
+  type ShareAdminDeps,
+} from './share/routes.js'
 import { createExportApp, exportRouteDocs, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
@@ -112,30 +117,9 @@ const appRouteDocs: RouteDoc[] = [
 export function createApp(deps: AppDeps): Hono {
   const app = new Hono()
 
-  // Request latency by route pattern (a fixed set of labels, never the raw path).
-  app.use(async (c, next) => {
-    const started = performance.now()
-    await next()
-    // The route of the handler that answered: the dashboard's catch-all matches every GET,
-    // so the last *matched* route would hide /js/:file and the others behind it.
-    const route = routePath(c)
-    deps.timings.requests.observe(
-      (performance.now() - started) / 1000,
-      route === '/*' || route === '*' ? 'unmatched' : route,
-    )
-  })
+  app.use(timeRequests(deps.timings.requests))
 
-  // CORS by hand rather than by middleware: the handler sets the header on the response
-  // it builds, which keeps the adapter's fast path for the hottest route.
-  app.options('/api/event', (c) =>
-    c.body(null, 204, {
-      'Access-Control-Allow-Origin': '*',
-      'Access-Control-Allow-Methods': 'POST, OPTIONS',
-      'Access-Control-Allow-Headers': 'Content-Type',
-      'Access-Control-Max-Age': '86400',
-    }),
-  )
-  app.post('/api/event', createIngestHandler(deps))
+  app.route('/api/event', createEventApp(deps))
 
   app.options('/api/forget', (c) =>
     c.body(null, 204, {
@@ -166,32 +150,13 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/sites', createSiteListApp(deps))
 
   app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
+  app.route('/api/v1/share', createShareViewApp(deps.reports.thirdParty))
   app.route('/api/v1/export', createExportApp(deps.exports))
   app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 
-  app.get('/healthz', async (c) => {
-    try {
-      await deps.checkStore()
-      deps.health.set('store_unreachable', undefined)
-    } catch {
-      deps.health.set('store_unreachable', 'The store does not answer.')
-    }
-    const reasons = deps.health.reasons()
-    if (reasons.length === 0) return c.json({ status: 'ok' })
-    return c.json(
-      {
-        status: 'degraded',
-        reasons: reasons.map(({ code, detail, since }) => ({
-          code,
-          message: detail,
-          since: new Date(since).toISOString(),
-        })),
-      },
-      503,
-    )
-  })
+  app.route('/healthz', createHealthApp(deps))
 
   const openapi = createOpenApiRegistry({ title: 'Glimpse', version: '0.1.0' })
   openapi.add(

@@ -2,7 +2,6 @@
  * Wiring: opens the store and builds everything the app needs (migrations applied,
  * sites registered, salts made, geo database open). Used by the server and by tests.
  */
-import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { getConnInfo } from '@hono/node-server/conninfo'
 import type { Context, Hono } from 'hono'
@@ -10,23 +9,22 @@ import { createApp } from './app.js'
 import { prepareFirstAdmin, type SetupGate } from './auth/first-admin.js'
 import { createAccountStore, type AccountStore } from './auth/store.js'
 import type { Config } from './config.js'
-import { openGeoLookup } from './geo-reader.js'
-import { createBotCheck } from './ingest/bots.js'
+import { prepareFront } from './front.js'
 import { createCounters } from './ingest/counters.js'
-import { createClientKeyer, createRateLimiter, isLoopback } from './http/rate-limit.js'
-import {
-  BUNDLED_REFERRER_SPAM,
-  createReferrerSpamCheck,
-  parseListFile,
-} from './ingest/referrer-spam.js'
+import type { GeoLookup } from './ingest/geo.js'
+import { finishAndWrite, type HandOff } from './ingest/hand-off.js'
+import { createClientKeyer, createRateLimiter } from './http/rate-limit.js'
 import { createSessionTracker } from './ingest/session.js'
-import { createSiteRegistry, SITE_DEFAULTS } from './sites/settings.js'
-import { createUserAgentParser } from './ingest/user-agent.js'
-import { hashVisitor } from './ingest/visitor-id.js'
+import { createSiteRegistry, SITE_DEFAULTS, type SiteSettings } from './sites/settings.js'
 import { prepareDataDir } from './data-dir.js'
 import { createHealth, type Health } from './health.js'
 import type { Logger } from './logger.js'
-import { createMetricsApp, createTimings, type SpoolFigures } from './http/metrics.js'
+import {
+  createMetricsApp,
+  createTimings,
+  type ProcessFigures,
+  type SpoolFigures,
+} from './http/metrics.js'
 import type { EventSink } from './ingest/sink.js'
 import type { SpoolFs } from './spool/fs.js'
 import { createSpoolSink } from './spool/sink.js'
@@ -39,7 +37,6 @@ import { createErasureQueue, type ErasureQueue } from './store/erasure-queue.js'
 import { createPrivacyOps } from './store/privacy.js'
 import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
-import { loadTrackerAssets } from './tracker-assets.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
 import { createDailyRollup, ROLLUP_INTERVAL_MS } from './reports/rollup.js'
@@ -73,6 +70,10 @@ export interface Collector {
   flush(): Promise<void>
   /** "Forget me" requests, erased in batches once the store is ready. */
   erasures: ErasureQueue
+  /** The owner's steps and the write, for drafts that ran the front steps elsewhere. */
+  handOff: HandOff
+  /** This process's ingest counters and request times (a cluster's owner adds its workers'). */
+  processFigures(): ProcessFigures
   /** Stop taking events, ship what can be shipped by the deadline, close the store. */
   close(deadline: number): Promise<void>
 }
@@ -94,6 +95,14 @@ export async function createCollector(
     salts?: SaltSource
     /** The spool's file system (tests inject disk faults through it). */
     spoolFs?: SpoolFs
+    /** Replaces the geo database (a cluster's owner runs no front steps). */
+    lookupGeo?: GeoLookup
+    /** Told when the sites or the salts change (a cluster's owner tells its workers). */
+    onChange?: { sites(sites: SiteSettings[]): void; salts(salts: SaltSource): void }
+    /** The workers' figures, added to this process's on /metrics (a cluster's owner). */
+    workerFigures?: () => Promise<ProcessFigures[]>
+    /** Workers taking requests now (a cluster's owner), for /metrics. */
+    workers?: () => number
   } = {},
 ): Promise<Collector> {
   const now = options.now ?? Date.now
@@ -112,7 +121,7 @@ export async function createCollector(
     dataDir: config.DATA_DIR,
   })
   // Until the store has answered, the configured sites are known with default settings.
-  const sites = createSiteRegistry(
+  const registry = createSiteRegistry(
     config.SITES.map((domain) => ({
       domain,
       countOptedOut: config.SITES_COUNT_OPTED_OUT.includes(domain),
@@ -121,10 +130,34 @@ export async function createCollector(
       ...SITE_DEFAULTS,
     })),
   )
-  const salts = options.salts ?? createSaltKeeper(store)
-  const lookupGeo = await openGeoLookup(config.GEOIP_DB)
-  const trackerAssets = await loadTrackerAssets()
-  if (trackerAssets.size === 0) logger.warn('tracker scripts not built: run npm run build:tracker')
+  const { onChange } = options
+  const sites: typeof registry = {
+    ...registry,
+    replace(next) {
+      const list = [...next]
+      registry.replace(list)
+      onChange?.sites(list)
+    },
+  }
+  const keptSalts = options.salts ?? createSaltKeeper(store)
+  const salts: SaltSource =
+    onChange === undefined
+      ? keptSalts
+      : {
+          saltFor: (day) => keptSalts.saltFor(day),
+          refresh: async (at) => {
+            await keptSalts.refresh(at)
+            onChange.salts(keptSalts)
+          },
+          makeLocal: (day) => {
+            const salt = keptSalts.makeLocal(day)
+            onChange.salts(keptSalts)
+            return salt
+          },
+        }
+  const front = await prepareFront(config, { lookupGeo: options.lookupGeo })
+  if (front.trackerAssets.size === 0)
+    logger.warn('tracker scripts not built: run npm run build:tracker')
   const dashboardAssets = await loadDashboardAssets()
   if (dashboardAssets.size === 0) logger.warn('dashboard not built: run npm run build:dashboard')
 
@@ -263,15 +296,9 @@ export async function createCollector(
     pending: spool.pendingRecords,
   })
 
-  const clientLimiter = createRateLimiter(config.RATE_LIMIT_CLIENT_PER_MINUTE)
-  const siteLimiter = createRateLimiter(config.RATE_LIMIT_SITE_PER_MINUTE, 1_000_000)
   const clientKey = createClientKeyer()
   const forgetLimiter = createRateLimiter(5)
   const privacy = createPrivacyOps(store, now, () => shipper.flush())
-  const readList = async (file: string | undefined) =>
-    file === undefined ? [] : parseListFile(await readFile(file, 'utf8'))
-  const botMarkers = await readList(config.BOT_MARKERS_FILE)
-  const spamList = await readList(config.REFERRER_SPAM_FILE)
   const reloadSites = async () => sites.replace(await listSites(store))
 
   const loginAccountLimiter = createRateLimiter(config.LOGIN_LIMIT_ACCOUNT_PER_MINUTE)
@@ -297,35 +324,31 @@ export async function createCollector(
     anonymizedKey: (c) => {
       const principal = c.get('principal')
       return principal?.kind === 'key' && principal.scope === 'anonymized'
-        ? principal.id
+        ? { id: principal.id, ...(principal.noise === undefined ? {} : { noise: principal.noise }) }
         : undefined
     },
   })
-  const app = createApp({
+  // The pipeline's parts; the session cache lives here, with the spool.
+  const ingest = {
     sites,
-    limitSite: (site, at) => siteLimiter.take(site, at),
-    // Loopback clients (local tools, health checks, a load test on the same machine) are
-    // not limited per client; the site limits still apply.
-    limitClient: (ip, at) => (isLoopback(ip) ? 0 : clientLimiter.take(clientKey(ip), at)),
+    ...front,
+    salts,
+    sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
+    sink,
+    counters,
+  }
+  const app = createApp({
+    ...ingest,
     limitForget: (ip, at) => forgetLimiter.take(clientKey(ip), at),
     erasures,
     erasureIntervalMs: config.FORGET_BATCH_INTERVAL_MS,
     privacy,
     adminToken: config.ADMIN_TOKEN,
     reloadSites,
-    isReferrerSpam: createReferrerSpamCheck([...BUNDLED_REFERRER_SPAM, ...spamList]),
-    lookupGeo,
-    parseUserAgent: createUserAgentParser(10_000, createBotCheck(botMarkers)),
-    salts,
-    hashVisitor,
-    sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
-    sink,
-    counters,
     timings,
     now,
     trustedProxies: config.TRUSTED_PROXIES,
     maxBodyBytes: config.MAX_BODY_BYTES,
-    trackerAssets,
     dashboardAssets,
     socketAddress: options.socketAddress ?? ((c) => getConnInfo(c).remote.address),
     checkStore: async () => {
@@ -372,6 +395,8 @@ export async function createCollector(
     timings,
     erasures: () => erasures.figures(),
     token: config.METRICS_TOKEN,
+    others: options.workerFigures,
+    workers: options.workers,
   })
   return {
     accounts,
@@ -386,6 +411,8 @@ export async function createCollector(
     reloadSites,
     flush: () => shipper.flush(),
     erasures,
+    handOff: (drafts) => finishAndWrite(drafts, ingest),
+    processFigures: () => ({ counters, requests: timings.requests.snapshot() }),
     async close(deadline) {
       clearInterval(usageTimer)
       await flushKeyUsage()

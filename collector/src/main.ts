@@ -1,6 +1,8 @@
 /**
  * Node entry point: reads the config (exit 1 with a message naming the variable when
- * it is bad), starts the server, and stops it on SIGTERM or SIGINT.
+ * it is bad), starts the server, and stops it on SIGTERM or SIGINT. With WORKERS > 1
+ * this process is the owner (cluster/owner.ts) and forks the workers, which run this
+ * same file and find themselves workers (cluster/worker.ts).
  *
  * A stop always drains: the first signal starts it, a second one while it runs is
  * ignored (and logged), a third forces an exit at once. One stop request often arrives
@@ -9,11 +11,12 @@
  * a supervisor signalling the group). Signals that follow the one before within
  * {@link ECHO_MS} are taken as such echoes and not counted.
  */
+import cluster from 'node:cluster'
 import { realpathSync } from 'node:fs'
 import { pathToFileURL } from 'node:url'
 import { ConfigError, loadConfig, type Config } from './config.js'
 import { createLogger, type Logger } from './logger.js'
-import { startCollector, type RunningCollector } from './server.js'
+import type { RunningCollector } from './server.js'
 
 /** Signals this close to the one before are the same request delivered twice. */
 export const ECHO_MS = 250
@@ -83,9 +86,17 @@ async function main(): Promise<void> {
     throw error
   }
   const logger = createLogger(config.LOG_LEVEL)
+  // Each role loads only its own modules: a worker none of the store's side.
+  if (cluster.isWorker) {
+    const { runWorker } = await import('./cluster/worker.js')
+    return runWorker(config, logger)
+  }
   // Signals are handled from the first moment: one that arrives while starting stops
   // the collector as soon as it is up, instead of killing it half-way.
-  const started = startCollector(config, logger)
+  const started =
+    config.WORKERS > 1
+      ? import('./cluster/owner.js').then(({ startOwner }) => startOwner(config, logger))
+      : import('./server.js').then(({ startCollector }) => startCollector(config, logger))
   handleSignals(started, logger)
   await started
 }

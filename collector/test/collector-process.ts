@@ -11,6 +11,8 @@ import { openStore, type Store } from '../src/store/client.js'
 import { tempDir } from './helpers.js'
 
 export interface CollectorProcess {
+  /** The process started (with npmStart: npm, the collector's parent). */
+  pid: number
   url: string
   /** Where GET /metrics is served (the metrics listener). */
   metricsUrl: string
@@ -83,6 +85,7 @@ export async function startCollectorProcess(
     void exited.then(() => reject(new Error(`collector exited:\n${output}`)))
   })
   return {
+    pid: child.pid ?? 0,
     url: `http://127.0.0.1:${port}`,
     metricsUrl: `http://127.0.0.1:${metricsPort}`,
     dataDir: data.dir,

@@ -1,8 +1,9 @@
 /**
  * Graceful stop: `npm start` in its own process group, as a terminal or a supervisor
  * runs it, stopped under load with SIGINT to the whole group (so the collector gets
- * the signal twice: from the group and forwarded by npm), and again while it stops.
- * Every acknowledged event must be stored, once, and the spool left empty.
+ * the signal twice: from the group and forwarded by npm; its workers get it too), and
+ * again while it stops. Every acknowledged event must be stored, once, and the spool
+ * left empty. Once with two workers, once as a single process.
  */
 import path from 'node:path'
 import { afterAll, describe, expect, it } from 'vitest'
@@ -94,6 +95,7 @@ describe('stopping npm start with signals to its process group', { timeout: 120_
     const collector = await startCollectorProcess(
       {
         SITES: site,
+        WORKERS: '2',
         RATE_LIMIT_CLIENT_PER_MINUTE: '0',
         // Long enough that most events are still in the spool when the signal comes.
         BATCH_MAX_WAIT_MS: '5000',
@@ -112,8 +114,10 @@ describe('stopping npm start with signals to its process group', { timeout: 120_
     await traffic.end()
 
     const output = collector.output()
+    expect(output).toMatch(/"msg":"collector listening".*"workers":2/)
     expect(output.match(/"msg":"shutting down"/g)).toHaveLength(1)
     expect(output).not.toContain('forced exit')
+    expect(output).not.toContain('worker exited')
     expect(output).not.toContain('events left in the spool')
     expect(output).toMatch(/"msg":"collector stopped".*"pending":0/)
     expect(await pendingInSpool(collector.dataDir)).toBe(0)
@@ -125,10 +129,10 @@ describe('stopping npm start with signals to its process group', { timeout: 120_
     expect(doubled).toEqual([])
   })
 
-  it('drains on SIGTERM to the group as well', async () => {
+  it('drains on SIGTERM to the group as well, as a single process', async () => {
     const site = 'term.test'
     const collector = await startCollectorProcess(
-      { SITES: site, RATE_LIMIT_CLIENT_PER_MINUTE: '0', BATCH_MAX_WAIT_MS: '5000' },
+      { SITES: site, WORKERS: '1', RATE_LIMIT_CLIENT_PER_MINUTE: '0', BATCH_MAX_WAIT_MS: '5000' },
       { npmStart: true },
     )
     started.push(collector)

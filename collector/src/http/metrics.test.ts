@@ -52,6 +52,32 @@ describe('Histogram', () => {
       'u_seconds_count 1',
     ])
   })
+
+  it("adds another histogram's series to its own", () => {
+    const own = new Histogram('t_seconds', 'Test.', [0.1, 1], 'route')
+    own.observe(0.05, '/a')
+    const other = new Histogram('t_seconds', 'Test.', [0.1, 1], 'route')
+    other.observe(0.5, '/a')
+    other.observe(2, '/b')
+    own.merge(other.snapshot())
+    own.merge(other.snapshot())
+    expect(own.render().filter((line) => !line.startsWith('#'))).toEqual([
+      't_seconds_bucket{route="/a",le="0.1"} 1',
+      't_seconds_bucket{route="/a",le="1"} 3',
+      't_seconds_bucket{route="/a",le="+Inf"} 3',
+      't_seconds_sum{route="/a"} 1.05',
+      't_seconds_count{route="/a"} 3',
+      't_seconds_bucket{route="/b",le="0.1"} 0',
+      't_seconds_bucket{route="/b",le="1"} 0',
+      't_seconds_bucket{route="/b",le="+Inf"} 2',
+      't_seconds_sum{route="/b"} 4',
+      't_seconds_count{route="/b"} 2',
+    ])
+    // A snapshot is a copy: later observations do not change it.
+    const snapshot = own.snapshot()
+    own.observe(0.05, '/a')
+    expect(snapshot['/a']?.count).toBe(3)
+  })
 })
 
 describe('metrics app', () => {
@@ -77,5 +103,30 @@ describe('metrics app', () => {
     const right = await app.request('/metrics', { headers: { Authorization: `Bearer ${token}` } })
     expect(right.status).toBe(200)
     expect((await app.request('/other')).status).toBe(404)
+  })
+
+  it("adds other processes' counters and request times to its own", async () => {
+    const own = { counters: createCounters(), spoolStats: figures, timings: createTimings() }
+    own.counters.accepted = 3
+    own.counters.dropped.bot = 1
+    const worker = createCounters()
+    worker.accepted = 5
+    worker.dropped.bot = 2
+    worker.scrubbed.email = 4
+    const workerTimes = createTimings()
+    workerTimes.requests.observe(0.002, '/api/event')
+    const app = createMetricsApp({
+      ...own,
+      token: undefined,
+      others: () =>
+        Promise.resolve([{ counters: worker, requests: workerTimes.requests.snapshot() }]),
+    })
+    const text = await (await app.request('/metrics')).text()
+    expect(text).toContain('glimpse_events_accepted_total 8')
+    expect(text).toContain('glimpse_events_dropped_total{reason="bot"} 3')
+    expect(text).toContain('glimpse_scrubbed_values_total{kind="email"} 4')
+    expect(text).toContain('glimpse_http_request_duration_seconds_count{route="/api/event"} 1')
+    // Its own counters are not changed by the sum.
+    expect(own.counters.accepted).toBe(3)
   })
 })

@@ -5,7 +5,7 @@
  * and it asks for METRICS_TOKEN when one is set.
  */
 import { Hono } from 'hono'
-import { DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
+import { createCounters, DROP_REASONS, type IngestCounters } from '../ingest/counters.js'
 import { SCRUB_COUNTERS } from '../ingest/scrub/scrub.js'
 import type { ShipperStats } from '../spool/shipper.js'
 import type { SpoolStats } from '../spool/spool.js'
@@ -34,6 +34,9 @@ interface Series {
   count: number
 }
 
+/** A histogram's series by label, as plain data (sent between processes and merged). */
+export type HistogramSnapshot = Record<string, Series>
+
 /** A Prometheus histogram with one label (or none: label ''). */
 export class Histogram {
   private readonly series = new Map<string, Series>()
@@ -58,6 +61,28 @@ export class Histogram {
     if (i < this.buckets.length) series.counts[i] = (series.counts[i] ?? 0) + 1
     series.sum += seconds
     series.count++
+  }
+
+  /** The series so far, as plain data. */
+  snapshot(): HistogramSnapshot {
+    const copy: HistogramSnapshot = {}
+    for (const [label, series] of this.series)
+      copy[label] = { ...series, counts: [...series.counts] }
+    return copy
+  }
+
+  /** Add another histogram's series (same buckets) to this one's. */
+  merge(snapshot: HistogramSnapshot): void {
+    for (const [label, other] of Object.entries(snapshot)) {
+      const series = this.series.get(label)
+      if (series === undefined) {
+        this.series.set(label, { ...other, counts: [...other.counts] })
+        continue
+      }
+      other.counts.forEach((count, i) => (series.counts[i] = (series.counts[i] ?? 0) + count))
+      series.sum += other.sum
+      series.count += other.count
+    }
   }
 
   render(): string[] {
@@ -92,6 +117,23 @@ export interface Timings {
   erasures: Histogram
 }
 
+/** What one process counted: its ingest counters and its request times. */
+export interface ProcessFigures {
+  counters: IngestCounters
+  requests: HistogramSnapshot
+}
+
+/** Counters of several processes, added up. */
+export function sumCounters(all: readonly IngestCounters[]): IngestCounters {
+  const total = createCounters()
+  for (const counters of all) {
+    total.accepted += counters.accepted
+    for (const reason of DROP_REASONS) total.dropped[reason] += counters.dropped[reason]
+    for (const kind of SCRUB_COUNTERS) total.scrubbed[kind] += counters.scrubbed[kind]
+  }
+  return total
+}
+
 export function createTimings(): Timings {
   return {
     requests: new Histogram(
@@ -122,9 +164,16 @@ export function renderMetrics(
   figures: SpoolFigures,
   timings?: Timings,
   erasures?: ErasureFigures,
+  workers = 1,
 ): string {
   const { spool, shipper, pending } = figures
   const lines = [
+    ...metric(
+      'glimpse_workers',
+      'gauge',
+      'Processes taking requests (WORKERS; 1 for a single process).',
+      workers,
+    ),
     ...metric(
       'glimpse_events_accepted_total',
       'counter',
@@ -246,12 +295,16 @@ export interface MetricsDeps {
   erasures?: () => ErasureFigures
   /** When set, scrapes must send `Authorization: Bearer <token>`. */
   token: string | undefined
+  /** Other processes' figures (a cluster's workers), added to this one's. */
+  others?: () => Promise<ProcessFigures[]>
+  /** Worker processes taking requests now (a cluster's owner); 1 otherwise. */
+  workers?: () => number
 }
 
 /** The app behind the metrics listener: GET /metrics, nothing else. */
 export function createMetricsApp(deps: MetricsDeps): Hono {
   const app = new Hono()
-  app.get('/metrics', (c) => {
+  app.get('/metrics', async (c) => {
     if (
       deps.token !== undefined &&
       !sameSecret(bearerToken(c.req.header('authorization')), deps.token)
@@ -260,13 +313,24 @@ export function createMetricsApp(deps: MetricsDeps): Hono {
         'WWW-Authenticate': 'Bearer',
       })
     }
-    return c.text(
-      renderMetrics(deps.counters, deps.spoolStats(), deps.timings, deps.erasures?.()),
-      200,
-      {
-        'Content-Type': 'text/plain; version=0.0.4; charset=utf-8',
-      },
+    let { counters, timings } = deps
+    if (deps.others !== undefined) {
+      const others = await deps.others()
+      counters = sumCounters([counters, ...others.map((figures) => figures.counters)])
+      timings = createTimings()
+      timings.requests.merge(deps.timings.requests.snapshot())
+      for (const figures of others) timings.requests.merge(figures.requests)
+      timings.inserts.merge(deps.timings.inserts.snapshot())
+      timings.erasures.merge(deps.timings.erasures.snapshot())
+    }
+    const text = renderMetrics(
+      counters,
+      deps.spoolStats(),
+      timings,
+      deps.erasures?.(),
+      deps.workers?.() ?? 1,
     )
+    return c.text(text, 200, { 'Content-Type': 'text/plain; version=0.0.4; charset=utf-8' })
   })
   app.notFound((c) => errorResponse(c, 404, 'not_found', 'No such route.'))
   return app

@@ -9,7 +9,13 @@ import type { DropReason, IngestCounters } from './counters.js'
 import { VISIT_VERSION, type EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
-import type { Session, SessionTracker, VisitShare } from './session.js'
+import type {
+  RemoteSessionTracker,
+  Session,
+  SessionTouch,
+  SessionTracker,
+  VisitShare,
+} from './session.js'
 import {
   isHostnameAllowed,
   normalizeDomain,
@@ -31,7 +37,8 @@ export interface PipelineDeps {
   parseUserAgent: (ua: string) => Device
   salts: SaltSource
   hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => bigint
-  sessions: SessionTracker
+  /** In memory (the Node collector), or shared by isolates elsewhere (the edge's). */
+  sessions: SessionTracker | RemoteSessionTracker
   /** The scrub step counts what it replaced, by kind, in `counters.scrubbed`. */
   counters: IngestCounters
 }
@@ -104,6 +111,8 @@ const findSource: Step = (draft) => {
 }
 
 const locate: Step = (draft, { lookupGeo }) => {
+  // The platform may have located the request already (Cloudflare's cf, a trusted header).
+  if (draft.geo.countryCode !== '') return
   draft.geo = draft.ip === undefined ? UNKNOWN_GEO : lookupGeo(draft.ip)
 }
 
@@ -144,8 +153,13 @@ const assignSession: Step = (draft, { sessions }) => {
     },
     previous,
   )
-  draft.session = touched.session
-  draft.visitShare = touched.share
+  const take = ({ session, share }: SessionTouch) => {
+    draft.session = session
+    draft.visitShare = share
+  }
+  // A tracker shared by edge isolates answers later; the in-memory one at once.
+  if (touched instanceof Promise) return touched.then(take)
+  take(touched)
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
@@ -166,14 +180,52 @@ export const STEPS: ReadonlyArray<readonly [string, Step]> = [
 
 export type PipelineResult = { ok: true; row: EventRow } | { ok: false; reason: DropReason }
 
-export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
-  for (const [, step] of STEPS) {
+/**
+ * Where the steps split when several processes share the work (WORKERS > 1): the
+ * front steps run in the worker that took the request; the session step and the ones
+ * after it run in the one process that owns the spool, so a visitor's events meet one
+ * session cache whichever worker they reach. The IP never crosses: the visitor_id step,
+ * the last front step, has cleared it.
+ */
+const OWNER_FROM = STEPS.findIndex(([name]) => name === 'session')
+export const FRONT_STEPS = STEPS.slice(0, OWNER_FROM)
+export const OWNER_STEPS = STEPS.slice(OWNER_FROM)
+
+async function runSteps(
+  steps: ReadonlyArray<readonly [string, Step]>,
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<DropReason | undefined> {
+  for (const [, step] of steps) {
     let reason = step(draft, deps)
     // Most steps are synchronous; await only the ones that are not.
     if (reason instanceof Promise) reason = await reason
-    if (reason !== undefined) return { ok: false, reason }
+    if (reason !== undefined) return reason
   }
-  return { ok: true, row: toRow(draft) }
+  return undefined
+}
+
+/** Every step, then the row: the whole pipeline in one process. */
+export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
+  const reason = await runSteps(STEPS, draft, deps)
+  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
+}
+
+/** The front steps only; the draft, without the IP, then goes to {@link finishPipeline}. */
+export function runFrontSteps(
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<DropReason | undefined> {
+  return runSteps(FRONT_STEPS, draft, deps)
+}
+
+/** The owner's steps (the session and after), then the row. */
+export async function finishPipeline(
+  draft: EventDraft,
+  deps: PipelineDeps,
+): Promise<PipelineResult> {
+  const reason = await runSteps(OWNER_STEPS, draft, deps)
+  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
 }
 
 function toRow(draft: EventDraft): EventRow {

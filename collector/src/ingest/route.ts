@@ -2,9 +2,10 @@
  * POST /api/event: reads and validates the beacon, runs the pipeline once per target
  * site, and hands the rows to the sink. 202 when taken (or quietly dropped as a bot),
  * a 4xx with a JSON error code for bad input, 503 with Retry-After when the spool is
- * full or its disk is failing (logged once per interval, not once per request).
+ * full or its disk is failing, or (at the edge) the store cannot take the rows (logged
+ * once per interval, not once per request).
  */
-import type { Context } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { RouteDoc } from '../http/openapi.js'
@@ -12,9 +13,10 @@ import { errorResponse } from '../http/errors.js'
 import { createLogThrottle, type Logger } from '../logger.js'
 import { resolveClientIp, type Cidr } from '../http/client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
-import type { EventRow } from './event-row.js'
+import type { Geo } from './geo.js'
+import { finishAndWrite, type HandOff } from './hand-off.js'
 import { eventPayloadSchema, parsePayload } from './payload.js'
-import { runPipeline, type PipelineDeps } from './pipeline.js'
+import { runFrontSteps, type EventDraft, type PipelineDeps } from './pipeline.js'
 import { readCappedBody } from '../http/read-body.js'
 import type { EventSink } from './sink.js'
 
@@ -28,7 +30,17 @@ export interface IngestRouteDeps extends PipelineDeps {
   limitClient: (ip: string, now: number) => number
   /** The TCP peer address; injected because only the runtime adapter knows it. */
   socketAddress: (c: Context) => string | undefined
+  /**
+   * Where the platform says the request comes from (Cloudflare's `request.cf`, a trusted
+   * proxy's headers), when it does; the geo step then skips the IP lookup.
+   */
+  requestGeo?: (c: Context) => Geo | undefined
   logger: Logger
+  /**
+   * Where drafts go after the front steps. Unset: the rest of the pipeline runs here and
+   * the rows go to `sink`. A cluster worker sends them to the owner of the spool.
+   */
+  handOff?: HandOff
 }
 
 /** POST /api/event in the OpenAPI document. */
@@ -45,7 +57,10 @@ export const eventRouteDocs: RouteDoc[] = [
       400: { description: 'Invalid body, unknown site, or hostname not allowed.' },
       413: { description: 'The body is too large.' },
       429: { description: 'Too many events (rate_limited); see Retry-After.' },
-      503: { description: 'The spool is full (overloaded); see Retry-After.' },
+      503: {
+        description:
+          'The spool is full (overloaded), its disk fails (storage_unavailable), or at the edge the store cannot take events (store_unavailable); see Retry-After.',
+      },
     },
   },
 ]
@@ -68,6 +83,22 @@ const QUIET_DROPS = new Set<DropReason>(['bot', 'opted_out', 'referrer_spam'])
 
 const ACCEPTED_HEADERS = { 'Access-Control-Allow-Origin': '*' }
 
+const PREFLIGHT_HEADERS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Allow-Methods': 'POST, OPTIONS',
+  'Access-Control-Allow-Headers': 'Content-Type',
+  'Access-Control-Max-Age': '86400',
+}
+
+/**
+ * OPTIONS /api/event. CORS by hand rather than by middleware: the handler sets the
+ * header on the response it builds, which keeps the adapter's fast path for the
+ * hottest route.
+ */
+export function eventPreflight(c: Context): Response {
+  return c.body(null, 204, PREFLIGHT_HEADERS)
+}
+
 export function createIngestHandler(deps: IngestRouteDeps) {
   const drop = (
     c: Context,
@@ -82,6 +113,7 @@ export function createIngestHandler(deps: IngestRouteDeps) {
 
   // A full disk refuses every request: one line with the detail, then a count per interval.
   const throttle = createLogThrottle(deps.logger)
+  const handOff: HandOff = deps.handOff ?? ((drafts) => finishAndWrite(drafts, deps))
 
   return async function ingestEvent(c: Context): Promise<Response> {
     // Cheap checks on the headers first; the body is read only for requests that pass.
@@ -105,46 +137,52 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     if (!parsed.ok) return drop(c, parsed.reason, parsed.message)
 
     const outcomes: DropReason[] = []
-    const rows: EventRow[] = []
+    const drafts: EventDraft[] = []
     const optedOut = c.req.header('sec-gpc') === '1' || c.req.header('dnt') === '1'
+    const platformGeo = deps.requestGeo?.(c)
     for (const site of parsed.payload.domains) {
-      const result = await runPipeline(
-        {
-          payload: parsed.payload,
-          site,
-          userAgent,
-          optedOut,
-          ip,
-          now,
-          geo: { countryCode: '', region: '', city: '' },
-          device: undefined,
-          url: undefined,
-          source: undefined,
-          visitorId: 0n,
-          previousVisitorId: undefined,
-          session: undefined,
-        },
-        deps,
-      )
-      if (result.ok) rows.push(result.row)
-      else outcomes.push(result.reason)
+      const draft: EventDraft = {
+        payload: parsed.payload,
+        site,
+        userAgent,
+        optedOut,
+        ip,
+        now,
+        geo: platformGeo ?? { countryCode: '', region: '', city: '' },
+        device: undefined,
+        url: undefined,
+        source: undefined,
+        visitorId: 0n,
+        previousVisitorId: undefined,
+        session: undefined,
+      }
+      const reason = await runFrontSteps(draft, deps)
+      if (reason === undefined) drafts.push(draft)
+      else outcomes.push(reason)
     }
     // One write for the whole request: the answer waits until the rows are kept.
-    const written = rows.length > 0 ? await deps.sink.write(rows) : undefined
+    const handed = drafts.length > 0 ? await handOff(drafts) : undefined
+    const rows = handed?.rows ?? 0
+    const written = handed?.written
+    if (handed !== undefined) outcomes.push(...handed.dropped)
     const kept = written?.kept === true
     const refused = written?.kept === false ? written.reason : undefined
     if (written?.kept === false) {
       // Counted per event, as every other drop is.
-      for (let i = 0; i < rows.length; i++) outcomes.push(written.reason)
+      for (let i = 0; i < rows; i++) outcomes.push(written.reason)
       if (written.reason === 'storage_unavailable') {
         throttle.log('error', 'storage', 'events refused: the spool cannot write to disk', {
+          error: written.error,
+        })
+      } else if (written.reason === 'store_unavailable') {
+        throttle.log('error', 'storage', 'events refused: the store cannot take them', {
           error: written.error,
         })
       }
     } else if (kept) {
       throttle.resolve('storage', 'events are stored on disk again')
     }
-    const accepted = kept ? rows.length : 0
+    const accepted = kept ? rows : 0
     for (const reason of outcomes) deps.counters.dropped[reason]++
     deps.counters.accepted += accepted
 
@@ -156,6 +194,15 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         503,
         'storage_unavailable',
         'The collector cannot write to its disk; retry later.',
+        { 'Retry-After': '10' },
+      )
+    }
+    if (refused === 'store_unavailable') {
+      return errorResponse(
+        c,
+        503,
+        'store_unavailable',
+        'The collector cannot reach its store; retry later.',
         { 'Retry-After': '10' },
       )
     }
@@ -184,4 +231,13 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     const [status, message] = MESSAGES[reason] ?? [400, 'The event was rejected.']
     return errorResponse(c, status, reason, message)
   }
+}
+
+/**
+ * POST /api/event and its CORS preflight, as a sub-app mounted at `/api/event`. CORS is
+ * set by hand rather than by middleware: the handler sets the header on the response it
+ * builds, which keeps the adapter's fast path for the hottest route.
+ */
+export function createEventApp(deps: IngestRouteDeps): Hono {
+  return new Hono().options('/', eventPreflight).post('/', createIngestHandler(deps))
 }

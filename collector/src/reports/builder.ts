@@ -65,11 +65,20 @@ export interface BuildContext {
   stamped?: boolean
   /**
    * Stamped only: the daily rollup (rollup.ts) and the UTC days of the period summed in
-   * it, sorted. Set only for queries the rollup can answer (see {@link rollupDimension});
-   * the sides then read those days from the rollup and the rest of the period from events.
+   * it, sorted. A side that the rollup can answer (see canRoll) reads those days from it
+   * and the rest of the period from events.
    */
   rollup?: { table: string; days: readonly string[] }
+  /**
+   * A streamed export: no total row count (a window over the whole result would hold
+   * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
+   * millions of rows runs in bounded memory.
+   */
+  export?: boolean
 }
+
+/** Memory a streamed export's grouping or sort may take before it spills to disk. */
+const EXPORT_SPILL_BYTES = 8 * 1024 * 1024
 
 export interface BuiltQuery {
   sql: string
@@ -586,7 +595,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
   const select = [
     ...dims.map((_, i) => alias(i)),
     ...query.metrics.map((m) => `${metricSql(m)} AS ${metricAlias(m)}`),
-    'count() OVER () AS total_rows',
+    ...(ctx.export === true ? [] : ['count() OVER () AS total_rows']),
   ]
   const order = (query.order_by ?? defaultOrder(query)).map(([key, direction]) => {
     const index = (dims as string[]).indexOf(key)
@@ -600,7 +609,11 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
     `SELECT ${select.join(', ')} FROM ${from}${groupJoin}` +
     (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
     ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
-    ' SETTINGS join_use_nulls = 1'
+    ' SETTINGS join_use_nulls = 1' +
+    (ctx.export === true
+      ? `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
+        `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}`
+      : '')
   return {
     sql,
     params: b.params.values,

@@ -42,6 +42,8 @@ export interface ThirdPartyQuery {
   owns(c: Context): boolean
   /** Answer `POST /api/v2/query` (the body's site_id already normalized). */
   query(c: Context, body: Record<string, unknown>): Promise<Response>
+  /** Answer `GET /api/v1/share`: what the request's share link allows. */
+  describe?(c: Context): Promise<Response>
 }
 
 // The primary key is by day: without the indexHint, every granule of the month is read.

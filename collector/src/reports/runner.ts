@@ -7,7 +7,7 @@ import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
 import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
-import { countryCodesMatching, countryName } from './countries.js'
+import { countryCodesMatching, countryName, countryTable } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import { goalName, type Goal } from './goals.js'
 import {
@@ -170,7 +170,11 @@ const metricValue = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value)
 
 /** Change against the comparison: points for rates, per cent for counts. */
-function change(metric: Metric, current: number | null, previous: number | null): number | null {
+export function change(
+  metric: Metric,
+  current: number | null,
+  previous: number | null,
+): number | null {
   if (current === null || previous === null) return null
   if (metric === 'bounce_rate') return current - previous
   if (metric === 'conversion_rate' || metric === 'group_conversion_rate' || metric === 'percentage')
@@ -188,6 +192,8 @@ export async function runReport(body: unknown, deps: ReportDeps): Promise<Report
 /** Options of a run; `exact` counts distinct visitors and visits exactly (the anonymizer). */
 export interface RunOptions {
   exact?: boolean
+  /** Built for a streamed export (see the builder's `export`). */
+  export?: boolean
 }
 
 /** A query checked and resolved: its periods, goals and filters, ready to build. */
@@ -281,6 +287,7 @@ async function build(
       exact: options.exact === true,
       stamped,
       ...(rollup === undefined ? {} : { rollup }),
+      export: options.export === true,
     },
   )
 }
@@ -306,19 +313,90 @@ export async function streamParsed(
 ): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; rows: AsyncIterable<ResultRow> }> {
   const prep = await prepare(query, deps)
   if ('ok' in prep) return prep
-  const built = await build(query, deps, prep, prep.range, query.pagination, {})
-  const result = await deps.store.client.query({
-    query: built.sql,
-    query_params: built.params,
-    format: 'JSONEachRow',
-  })
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const chunks = await primed(deps.store.stream(built.sql, built.params, 'JSONEachRow'))
   async function* rows(): AsyncGenerator<ResultRow> {
-    for await (const batch of result.stream()) {
-      for (const line of batch as { json: <T>() => T }[])
-        yield toResultRow(query, built, rowSchema.parse(line.json()))
+    const decoder = new TextDecoder()
+    let rest = ''
+    for await (const chunk of chunks) {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n')
+      rest = lines.pop() ?? ''
+      for (const line of lines)
+        if (line !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(line)))
     }
+    if (rest.trim() !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(rest)))
   }
-  return { ok: true, rows: rows() }
+  const iterator = rows()
+  // Abandoned even before the first row (the client went away): the store's stream ends.
+  const abandon = async (): Promise<IteratorReturnResult<undefined>> => {
+    await chunks[Symbol.asyncIterator]().return?.()
+    await iterator.return(undefined)
+    return { done: true, value: undefined }
+  }
+  return {
+    ok: true,
+    rows: { [Symbol.asyncIterator]: () => ({ next: () => iterator.next(), return: abandon }) },
+  }
+}
+
+/** A result column's name as a quoted alias: names hold ':' and free prop keys. */
+export function quoteAlias(name: string): string {
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``
+}
+
+/**
+ * The rows of a query (no comparison) as Parquet written by the engine itself, streamed:
+ * one column per dimension (text, country codes named as in every other answer) and per
+ * metric, named as in the request.
+ */
+export async function streamParquet(
+  query: Query,
+  deps: ReportDeps,
+): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; bytes: AsyncIterable<Uint8Array> }> {
+  const prep = await prepare(query, deps)
+  if ('ok' in prep) return prep
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const countries = countryTable()
+  const columns = [
+    ...built.dimensionColumns.map((column, i) => {
+      const dimension = query.dimensions[i] ?? column
+      const value =
+        dimension === 'visit:country_name'
+          ? `transform(toString(${column}), {export_codes:Array(String)}, {export_names:Array(String)}, toString(${column}))`
+          : `toString(${column})`
+      return `${value} AS ${quoteAlias(dimension)}`
+    }),
+    ...built.metricColumns.map(
+      (column, i) => `${column} AS ${quoteAlias(query.metrics[i] ?? column)}`,
+    ),
+  ]
+  const sql = `SELECT ${columns.join(', ')} FROM (${built.sql})`
+  const params = { ...built.params, export_codes: countries.codes, export_names: countries.names }
+  return { ok: true, bytes: await primed(deps.store.stream(sql, params, 'Parquet')) }
+}
+
+/**
+ * A stream whose first chunk has been read, so a failing query fails before a response
+ * starts; abandoning it ends the store's stream.
+ */
+async function primed(source: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
+  const chunks = source[Symbol.asyncIterator]()
+  const first = await chunks.next()
+  let pending: IteratorResult<Uint8Array> | undefined = first
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        if (pending === undefined) return chunks.next()
+        const next = pending
+        pending = undefined
+        return next
+      },
+      return: async () => {
+        await chunks.return?.()
+        return { done: true, value: undefined }
+      },
+    }),
+  }
 }
 
 export async function runParsed(

@@ -16,8 +16,9 @@ import type { Spool } from './spool.js'
 
 const NEWLINE = Buffer.from('\n')
 
+/** Records one a line, without a last newline (the engine's connection trims one by copying). */
 const joinLines = (records: Buffer[]) =>
-  Buffer.concat(records.flatMap((record) => [record, NEWLINE]))
+  Buffer.concat(records.flatMap((record, i) => (i === 0 ? [record] : [NEWLINE, record])))
 
 const errorType = (error: unknown): string | undefined => {
   const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown }

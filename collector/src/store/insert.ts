@@ -17,17 +17,21 @@ export type EventInsert = (
   signal?: AbortSignal,
 ) => Promise<number | undefined>
 
+/**
+ * Tokens are made by the shipper from the spool's random id and segment numbers; the
+ * check keeps anything else out of the statement, which carries it (see
+ * {@link Store.insertClient} for why it is not a separate setting).
+ */
+const TOKEN = /^[\w:.-]{1,200}$/
+
 export function createEventInsert(store: Store): EventInsert {
   return async (body, token, signal) => {
-    const result = await store.client.exec({
-      query: `INSERT INTO ${store.table('events')} FORMAT JSONEachRow`,
+    if (!TOKEN.test(token)) throw new Error('not a deduplication token the shipper makes')
+    const result = await store.insertClient.exec({
+      // A batch sent again (after a crash or a timeout) is stored once, sessions included.
+      query: `INSERT INTO ${store.table('events')} SETTINGS insert_deduplication_token = '${token}', deduplicate_blocks_in_dependent_materialized_views = 1 FORMAT JSONEachRow`,
       values: Readable.from([body]),
       abort_signal: signal,
-      clickhouse_settings: {
-        // A batch sent again (after a crash or a timeout) is stored once, sessions included.
-        insert_deduplication_token: token,
-        deduplicate_blocks_in_dependent_materialized_views: 1,
-      },
     })
     // Read the (empty) answer to the end, so the connection is free again.
     for await (const chunk of result.stream) void chunk

@@ -25,6 +25,11 @@ export interface PrivacyOps {
   setHostnames(site: string, hostnames: string[]): Promise<boolean>
   /** What the scrubber replaces and which props it drops: audited alike. */
   setScrubbing(site: string, kinds: readonly ScrubKind[], dropProps: string[]): Promise<boolean>
+  /**
+   * An audit-log entry for another change that bears on privacy (a site's k, an API key
+   * and its noise): ids and settings only, never personal data or secrets.
+   */
+  note(action: string, site: string, detail: Record<string, unknown>): Promise<void>
 }
 
 const SYNC = { mutations_sync: '2' } as const
@@ -131,6 +136,10 @@ export function createPrivacyOps(
       if (!(await updateSite(store, site, { allowedHostnames: hostnames }, now()))) return false
       await audit('hostnames', site, JSON.stringify({ hostnames }))
       return true
+    },
+
+    async note(action, site, detail) {
+      await audit(action, site, JSON.stringify(detail))
     },
 
     async setScrubbing(site, kinds, dropProps) {

@@ -174,6 +174,21 @@ describe('salts', () => {
     )
     expect(rows[0]?.n).toBe('1')
   })
+
+  it('is stored once when two keepers (collectors, edge isolates) create it at once', async () => {
+    const keepers = [createSaltKeeper(store), createSaltKeeper(store), createSaltKeeper(store)]
+    const now = at(8, '00:00')
+    await Promise.all(keepers.map((keeper) => keeper.refresh(now)))
+    for (const days of [8, 9]) {
+      const rows = await query<{ n: string }>(
+        'SELECT count() AS n FROM glimpse.salts WHERE day = {day:Date}',
+        { day: dayOf(days) },
+      )
+      expect(rows[0]?.n).toBe('1')
+    }
+    const [first, ...others] = keepers.map((keeper) => keeper.saltFor(dayOf(8)))
+    for (const salt of others) expect(salt).toEqual(first)
+  })
 })
 
 /** New sites scrub every kind and drop no props. */
