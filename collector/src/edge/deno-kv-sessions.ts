@@ -8,7 +8,7 @@
  */
 import type { RemoteSessionTracker } from '../ingest/session.js'
 import { DAY_MS } from '../time.js'
-import { fromWire, isOpen, nextSession, wireSession, type WireSession } from './sessions.js'
+import { eventToWire, fromWire, isOpen, nextSession, wireSession } from './sessions.js'
 
 /** The part of Deno KV used here. */
 export interface DenoKvLike {
@@ -38,7 +38,7 @@ export function createDenoKvSessions(kv: DenoKvLike, idleMs: number): RemoteSess
     }
   }
   return {
-    async touch(key, now, previousKey) {
+    async touch(key, now, event, previousKey) {
       for (let attempt = 0; attempt < TRIES; attempt++) {
         const own = await read(key)
         let carried: Awaited<ReturnType<typeof read>> | undefined
@@ -51,7 +51,13 @@ export function createDenoKvSessions(kv: DenoKvLike, idleMs: number): RemoteSess
           const oldKey = previousKey()
           if (oldKey !== undefined) carried = await read(oldKey)
         }
-        const session: WireSession = nextSession(own.session, carried?.session, now, idleMs)
+        const { session, share } = nextSession(
+          own.session,
+          carried?.session,
+          now,
+          idleMs,
+          eventToWire(event),
+        )
         const write = kv
           .atomic()
           .check({ key: own.key, versionstamp: own.versionstamp })
@@ -59,7 +65,7 @@ export function createDenoKvSessions(kv: DenoKvLike, idleMs: number): RemoteSess
         if (carried?.session !== undefined) {
           write.check({ key: carried.key, versionstamp: carried.versionstamp }).delete(carried.key)
         }
-        if ((await write.commit()).ok) return fromWire(session)
+        if ((await write.commit()).ok) return { session: fromWire(session), share }
       }
       throw new Error('sessions: the visitor entry kept changing under this isolate')
     },

@@ -126,18 +126,42 @@ describe('batchToken', () => {
 
 describe('nextSession', () => {
   const idle = 30 * 60_000
-  const open = { id: '42', start: 1_000, lastSeen: 100_000 }
+  const open = {
+    id: '42',
+    start: 1_000,
+    lastSeen: 100_000,
+    page: '/a',
+    pageviews: 1,
+    interactions: 0,
+  }
+  const view = { page: '/b', pageview: true, interaction: false }
 
   it("continues the key's open session, never ending it earlier", () => {
-    expect(nextSession(open, undefined, 200_000, idle)).toEqual({ ...open, lastSeen: 200_000 })
-    expect(nextSession(open, undefined, 50_000, idle)).toEqual(open)
+    expect(nextSession(open, undefined, 200_000, idle, view)).toEqual({
+      session: { ...open, lastSeen: 200_000, pageviews: 2 },
+      share: { starts: 0, bounces: -1, durationMs: 100_000 },
+    })
+    expect(nextSession(open, undefined, 50_000, idle, view).session).toEqual({
+      ...open,
+      pageviews: 2,
+    })
   })
 
   it("takes over yesterday's open session, or starts a new one", () => {
-    const carried = { id: '7', start: 500, lastSeen: 90_000 }
-    expect(nextSession(undefined, carried, 95_000, idle)).toEqual({ ...carried, lastSeen: 95_000 })
-    const fresh = nextSession(open, carried, 100_000 + idle + 1, idle)
-    expect(fresh).toMatchObject({ start: 100_000 + idle + 1, lastSeen: 100_000 + idle + 1 })
-    expect(fresh.id).not.toMatch(/^(0|42|7)$/)
+    const carried = { ...open, id: '7', start: 500, lastSeen: 90_000 }
+    expect(nextSession(undefined, carried, 95_000, idle, view).session).toEqual({
+      ...carried,
+      lastSeen: 95_000,
+      pageviews: 2,
+    })
+    const fresh = nextSession(open, carried, 100_000 + idle + 1, idle, view)
+    expect(fresh.session).toMatchObject({
+      start: 100_000 + idle + 1,
+      lastSeen: 100_000 + idle + 1,
+      page: '/b',
+      pageviews: 1,
+    })
+    expect(fresh.share).toEqual({ starts: 1, bounces: 1, durationMs: 0 })
+    expect(fresh.session.id).not.toMatch(/^(0|42|7)$/)
   })
 })

@@ -11,7 +11,14 @@
  * midnight (to carry yesterday's session over). Closed sessions are deleted by an alarm.
  */
 import { z } from 'zod'
-import type { RemoteSession, RemoteSessionTracker } from '../ingest/session.js'
+import {
+  advanceVisit,
+  type RemoteSessionTracker,
+  type Session,
+  type SessionEvent,
+  type VisitShare,
+} from '../ingest/session.js'
+import { CHANNELS } from '../ingest/source.js'
 import { DAY_MS } from '../time.js'
 
 /** The part of a Durable Object namespace binding used here. */
@@ -32,27 +39,73 @@ export interface DurableObjectStateLike {
   }
 }
 
-/** A session as it is stored and travels (ids as decimal strings). */
+/** A visit's source as it is stored and travels. */
+const wireSource = z.object({
+  referrer: z.string(),
+  referrerSource: z.string(),
+  utmSource: z.string(),
+  utmMedium: z.string(),
+  utmCampaign: z.string(),
+  utmContent: z.string(),
+  utmTerm: z.string(),
+  channel: z.enum(CHANNELS),
+})
+
+/**
+ * A session as it is stored and travels (ids as decimal strings), with the visit's entry
+ * and counts (see ingest/session.ts); a session stored without them reads none.
+ */
 export const wireSession = z.object({
   id: z.string().regex(/^\d{1,20}$/),
   start: z.number(),
   lastSeen: z.number(),
+  page: z.string().default(''),
+  source: wireSource.optional(),
+  pageviews: z.number().int().nonnegative().default(0),
+  interactions: z.number().int().nonnegative().default(0),
 })
 export type WireSession = z.infer<typeof wireSession>
+
+/** What the tracker needs to know of an event, as it travels. */
+const wireEvent = z.object({
+  page: z.string(),
+  source: wireSource.optional(),
+  pageview: z.boolean(),
+  interaction: z.boolean(),
+})
+type WireEvent = z.infer<typeof wireEvent>
+
+const wireShare = z.object({
+  starts: z.union([z.literal(0), z.literal(1)]),
+  bounces: z.union([z.literal(-1), z.literal(0), z.literal(1)]),
+  durationMs: z.number(),
+})
+const touchAnswer = z.object({ session: wireSession, share: wireShare })
 
 const touchRequest = z.object({
   key: z.string().regex(/^\d{1,20}$/),
   now: z.number(),
   idleMs: z.number().int().positive(),
+  event: wireEvent,
   carried: wireSession.optional(),
 })
 
-const takeRequest = touchRequest.omit({ carried: true })
+const takeRequest = touchRequest.omit({ carried: true, event: true })
 
-export const fromWire = (session: WireSession): RemoteSession => ({
+export const fromWire = (session: WireSession): Session => ({
   id: BigInt(session.id),
   start: session.start,
   lastSeen: session.lastSeen,
+  entry: { page: session.page, source: session.source },
+  pageviews: session.pageviews,
+  interactions: session.interactions,
+})
+
+export const eventToWire = (event: SessionEvent): WireEvent => ({
+  page: event.entry.page,
+  ...(event.entry.source === undefined ? {} : { source: event.entry.source }),
+  pageview: event.pageview,
+  interaction: event.interaction,
 })
 
 /** The worker's side: sends each touch to the visitor's shard. */
@@ -69,27 +122,31 @@ export function createShardedSessions(
       body: JSON.stringify(body),
     })
     if (!response.ok) throw new Error(`session shard answered ${response.status}`)
-    return wireSession.nullable().parse(await response.json())
+    return (await response.json()) as unknown
   }
   return {
-    async touch(key, now, previousKey) {
+    async touch(key, now, event, previousKey) {
       let carried: WireSession | null = null
       // Only a visit seen in the last idle period can still be open: after midnight, that
       // is a visit of yesterday's id only during the first idle period of the day.
       if (previousKey !== undefined && now % DAY_MS < idleMs) {
         const oldKey = previousKey()
         if (oldKey !== undefined) {
-          carried = await call(oldKey, 'take', { key: oldKey.toString(), now, idleMs })
+          carried = wireSession
+            .nullable()
+            .parse(await call(oldKey, 'take', { key: oldKey.toString(), now, idleMs }))
         }
       }
-      const session = await call(key, 'touch', {
-        key: key.toString(),
-        now,
-        idleMs,
-        ...(carried === null ? {} : { carried }),
-      })
-      if (session === null) throw new Error('session shard answered no session')
-      return fromWire(session)
+      const answer = touchAnswer.parse(
+        await call(key, 'touch', {
+          key: key.toString(),
+          now,
+          idleMs,
+          event: eventToWire(event),
+          ...(carried === null ? {} : { carried }),
+        }),
+      )
+      return { session: fromWire(answer.session), share: answer.share }
     },
   }
 }
@@ -109,23 +166,37 @@ function randomId(): bigint {
 
 /**
  * The session an event belongs to: the key's own if still open, else the one carried
- * over from yesterday's id if still open, else a new one. Events can arrive slightly
- * out of order; a session never ends earlier.
+ * over from yesterday's id if still open, else a new one; with the event's share of the
+ * visit's figures (the Node collector's rule: ingest/session.ts, advanceVisit). Events
+ * can arrive slightly out of order; a session never ends earlier.
  */
 export function nextSession(
   stored: WireSession | undefined,
   carried: WireSession | undefined,
   now: number,
   idleMs: number,
-): WireSession {
+  event: WireEvent,
+): { session: WireSession; share: VisitShare } {
   const base = isOpen(stored, now, idleMs)
     ? stored
     : isOpen(carried, now, idleMs)
       ? carried
       : undefined
-  return base === undefined
-    ? { id: randomId().toString(), start: now, lastSeen: now }
-    : { id: base.id, start: base.start, lastSeen: Math.max(base.lastSeen, now) }
+  const { figures, share } = advanceVisit(base === undefined ? undefined : fromWire(base), now, {
+    entry: { page: event.page, source: event.source },
+    pageview: event.pageview,
+    interaction: event.interaction,
+  })
+  const session: WireSession = {
+    id: base?.id ?? randomId().toString(),
+    start: base?.start ?? now,
+    lastSeen: figures.lastSeen,
+    page: figures.entry.page,
+    ...(figures.entry.source === undefined ? {} : { source: figures.entry.source }),
+    pageviews: figures.pageviews,
+    interactions: figures.interactions,
+  }
+  return { session, share }
 }
 
 const json = (value: unknown, status = 200) =>
@@ -156,24 +227,25 @@ export class SessionShard {
   }
 
   /** Continue the key's open session, or the one carried from yesterday's id, or start one. */
-  async touch(request: z.infer<typeof touchRequest>): Promise<WireSession> {
-    const { key, now, idleMs, carried } = request
-    const stored = await this.#storage.get<StoredSession>(`s:${key}`)
-    const session = nextSession(stored, carried, now, idleMs)
-    await this.#storage.put<StoredSession>(`s:${key}`, { ...session, idleMs })
+  async touch(
+    request: z.infer<typeof touchRequest>,
+  ): Promise<{ session: WireSession; share: VisitShare }> {
+    const { key, now, idleMs, carried, event } = request
+    const stored = wireSession.safeParse(await this.#storage.get<StoredSession>(`s:${key}`))
+    const next = nextSession(stored.success ? stored.data : undefined, carried, now, idleMs, event)
+    await this.#storage.put<StoredSession>(`s:${key}`, { ...next.session, idleMs })
     if ((await this.#storage.getAlarm()) === null) await this.#storage.setAlarm(now + idleMs)
-    return session
+    return next
   }
 
   /** Remove and return the key's session if it is still open (a visit crossing midnight). */
   async take(request: z.infer<typeof takeRequest>): Promise<WireSession | null> {
     const { key, now, idleMs } = request
-    const stored = await this.#storage.get<StoredSession>(`s:${key}`)
-    if (stored === undefined) return null
+    const found = await this.#storage.get<StoredSession>(`s:${key}`)
+    if (found === undefined) return null
     await this.#storage.delete(`s:${key}`)
-    return isOpen(stored, now, idleMs)
-      ? { id: stored.id, start: stored.start, lastSeen: stored.lastSeen }
-      : null
+    const stored = wireSession.safeParse(found)
+    return stored.success && isOpen(stored.data, now, idleMs) ? stored.data : null
   }
 
   /** Delete closed sessions; come back while any is open. */

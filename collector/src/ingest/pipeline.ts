@@ -10,9 +10,9 @@ import { VISIT_VERSION, type EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
 import type {
-  RemoteSession,
   RemoteSessionTracker,
   Session,
+  SessionTouch,
   SessionTracker,
   VisitShare,
 } from './session.js'
@@ -63,7 +63,7 @@ export interface EventDraft {
   source: Source | undefined
   visitorId: bigint
   previousVisitorId: (() => bigint) | undefined
-  session: Session | RemoteSession | undefined
+  session: Session | undefined
   /** This event's share of its visit's figures (set with the session). */
   visitShare?: VisitShare
 }
@@ -141,12 +141,6 @@ const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
   if (draft.optedOut) return
-  // A tracker shared by edge isolates answers later, with the session's id and times only.
-  if (!('size' in sessions)) {
-    return sessions.touch(draft.visitorId, draft.now, previous).then((shared) => {
-      draft.session = shared
-    })
-  }
   const name = draft.payload.name
   const custom = name !== 'pageview' && name !== 'engagement'
   const touched = sessions.touch(
@@ -159,8 +153,13 @@ const assignSession: Step = (draft, { sessions }) => {
     },
     previous,
   )
-  draft.session = touched.session
-  draft.visitShare = touched.share
+  const take = ({ session, share }: SessionTouch) => {
+    draft.session = session
+    draft.visitShare = share
+  }
+  // A tracker shared by edge isolates answers later; the in-memory one at once.
+  if (touched instanceof Promise) return touched.then(take)
+  take(touched)
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
@@ -232,10 +231,8 @@ export async function finishPipeline(
 function toRow(draft: EventDraft): EventRow {
   const { payload, geo, device, url, source, session, visitShare } = draft
   const isEngagement = payload.name === 'engagement'
-  // Events without a visit (opted-out visitors counted without an id) carry no visit;
-  // a session decided elsewhere (the edge) has no entry: the row says it is unstamped.
-  const visit = session !== undefined && 'entry' in session ? session : undefined
-  const entry = visit?.entry.source
+  // Events without a visit (opted-out visitors counted without an id) carry no visit.
+  const entry = session?.entry.source
   return {
     site_id: draft.site,
     timestamp: toClickHouseTime(draft.now),
@@ -266,10 +263,10 @@ function toRow(draft: EventDraft): EventRow {
     scroll_depth: payload.scrollDepth,
     props: payload.props,
     retention_months: rowRetentionMonths(draft.retentionMonths ?? 25),
-    entry_page: visit?.entry.page ?? '',
+    entry_page: session?.entry.page ?? '',
     visit_referrer: entry?.referrer ?? '',
     visit_source: entry?.referrerSource ?? '',
-    visit_channel: visit === undefined ? '' : (entry?.channel ?? 'Direct'),
+    visit_channel: session === undefined ? '' : (entry?.channel ?? 'Direct'),
     visit_utm_source: entry?.utmSource ?? '',
     visit_utm_medium: entry?.utmMedium ?? '',
     visit_utm_campaign: entry?.utmCampaign ?? '',
@@ -278,6 +275,6 @@ function toRow(draft: EventDraft): EventRow {
     visit_starts: visitShare?.starts ?? 0,
     visit_bounces: visitShare?.bounces ?? 0,
     visit_duration_ms: visitShare?.durationMs ?? 0,
-    visit_version: session !== undefined && visit === undefined ? 0 : VISIT_VERSION,
+    visit_version: VISIT_VERSION,
   }
 }

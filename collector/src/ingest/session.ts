@@ -75,15 +75,46 @@ export interface SessionTracker {
  * edge's sessions, a Durable Object per shard of visitor ids): answered asynchronously.
  */
 export interface RemoteSessionTracker {
-  touch(key: bigint, now: number, previousKey?: () => bigint | undefined): Promise<RemoteSession>
+  touch(
+    key: bigint,
+    now: number,
+    event: SessionEvent,
+    previousKey?: () => bigint | undefined,
+  ): Promise<SessionTouch>
 }
 
+/** What a visit keeps besides its id, start and last event: its entry and counts. */
+export type VisitFigures = Pick<Session, 'entry' | 'pageviews' | 'interactions' | 'lastSeen'>
+
+const bounceOf = (visit: Pick<Session, 'pageviews' | 'interactions'>): 0 | 1 =>
+  visit.pageviews <= 1 && visit.interactions === 0 ? 1 : 0
+
 /**
- * A session decided elsewhere: its id and times only. Its events are written without
- * their visit's entry and figures (`visit_version` 0), so reports read those periods
- * through the sessions table, as for rows written before migration 012.
+ * An event's effect on its visit: the visit's figures after it, and its share of them.
+ * `open` is the visit the event continues, or undefined when it begins one. Pure: the
+ * in-memory tracker and the edge's shared trackers (edge/sessions.ts) both use it.
  */
-export type RemoteSession = Pick<Session, 'id' | 'start' | 'lastSeen'>
+export function advanceVisit(
+  open: VisitFigures | undefined,
+  now: number,
+  event: SessionEvent,
+): { figures: VisitFigures; share: VisitShare } {
+  const pageviews = event.pageview ? 1 : 0
+  const interactions = event.interaction ? 1 : 0
+  if (open === undefined) {
+    const figures = { entry: event.entry, pageviews, interactions, lastSeen: now }
+    return { figures, share: { starts: 1, bounces: bounceOf(figures), durationMs: 0 } }
+  }
+  // Events can arrive slightly out of order; a session never ends earlier.
+  const figures = {
+    entry: open.entry,
+    pageviews: open.pageviews + pageviews,
+    interactions: open.interactions + interactions,
+    lastSeen: Math.max(open.lastSeen, now),
+  }
+  const bounces = (bounceOf(figures) - bounceOf(open)) as VisitShare['bounces']
+  return { figures, share: { starts: 0, bounces, durationMs: figures.lastSeen - open.lastSeen } }
+}
 
 // Random ids come from a pool filled 512 at a time: one call to the system's random
 // source per 512 new sessions instead of one per session.
@@ -99,9 +130,6 @@ function randomId(): bigint {
   // Zero is left free to mean "no session".
   return id === 0n ? 1n : id
 }
-
-const isBounce = (session: Session): 0 | 1 =>
-  session.pageviews <= 1 && session.interactions === 0 ? 1 : 0
 
 export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): SessionTracker {
   const sessions = new Lru<bigint, Session>(maxSessions)
@@ -119,35 +147,9 @@ export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): S
           session = carried
         }
       }
-      const pageviews = event.pageview ? 1 : 0
-      const interactions = event.interaction ? 1 : 0
-      let share: VisitShare
-      if (!isOpen(session, now)) {
-        session = {
-          id: randomId(),
-          start: now,
-          lastSeen: now,
-          entry: event.entry,
-          pageviews,
-          interactions,
-        }
-        share = { starts: 1, bounces: isBounce(session), durationMs: 0 }
-      } else {
-        const before = session
-        // Events can arrive slightly out of order; a session never ends earlier.
-        const lastSeen = Math.max(before.lastSeen, now)
-        session = {
-          ...before,
-          lastSeen,
-          pageviews: before.pageviews + pageviews,
-          interactions: before.interactions + interactions,
-        }
-        share = {
-          starts: 0,
-          bounces: (isBounce(session) - isBounce(before)) as VisitShare['bounces'],
-          durationMs: lastSeen - before.lastSeen,
-        }
-      }
+      const open = isOpen(session, now) ? session : undefined
+      const { figures, share } = advanceVisit(open, now, event)
+      session = { id: open?.id ?? randomId(), start: open?.start ?? now, ...figures }
       sessions.set(key, session)
       sweep(now)
       return { session, share }

@@ -57,12 +57,6 @@ export interface BuildContext {
    */
   exact?: boolean
   /**
-   * A streamed export: no total row count (a window over the whole result would hold
-   * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
-   * millions of rows runs in bounded memory.
-   */
-  export?: boolean
-  /**
    * Every event the query reads carries its visit (written since migration 012): both
    * sides read the events table alone. Otherwise (older rows in the period, or the exit
    * page, which only the visit table has) the legacy layout: the sessions table folded
@@ -71,10 +65,16 @@ export interface BuildContext {
   stamped?: boolean
   /**
    * Stamped only: the daily rollup (rollup.ts) and the UTC days of the period summed in
-   * it, sorted. Set only for queries the rollup can answer (see {@link rollupDimension});
-   * the sides then read those days from the rollup and the rest of the period from events.
+   * it, sorted. A side that the rollup can answer (see canRoll) reads those days from it
+   * and the rest of the period from events.
    */
   rollup?: { table: string; days: readonly string[] }
+  /**
+   * A streamed export: no total row count (a window over the whole result would hold
+   * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
+   * millions of rows runs in bounded memory.
+   */
+  export?: boolean
 }
 
 /** Memory a streamed export's grouping or sort may take before it spills to disk. */

@@ -285,9 +285,9 @@ async function build(
       goals,
       buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
       exact: options.exact === true,
-      export: options.export === true,
       stamped,
       ...(rollup === undefined ? {} : { rollup }),
+      export: options.export === true,
     },
   )
 }
