@@ -18,6 +18,50 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
     },
   },
+  {
+    // The edge entries run without Node: no Node module may be imported here (the bundle
+    // test, scripts/build-edge.test.ts, checks everything they reach, not only this folder).
+    files: ['collector/src/edge/**/*.ts'],
+    ignores: ['collector/src/edge/**/*.test.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { group: ['node:*'], message: 'The edge entries run without Node.' },
+            {
+              group: [
+                'chdb',
+                'chdb/*',
+                '@hono/node-server',
+                '@hono/node-server/*',
+                'maxmind',
+                '@node-rs/*',
+              ],
+              message: 'Node-only package: the edge entries run without Node.',
+            },
+            {
+              regex: '^@clickhouse/client$',
+              message: 'The edge uses @clickhouse/client-web (edge/store.ts).',
+            },
+            {
+              group: [
+                '../collector.js',
+                '../app.js',
+                '../config.js',
+                '../geo-reader.js',
+                '../store/client.js',
+                '../store/migrate.js',
+                '../store/insert.js',
+              ],
+              message:
+                'Node side of the collector; the edge has its own (edge/collector.ts, store.ts).',
+            },
+          ],
+        },
+      ],
+    },
+  },
   { files: ['**/*.js', '**/*.mjs'], extends: [tseslint.configs.disableTypeChecked] },
   {
     files: ['scripts/**/*.mjs'],

@@ -1,24 +1,29 @@
 /**
  * The dashboard in a real browser (Debian's Chromium driven by playwright-core) against
- * the real collector process with seeded events: first-run setup, the numbers against
- * the Stats API, filters in the URL, the map and its attribution, and the CSP holding
- * (no violation, no request to another origin, no console error). Screenshots of the
- * main views go to dist/screenshots/.
+ * the real collector process with seeded events (today's sent over HTTP, eight weeks
+ * before it through the ingest pipeline by fixture.ts): first-run setup, the numbers
+ * against the Stats API, filters in the URL, the map and its attribution, the previous
+ * period on the chart, a share link made in the settings and opened signed out (no cell
+ * under k), revoked and refused, a password, erasure and the audit log, and the CSP
+ * holding on every page (no violation, no request to another origin, no console error).
+ * Screenshots of the main views, light and dark, go to dashboard/screenshots/.
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
-import { chromium, type Browser, type Page } from 'playwright-core'
+import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
   startCollectorProcess,
   type CollectorProcess,
 } from '../collector/test/collector-process.js'
-import { CHROME_UA, IPHONE_UA } from '../collector/test/helpers.js'
+import { CHROME_UA, dayOf, IPHONE_UA, tempDir } from '../collector/test/helpers.js'
+import { SECRET_CAMPAIGN, SECRET_PAGE, seedPastVisits } from './fixture.js'
 
 const ADMIN_TOKEN = 'dashboard-test-admin-token-0123456789'
 const SITE = 'example.com'
 const QUIET = 'quiet.example'
-const SHOTS = path.join(process.cwd(), 'dist', 'screenshots')
+const K = 5
+const SHOTS = path.join(import.meta.dirname, 'screenshots')
 const FIREFOX_UA = 'Mozilla/5.0 (X11; Linux x86_64; rv:128.0) Gecko/20100101 Firefox/128.0'
 
 // Visitors from real addresses (the collector trusts loopback as a proxy and reads
@@ -60,10 +65,13 @@ const VISITS: { ip: string; ua: string; pages: string[]; referrer: string }[] = 
 const PAGEVIEWS = VISITS.reduce((sum, visit) => sum + visit.pages.length, 0)
 
 let collector: CollectorProcess
+let data: { dir: string; remove: () => Promise<void> }
 let browser: Browser
 let page: Page
 const consoleProblems: string[] = []
 const foreignRequests: string[] = []
+/** Every URL the pages asked for (a share token must never be in one). */
+const requestedUrls: string[] = []
 
 async function stats(body: Record<string, unknown>): Promise<{
   results: { dimensions: string[]; metrics: (number | null)[] }[]
@@ -101,8 +109,46 @@ async function seed(): Promise<void> {
   }
 }
 
+/** Record what a page does wrong: console errors, CSP violations, foreign requests. */
+async function watch(target: Page): Promise<void> {
+  // Violations are reported to the page as events and to the console; both are kept.
+  await target.addInitScript(() => {
+    const seen: string[] = []
+    Object.defineProperty(window, '__cspViolations', { value: seen })
+    document.addEventListener('securitypolicyviolation', (event) =>
+      seen.push(`${event.violatedDirective} ${event.blockedURI}`),
+    )
+  })
+  target.on('console', (message) => {
+    if (message.type() === 'error' || /Content.Security.Policy/i.test(message.text())) {
+      consoleProblems.push(message.text())
+    }
+  })
+  target.on('pageerror', (error) => consoleProblems.push(error.message))
+  // An API error names itself, so a failing run says which query was refused and why.
+  target.on('response', (response) => {
+    if (response.status() >= 400 && response.url().includes('/api/')) {
+      const sent = response.request().postData() ?? ''
+      void response.text().then(
+        (body) => consoleProblems.push(`${response.status()} ${response.url()} ${sent} → ${body}`),
+        () => undefined,
+      )
+    }
+  })
+  target.on('request', (request) => {
+    requestedUrls.push(request.url())
+    if (!request.url().startsWith(collector.url) && !request.url().startsWith('data:')) {
+      foreignRequests.push(request.url())
+    }
+  })
+}
+
+// Seeding eight weeks through the pipeline takes a while on a busy machine.
 beforeAll(async () => {
+  data = await tempDir('glimpse-dashboard-')
+  await seedPastVisits({ dataDir: data.dir, site: SITE, days: 56, visitsPerDay: 25 })
   collector = await startCollectorProcess({
+    DATA_DIR: data.dir,
     SITES: `${SITE},${QUIET}`,
     ADMIN_TOKEN,
     TRUSTED_PROXIES: '127.0.0.1,::1',
@@ -124,47 +170,46 @@ beforeAll(async () => {
   })
   const context = await browser.newContext({ viewport: { width: 1440, height: 900 } })
   page = await context.newPage()
-  // Violations are reported to the page as events and to the console; both are kept.
-  await page.addInitScript(() => {
-    const seen: string[] = []
-    Object.defineProperty(window, '__cspViolations', { value: seen })
-    document.addEventListener('securitypolicyviolation', (event) =>
-      seen.push(`${event.violatedDirective} ${event.blockedURI}`),
-    )
-  })
-  page.on('console', (message) => {
-    if (message.type() === 'error' || /Content.Security.Policy/i.test(message.text())) {
-      consoleProblems.push(message.text())
-    }
-  })
-  page.on('pageerror', (error) => consoleProblems.push(error.message))
-  // An API error names itself, so a failing run says which query was refused and why.
-  page.on('response', (response) => {
-    if (response.status() >= 400 && response.url().includes('/api/')) {
-      const sent = response.request().postData() ?? ''
-      void response.text().then(
-        (body) => consoleProblems.push(`${response.status()} ${response.url()} ${sent} → ${body}`),
-        () => undefined,
-      )
-    }
-  })
-  page.on('request', (request) => {
-    if (!request.url().startsWith(collector.url) && !request.url().startsWith('data:')) {
-      foreignRequests.push(request.url())
-    }
-  })
-})
+  await watch(page)
+}, 240_000)
 
 afterAll(async () => {
   await browser?.close()
   await collector?.remove()
+  await data?.remove()
 })
 
 /** The page answers as fast as a loaded two-core machine lets it. */
 const poll = <T>(read: () => Promise<T>) => expect.poll(read, { timeout: 30_000, interval: 200 })
 
-async function violations(): Promise<string[]> {
-  return page.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations)
+async function violations(target = page): Promise<string[]> {
+  return target.evaluate(() => (window as unknown as { __cspViolations: string[] }).__cspViolations)
+}
+
+/** A full-page screenshot, light, and dark when asked. */
+async function shoot(target: Page, name: string, dark = false): Promise<void> {
+  // From the top: a sticky part otherwise stays where the last click scrolled it.
+  await target.evaluate(() => window.scrollTo(0, 0))
+  await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true })
+  if (!dark) return
+  await target.emulateMedia({ colorScheme: 'dark' })
+  // The chart draws again in the new colours.
+  await target.evaluate(
+    () => new Promise((resolve) => setTimeout(() => requestAnimationFrame(resolve), 100)),
+  )
+  await target.screenshot({ path: path.join(SHOTS, `${name}-dark.png`), fullPage: true })
+  await target.emulateMedia({ colorScheme: 'light' })
+}
+
+/** The numbers a panel shows right now: rows' first figure, or the map's countries. */
+async function panelFigures(panel: ReturnType<Page['locator']>): Promise<number[]> {
+  const cells = await panel.locator('table.rows tbody tr td.num:nth-child(2)').all()
+  const figures: number[] = []
+  for (const cell of cells)
+    figures.push(Number((await cell.getAttribute('title'))?.replace(/,/g, '')))
+  for (const title of await panel.locator('svg.world-map path.map-hit title').allTextContents())
+    figures.push(Number(/: ([\d,]+) visitors/.exec(title)?.[1]?.replace(/,/g, '')))
+  return figures
 }
 
 describe('the served page', () => {
@@ -256,7 +301,6 @@ describe('signed in, on seeded data', { timeout: 90_000 }, () => {
       await page.locator('.stat-label', { hasText: label }).waitFor()
     }
     await page.locator('.chart canvas').waitFor()
-    await page.screenshot({ path: path.join(SHOTS, 'dashboard.png'), fullPage: true })
   })
 
   it('draws the world map with the DB-IP attribution', async () => {
@@ -306,6 +350,206 @@ describe('signed in, on seeded data', { timeout: 90_000 }, () => {
     await poll(() =>
       page.locator('[data-metric="visitors"] .stat-value').getAttribute('data-value'),
     ).toBe(String(expected))
+  })
+
+  it('draws the previous period on the chart beside this one', async () => {
+    await page.goto(`${collector.url}/sites/${SITE}?period=28d`)
+    const expected = (
+      await stats({
+        metrics: ['visitors'],
+        date_range: '28d',
+        include: { comparisons: { mode: 'previous_period' } },
+      })
+    ).results[0]
+    await poll(() =>
+      page.locator('[data-metric="visitors"] .stat-value').getAttribute('data-value'),
+    ).toBe(String(expected?.metrics[0]))
+    const legend = page.locator('.chart .u-legend')
+    await legend.getByText('Previous period').waitFor()
+    await poll(() => page.locator('.chart .u-legend .u-series').count()).toBe(3)
+    await poll(() => page.locator('[aria-busy="true"]').count()).toBe(0)
+    await page.locator('svg.world-map').waitFor()
+    await shoot(page, 'dashboard', true)
+    // Off: one line.
+    await page.getByLabel('Compare with previous period').uncheck()
+    await page.waitForURL(/compare=off/)
+    await poll(() => page.locator('.chart .u-legend .u-series').count()).toBe(2)
+    await page.getByLabel('Compare with previous period').check()
+  })
+})
+
+describe('a share link', { timeout: 120_000 }, () => {
+  let shareUrl = ''
+  let token = ''
+  let guest: BrowserContext
+  let shared: Page
+
+  it('is made in the site settings, its address shown once', async () => {
+    await page.goto(`${collector.url}/sites/${SITE}/settings`)
+    await page.getByRole('link', { name: 'Share links' }).click()
+    await page.getByRole('heading', { name: 'Create a share link' }).waitFor()
+    await page.getByLabel(/^Name/).fill('Partner report')
+    await page.getByLabel(/^Cities/).check()
+    await page.getByLabel(/^Campaigns/).check()
+    // Whole weeks: on single days the fixture's groups are mostly under k.
+    await page.getByLabel(/^Periods/).selectOption('week')
+    await page.getByRole('button', { name: 'Create share link' }).click()
+    const address = page.getByLabel('Share link address')
+    await address.waitFor()
+    shareUrl = (await address.textContent()) ?? ''
+    expect(shareUrl).toMatch(new RegExp(`^${collector.url}/share#gls_[\\w-]{43}$`))
+    token = shareUrl.slice(shareUrl.indexOf('#') + 1)
+    await page.getByRole('table', { name: 'Share links' }).getByText('Partner report').waitFor()
+    await shoot(page, 'settings-shares', true)
+  })
+
+  it('opens signed out: the allowed breakdowns, no cell under k, the protections said', async () => {
+    guest = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    shared = await guest.newPage()
+    await watch(shared)
+    const response = await shared.goto(shareUrl)
+    expect(response?.headers()['referrer-policy']).toBe('no-referrer')
+    expect(response?.headers()['x-robots-tag']).toContain('noindex')
+    expect(response?.headers()['cache-control']).toContain('private')
+    await shared.getByRole('heading', { name: 'Partner report' }).waitFor()
+
+    // The headline equals the anonymizer's answer for the default period, the last 4 whole
+    // weeks (the site's time zone is UTC).
+    const yesterday = new Date(`${dayOf(-1)}T00:00:00Z`)
+    const sunday = -1 - (yesterday.getUTCDay() % 7)
+    const answer = await fetch(`${collector.url}/api/v2/query`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        metrics: ['visitors', 'visits', 'pageviews'],
+        date_range: [dayOf(sunday - 27), dayOf(sunday)],
+      }),
+    })
+    expect(answer.status).toBe(200)
+    const figures = ((await answer.json()) as { results: { metrics: number[] }[] }).results[0]
+    for (const [index, metric] of ['visitors', 'visits', 'pageviews'].entries())
+      await poll(() =>
+        shared.locator(`[data-metric="${metric}"] .stat-value`).getAttribute('data-value'),
+      ).toBe(String(figures?.metrics[index]))
+    // Only what the share allows: no bounce rate, no goals, no funnel, no realtime.
+    expect(await shared.locator('[data-metric="bounce_rate"]').count()).toBe(0)
+    expect(await shared.getByRole('heading', { name: 'Funnel' }).count()).toBe(0)
+    expect(await shared.getByRole('heading', { name: 'Goals' }).count()).toBe(0)
+    // The previous four weeks are whole weeks too: their change and their line show.
+    await shared.locator('.chart .u-legend').getByText('Previous period').waitFor()
+    expect(await shared.locator('[data-metric="visitors"] .change').count()).toBe(1)
+    await shared.getByText('How this report protects visitors').waitFor()
+    await shared.getByText(`at least ${K} visitors`).waitFor()
+    await poll(() => shared.locator('[aria-busy="true"]').count()).toBe(0)
+    await shared.locator('svg.world-map').waitFor()
+    await shoot(shared, 'share', true)
+
+    // Every tab of every panel: no figure under k; the folded rows are marked.
+    let marked = 0
+    const panels = await shared.locator('section.panel').all()
+    expect(panels.length).toBe(4)
+    for (const panel of panels) {
+      for (const tab of await panel.getByRole('tab').all()) {
+        await tab.click()
+        const id = await tab.textContent()
+        await poll(() => panel.getAttribute('aria-busy')).toBe('false')
+        await poll(async () => (await tab.getAttribute('aria-selected')) === 'true').toBe(true)
+        for (const figure of await panelFigures(panel))
+          expect(figure, `${id}: ${figure}`).toBeGreaterThanOrEqual(K)
+        marked += await panel.getByText(`groups under ${K} visitors`).count()
+      }
+    }
+    expect(marked).toBeGreaterThan(0)
+    const text = (await shared.locator('body').textContent()) ?? ''
+    expect(text).not.toContain(SECRET_PAGE)
+    expect(text).not.toContain(SECRET_CAMPAIGN)
+    await shared.getByRole('link', { name: 'IP Geolocation by DB-IP' }).first().waitFor()
+    await shared.getByRole('link', { name: 'CC BY 4.0' }).first().waitFor()
+    // The token travelled in headers only, never in an address.
+    expect(requestedUrls.filter((url) => url.includes(token.slice(4)))).toEqual([])
+  })
+
+  it('filters by a place when a row is clicked, one filter at a time', async () => {
+    const countries = shared.locator('section.panel', { hasText: 'Locations' })
+    await countries.getByRole('tab', { name: 'Countries' }).click()
+    const first = countries.locator('table.rows tbody .row-button').first()
+    const name = (await first.textContent()) ?? ''
+    await first.click()
+    await shared.waitForURL(/f=country%3A[A-Z]{2}/)
+    await shared.getByRole('list', { name: 'Filters' }).getByText(name).waitFor()
+    expect(shared.url()).toContain(`#${token}`)
+    await shared.getByRole('button', { name: /Remove filter/ }).click()
+    await shared.waitForURL((url) => !url.search.includes('f='))
+  })
+
+  it('is refused at once when revoked', async () => {
+    page.once('dialog', (dialog) => void dialog.accept())
+    await page.getByRole('button', { name: 'Revoke Partner report' }).click()
+    await page.getByRole('table', { name: 'Share links' }).getByText('revoked').waitFor()
+    await shared.reload()
+    await shared.getByRole('heading', { name: 'This link no longer works' }).waitFor()
+    await shoot(shared, 'share-revoked')
+    const refused = await fetch(`${collector.url}/api/v2/query`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
+      body: JSON.stringify({ metrics: ['visitors'], date_range: '7d' }),
+    })
+    expect(refused.status).toBe(401)
+    // The refused link's 401s are the errors the browser logs on purpose.
+    expect(consoleProblems.every((text) => text.includes('401'))).toBe(true)
+    consoleProblems.length = 0
+  })
+
+  it('asks for the password of a link that has one', async () => {
+    const created = await fetch(`${collector.url}/api/admin/shares`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        site: SITE,
+        label: 'With a password',
+        dimensions: ['visit:country'],
+        password: 'a shared secret',
+      }),
+    })
+    expect(created.status).toBe(201)
+    const { url } = (await created.json()) as { url: string }
+    await shared.goto(url)
+    await shared.getByRole('heading', { name: 'This report has a password' }).waitFor()
+    await shared.getByLabel('Password', { exact: true }).fill('not the one')
+    await shared.getByRole('button', { name: 'Open the report' }).click()
+    await shared.getByText('That password is not right.').waitFor()
+    await shared.getByLabel('Password', { exact: true }).fill('a shared secret')
+    await shared.getByRole('button', { name: 'Open the report' }).click()
+    await shared.getByRole('heading', { name: 'With a password' }).waitFor()
+    await poll(() =>
+      shared.locator('[data-metric="visitors"] .stat-value').getAttribute('data-value'),
+    ).toMatch(/^\d+$/)
+    expect(consoleProblems.every((text) => text.includes('401'))).toBe(true)
+    consoleProblems.length = 0
+    expect(await violations(shared)).toEqual([])
+    await guest.close()
+  })
+})
+
+describe('erasure and the audit log', { timeout: 90_000 }, () => {
+  it("erases a site's day and shows it in the audit log", async () => {
+    await page.goto(`${collector.url}/sites/${QUIET}/settings/data`)
+    await page.getByRole('heading', { name: 'Erase data' }).waitFor()
+    await page.getByLabel('From', { exact: true }).fill(dayOf(0))
+    await page.getByLabel('To', { exact: true }).fill(dayOf(0))
+    await page.getByLabel(/^Type/).fill(QUIET)
+    await page.getByRole('button', { name: 'Erase' }).click()
+    await page.getByText(/Erased [1-9]\d* events?; 0 left in the range/).waitFor()
+    await page.getByRole('table', { name: 'Audit log' }).getByText('Events erased').waitFor()
+    await shoot(page, 'settings-data')
+    await page.getByRole('link', { name: 'Audit log', exact: true }).click()
+    const log = page.getByRole('table', { name: 'Audit log' })
+    for (const what of ['Share link created', 'Share link revoked', 'Events erased'])
+      await log.getByText(what).first().waitFor()
+    await shoot(page, 'audit-log', true)
+    await page.goto(`${collector.url}/sites/${SITE}/settings`)
+    await page.getByRole('heading', { name: 'General' }).waitFor()
+    await shoot(page, 'settings')
   })
 
   it('had no console error, no CSP violation and no request to another origin', async () => {

@@ -3,7 +3,9 @@
  * 90 days, 150 000 visits, 500 paths, skewed sources, like the reference peer figures),
  * starts the real collector on it, signs in with headless Chromium and prints how long
  * the site's dashboard takes until every headline number shows, and until every panel
- * has its figures; then the gzip size of the built JS and CSS.
+ * has its figures; the same for a share link's shared view (through the anonymizer); the
+ * load average around each; then the gzip size of the built JS and CSS, and of the JS
+ * the first view loads.
  *
  *   npm run bench:dashboard -- [--events 1000000] [--days 90] [--runs 5] [--period 30d]
  *                                [--data-dir DIR]
@@ -14,6 +16,7 @@
  * Prints figures; asserts nothing.
  */
 import { mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises'
+import os from 'node:os'
 import path from 'node:path'
 import { parseArgs } from 'node:util'
 import { gzipSync } from 'node:zlib'
@@ -119,6 +122,8 @@ async function seed(dataDir: string): Promise<void> {
     const session = id64()
     const pages = 1 + Math.floor(random() * random() * 12)
     let at = start
+    let previous = start
+    let entry = ''
     for (let i = 0; i < pages; i++) {
       const row: EventRow = {
         site_id: SITE,
@@ -150,8 +155,25 @@ async function seed(dataDir: string): Promise<void> {
         scroll_depth: 0,
         props: {},
         retention_months: 25,
+        // The visit on every event, as the ingest session step stamps it.
+        entry_page: '',
+        visit_referrer: referrer,
+        visit_source: source,
+        visit_channel: channel,
+        visit_utm_source: source === 'newsletter' ? 'newsletter' : '',
+        visit_utm_medium: source === 'newsletter' ? 'email' : '',
+        visit_utm_campaign: source === 'newsletter' ? 'winter' : '',
+        visit_utm_content: '',
+        visit_utm_term: '',
+        visit_starts: i === 0 ? 1 : 0,
+        visit_bounces: i === 0 ? 1 : i === 1 ? -1 : 0,
+        visit_duration_ms: at - previous,
+        visit_version: 1,
       }
+      if (i === 0) entry = row.pathname
+      row.entry_page = entry
       batch.push(JSON.stringify(row))
+      previous = at
       at += Math.floor(5_000 + random() * 90_000)
     }
     if (batch.length >= 100_000) await flush()
@@ -163,24 +185,39 @@ async function seed(dataDir: string): Promise<void> {
   await collector.close(Date.now() + 30_000)
 }
 
-async function gzipSizes(): Promise<void> {
+/** The sizes, read right after this script's build (a test run may rebuild dist/ later, for tests). */
+async function gzipSizes(): Promise<string> {
+  let out = ''
   const dir = path.join(DASHBOARD_OUT_DIR, 'assets')
+  // The first view loads what index.html names (its script and the modules it preloads);
+  // the settings and the shared view are separate files fetched when opened.
+  const index = await readFile(path.join(DASHBOARD_OUT_DIR, 'index.html'), 'utf8')
+  const firstView = new Set(
+    [...index.matchAll(/(?:src|href)="\/assets\/([^"]+\.js)"/g)].map((match) => match[1]),
+  )
   let jsTotal = 0
+  let firstTotal = 0
   for (const file of (await readdir(dir)).sort()) {
     const body = await readFile(path.join(dir, file))
     const gzip = gzipSync(body, { level: 9 }).length
     if (file.endsWith('.js')) jsTotal += gzip
-    process.stdout.write(
-      `  ${file.padEnd(36)} ${(body.length / 1024).toFixed(1).padStart(7)} KB  gzip ${(gzip / 1024).toFixed(1).padStart(6)} KB\n`,
-    )
+    if (firstView.has(file)) firstTotal += gzip
+    out += `  ${file.padEnd(36)} ${(body.length / 1024).toFixed(1).padStart(7)} KB  gzip ${(gzip / 1024).toFixed(1).padStart(6)} KB${firstView.has(file) ? '  (first view)' : ''}\n`
   }
-  process.stdout.write(`  all JS, gzip: ${(jsTotal / 1024).toFixed(1)} KB\n`)
+  return `${out}  JS of the first view, gzip: ${(firstTotal / 1024).toFixed(1)} KB; all JS: ${(jsTotal / 1024).toFixed(1)} KB\n`
 }
+
+const load = () =>
+  os
+    .loadavg()
+    .map((n) => n.toFixed(2))
+    .join(' ')
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN
 
 async function main(): Promise<void> {
   await buildDashboard()
+  const sizes = await gzipSizes()
   const keep = values['data-dir']
   const data =
     keep === undefined
@@ -227,6 +264,8 @@ async function main(): Promise<void> {
     const url = `${collector.url}/sites/${SITE}?period=${values.period}`
     const headline: number[] = []
     const everything: number[] = []
+    // The machine is shared: the figures mean little without the load they were taken under.
+    const loadBefore = load()
     for (let run = 0; run < RUNS; run++) {
       await page.goto('about:blank')
       const started = performance.now()
@@ -252,15 +291,67 @@ async function main(): Promise<void> {
     process.stdout.write(
       `dashboard of ${EVENTS} events, period ${values.period}, ${RUNS} loads (first is cold):\n` +
         `  until all headline numbers show: ${ms(headline)} ms (median ${median(headline).toFixed(0)} ms)\n` +
-        `  until every panel has its figures: ${ms(everything)} ms (median ${median(everything).toFixed(0)} ms)\n`,
+        `  until every panel has its figures: ${ms(everything)} ms (median ${median(everything).toFixed(0)} ms)\n` +
+        `  load average (1, 5, 15 min) before: ${loadBefore}; after: ${load()}\n`,
     )
+
+    // The shared view of the same site: a share link's first load, through the anonymizer.
+    const share = await fetch(`${collector.url}/api/admin/shares`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
+      body: JSON.stringify({
+        site: SITE,
+        label: 'Bench',
+        dimensions: [
+          'event:page',
+          'visit:source',
+          'visit:channel',
+          'visit:country',
+          'visit:browser',
+        ],
+      }),
+    })
+    if (!share.ok) throw new Error(`creating a share: ${share.status} ${await share.text()}`)
+    const { url: shareUrl } = (await share.json()) as { url: string }
+    const guest = await browser.newContext({ viewport: { width: 1440, height: 900 } })
+    const shared = await guest.newPage()
+    const shareHeadline: number[] = []
+    const shareEverything: number[] = []
+    const shareLoadBefore = load()
+    for (let run = 0; run < RUNS; run++) {
+      await shared.goto('about:blank')
+      const started = performance.now()
+      await shared.goto(shareUrl)
+      await shared.waitForFunction(
+        () =>
+          document.querySelectorAll('.stat-value[data-value]:not([data-value=""])').length === 3,
+        undefined,
+        { timeout: 120_000, polling: 'raf' },
+      )
+      shareHeadline.push(performance.now() - started)
+      await shared.waitForFunction(
+        () =>
+          document.querySelector('[aria-busy="true"]') === null &&
+          document.querySelector('.chart canvas') !== null &&
+          document.querySelector('svg.world-map') !== null,
+        undefined,
+        { timeout: 120_000, polling: 'raf' },
+      )
+      shareEverything.push(performance.now() - started)
+    }
+    process.stdout.write(
+      `shared view (anonymized, last 30 days), ${RUNS} loads:\n` +
+        `  until all headline numbers show: ${ms(shareHeadline)} ms (median ${median(shareHeadline).toFixed(0)} ms)\n` +
+        `  until every panel has its figures: ${ms(shareEverything)} ms (median ${median(shareEverything).toFixed(0)} ms)\n` +
+        `  load average (1, 5, 15 min) before: ${shareLoadBefore}; after: ${load()}\n`,
+    )
+    await guest.close()
   } finally {
     await browser.close()
     await collector.stop()
     await data.remove()
   }
-  process.stdout.write('built dashboard (dist/dashboard/assets):\n')
-  await gzipSizes()
+  process.stdout.write(`built dashboard (dist/dashboard/assets):\n${sizes}`)
 }
 
 await main()

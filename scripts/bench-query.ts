@@ -5,7 +5,11 @@
  * queries through the real query engine (`runReport`, the code behind POST /api/v2/query,
  * and `runFunnel`) for the last 30 and 90 days, and prints one table.
  *
- *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep] [--data DIR]
+ *   npm run bench:query -- [--events 10000000] [--runs 10] [--keep] [--data DIR] [--no-rollup]
+ *
+ * After loading, the daily rollup (collector/src/reports/rollup.ts) sums every day up to
+ * the day before yesterday, as a running collector does in the background; --no-rollup
+ * empties it, so every panel reads the events alone.
  *
  * --keep leaves the data directory in place; --data DIR uses DIR instead of a temporary
  * one and, when it already holds the events of an earlier run, times the queries on them
@@ -33,6 +37,8 @@ import { resolvePeriod } from '../collector/src/reports/periods.js'
 import { runReport, type ReportDeps } from '../collector/src/reports/runner.js'
 import { addDays } from '../collector/src/reports/date-range.js'
 import { DAY_MS, utcDay } from '../collector/src/time.js'
+import { createDailyRollup } from '../collector/src/reports/rollup.js'
+import { createLogger } from '../collector/src/logger.js'
 
 const { values } = parseArgs({
   options: {
@@ -41,7 +47,10 @@ const { values } = parseArgs({
     // Keep the data directory and print its path (to look at the data afterwards).
     keep: { type: 'boolean', default: false },
     data: { type: 'string' },
+    // --no-rollup: leave the daily rollup empty (every panel from the events alone).
+    rollup: { type: 'boolean', default: true },
   },
+  allowNegative: true,
 })
 const EVENTS = Number(values.events)
 const RUNS = Number(values.runs)
@@ -64,7 +73,10 @@ INSERT INTO ${events}
   (site_id, timestamp, name, pathname, hostname, referrer, referrer_source, channel,
    utm_source, utm_medium, utm_campaign, utm_content, utm_term, country_code, region, city,
    browser, browser_version, os, os_version, device, visitor_id, session_id, session_start,
-   interactive, engaged_ms, scroll_depth, props, retention_months)
+   interactive, engaged_ms, scroll_depth, props, retention_months, entry_page, visit_referrer,
+   visit_source, visit_channel, visit_utm_source, visit_utm_medium, visit_utm_campaign,
+   visit_utm_content, visit_utm_term, visit_starts, visit_bounces, visit_duration_ms,
+   visit_version)
 WITH
   ['/pricing', '/features', '/blog', '/docs', '/about', '/contact', '/signup', '/login',
    '/changelog'] AS top_pages,
@@ -109,8 +121,7 @@ WITH
   i -> if(i = 0, '/', if(i <= 9, top_pages[i], concat(sections[i % 4 + 1], 'page-', toString(i)))) AS page
 SELECT
   {site:String},
-  fromUnixTimestamp64Milli(start_ms + toInt64(ev.2) * 95000 + toInt64(cityHash64(s, ev.2, 'gap') % 60000)
-    + multiIf(ev.1 = 1, 25000, ev.1 = 2, 20000, 0), 'UTC'),
+  fromUnixTimestamp64Milli(ev.3, 'UTC'),
   multiIf(ev.1 = 0, 'pageview', ev.1 = 1, 'engagement', custom),
   page(if(ev.2 = 0, entry, if(cityHash64(s, ev.2, 'next') % 5 = 0, 1,
     zipf(r(ev.2 + 100, s), 500)))),
@@ -124,13 +135,19 @@ SELECT
   '', '',
   place.1, place.2, place.3,
   device.1, device.2, device.3, device.4, device.5,
-  visitor_id, session_id,
+  -- Visitor ids change at midnight UTC, as the collector's daily salts make them.
+  cityHash64(person, intDiv(ev.3, ${DAY_MS}), 'visitor'),
+  session_id,
   fromUnixTimestamp64Milli(start_ms, 'UTC'),
   ev.1 != 1,
   if(ev.1 = 1, 5000 + cityHash64(s, ev.2, 'ms') % 20000, 0),
   if(ev.1 = 1, cityHash64(s, ev.2, 'sd') % 101, 0),
   if(ev.1 = 2, map(prop_key, prop_value), map()),
-  25
+  25,
+  -- The visit's entry on every event, and each event's share of the visit's figures,
+  -- as the ingest session step writes them (collector/src/ingest/session.ts).
+  page(entry), ref.1, source, channel, camp.1, camp.2, campaign, '', '',
+  ev.4, ev.5, ev.6, 1
 FROM (
   SELECT
     number AS s,
@@ -139,7 +156,6 @@ FROM (
     {start:Int64} + toInt64(day) * ${DAY_MS} + toInt64(43200000 * (r(2, s) + r(3, s))) AS start_ms,
     -- People: a pool half the number of visits, some coming back far more than others.
     toUInt64(floor({sessions:UInt64} / 2 * pow(r(5, s), 1.6))) AS person,
-    cityHash64(person, day, 'visitor') AS visitor_id,
     bitOr(cityHash64(s, 'session'), 1) AS session_id,
     if(r(6, s) < 0.45, 1, least(12, 2 + toUInt32(floor(-log(r(7, s) + 1e-9) * 2)))) AS pageviews,
     multiIf(r(8, s) < 0.04, 'Signup', r(8, s) < 0.11, 'Download', r(8, s) < 0.14,
@@ -166,7 +182,20 @@ FROM (
     arrayConcat(
       arrayFlatten(arrayMap(j -> if(cityHash64(s, j, 'eng') % 4 != 0,
         [(0, toUInt32(j)), (1, toUInt32(j))], [(0, toUInt32(j))]), range(pageviews))),
-      if(custom = '', [], [(2, toUInt32(pageviews - 1))])) AS evs
+      if(custom = '', [], [(2, toUInt32(pageviews - 1))])) AS kinds,
+    -- In time order, with times (epoch ms): pages 95 s apart and a little more, the
+    -- custom event 20 s and the beacon 25 s after their page; the first page starts it.
+    arraySort(x -> x.3, arrayMap(k -> (k.1, k.2, start_ms + toInt64(k.2) * 95000
+      + if(k.2 = 0, 0, toInt64(cityHash64(s, k.2, 'gap') % 60000))
+      + multiIf(k.1 = 1, 25000, k.1 = 2, 20000, 0)), kinds)) AS timed,
+    -- Bounce state after each event: at most one pageview, no (interactive) custom event.
+    arrayMap((p, c) -> toInt8(p <= 1 AND c = 0),
+      arrayCumSum(arrayMap(x -> toUInt32(x.1 = 0), timed)),
+      arrayCumSum(arrayMap(x -> toUInt32(x.1 = 2), timed))) AS bounce_state,
+    arrayMap((x, i, b, d) -> (x.1, x.2, x.3, toUInt8(i = 1),
+        toInt8(b - if(i = 1, 0, bounce_state[i - 1])), toUInt32(d)),
+      timed, arrayEnumerate(timed), bounce_state,
+      arrayDifference(arrayMap(x -> x.3, timed))) AS evs
   FROM numbers({sessions:UInt64})
 )
 ARRAY JOIN evs AS ev
@@ -248,6 +277,29 @@ async function main(): Promise<void> {
     )
     if (reuse) console.log(`using the events already in ${dir}`)
     else await load(store, addDays(today, -DAYS))
+    if (values.rollup) {
+      // The daily figures, as a collector sums them in the background: every day up to
+      // the day before yesterday (a day is summed once the next is over).
+      const rollup = createDailyRollup({
+        store,
+        now: () => Date.parse(`${today}T12:00:00Z`),
+        sites: () => [SITE],
+        logger: createLogger('silent'),
+        intervalMs: 60_000,
+      })
+      // Summed from scratch, also on reused data (the time it takes is a figure too).
+      await store.client.command({ query: `TRUNCATE TABLE ${store.table('daily_stats')}` })
+      const started = performance.now()
+      const cpu = process.cpuUsage()
+      const days = await rollup.refresh({ full: true, maxDays: 10_000 })
+      const used = process.cpuUsage(cpu)
+      console.log(
+        `daily rollup: ${days} days summed in ${((performance.now() - started) / 1000).toFixed(1)} s (CPU ${((used.user + used.system) / 1e6).toFixed(1)} s)`,
+      )
+    } else {
+      await store.client.command({ query: `TRUNCATE TABLE ${store.table('daily_stats')}` })
+      console.log('daily rollup: off (--no-rollup), every query reads events')
+    }
 
     const goals = createGoalStore(store)
     await goals.add(SITE, { type: 'event', name: 'Signup' })
@@ -330,6 +382,28 @@ async function main(): Promise<void> {
       },
     ]
 
+    // With a filter (a dashboard after a click): the rollup holds no filtered figures,
+    // so these read the events of the whole period. Timed alone, not in the overview.
+    const filtered: Panel[] = [
+      {
+        name: 'filtered: headline, source Google',
+        run: report({
+          metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'],
+          filters: [['is', 'visit:source', ['Google']]],
+        }),
+      },
+      {
+        name: 'filtered: top pages, country DE',
+        run: report({
+          metrics: ['visitors', 'pageviews'],
+          dimensions: ['event:page'],
+          filters: [['is', 'visit:country', ['DE']]],
+          order_by: [['visitors', 'desc']],
+          pagination: { limit: 10 },
+        }),
+      },
+    ]
+
     const ranges: [string, [string, string]][] = [
       ['30 days', [addDays(today, -30), addDays(today, -1)]],
       ['90 days', [addDays(today, -DAYS), addDays(today, -1)]],
@@ -369,6 +443,18 @@ async function main(): Promise<void> {
       for (let i = 0; i < RUNS; i++)
         samples.push(await time(() => Promise.all(panels.map((p) => p.run(range)))))
       summarize(label, `whole overview: ${panels.length} panels in parallel`, samples)
+      // The funnel is the one panel no rollup can hold (its steps are any): without it.
+      const rest = panels.filter((p) => !p.name.startsWith('funnel'))
+      const restSamples = []
+      for (let i = 0; i < RUNS; i++)
+        restSamples.push(await time(() => Promise.all(rest.map((p) => p.run(range)))))
+      summarize(label, `overview without the funnel: ${rest.length} panels`, restSamples)
+      for (const panel of filtered) {
+        await panel.run(range)
+        const runs = []
+        for (let i = 0; i < RUNS; i++) runs.push(await time(() => panel.run(range)))
+        summarize(label, panel.name, runs)
+      }
     }
     console.log(
       `load average after: ${loadavg()

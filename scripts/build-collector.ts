@@ -17,7 +17,7 @@ export const COLLECTOR_OUT_DIR = path.join(ROOT, 'dist', 'collector', 'src')
 /** Compile the collector; returns the number of files written. */
 export async function buildCollector(outDir = COLLECTOR_OUT_DIR): Promise<number> {
   const entryPoints = (await readdir(SOURCE_DIR, { recursive: true }))
-    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+    .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts') && !file.endsWith('.d.ts'))
     .map((file) => path.join(SOURCE_DIR, file))
   // A clean directory: a source file removed since the last build leaves nothing behind.
   await rm(outDir, { recursive: true, force: true })

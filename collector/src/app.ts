@@ -25,16 +25,16 @@ import { createDashboardApp, type DashboardAsset } from './http/dashboard.js'
 import type { Store } from './store/client.js'
 import type { PrivacyOps } from './store/privacy.js'
 import type { ErasureQueue } from './store/erasure-queue.js'
-import type { Health } from './health.js'
+import { createHealthApp, type Health } from './health.js'
 import { createLogThrottle, type Logger } from './logger.js'
-import {
-  createIngestHandler,
-  eventPreflight,
-  eventRouteDocs,
-  type IngestRouteDeps,
-} from './ingest/route.js'
+import { createEventApp, eventRouteDocs, type IngestRouteDeps } from './ingest/route.js'
 import { createReportsApp, reportRouteDocs, type ReportsDeps } from './reports/routes.js'
-import { createShareAdminApp, shareRouteDocs, type ShareAdminDeps } from './share/routes.js'
+import {
+  createShareAdminApp,
+  createShareViewApp,
+  shareRouteDocs,
+  type ShareAdminDeps,
+} from './share/routes.js'
 import { createExportApp, exportRouteDocs, type ExportDeps } from './exports/routes.js'
 
 export interface AppDeps extends IngestRouteDeps {
@@ -119,8 +119,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.use(timeRequests(deps.timings.requests))
 
-  app.options('/api/event', eventPreflight)
-  app.post('/api/event', createIngestHandler(deps))
+  app.route('/api/event', createEventApp(deps))
 
   app.options('/api/forget', (c) =>
     c.body(null, 204, {
@@ -151,32 +150,13 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/api/sites', createSiteListApp(deps))
 
   app.route('/api/admin/shares', createShareAdminApp(deps.shareAdmin))
+  app.route('/api/v1/share', createShareViewApp(deps.reports.thirdParty))
   app.route('/api/v1/export', createExportApp(deps.exports))
   app.route('/api', createReportsApp(deps.reports))
 
   app.get('/js/:file', createTrackerHandler(deps.trackerAssets))
 
-  app.get('/healthz', async (c) => {
-    try {
-      await deps.checkStore()
-      deps.health.set('store_unreachable', undefined)
-    } catch {
-      deps.health.set('store_unreachable', 'The store does not answer.')
-    }
-    const reasons = deps.health.reasons()
-    if (reasons.length === 0) return c.json({ status: 'ok' })
-    return c.json(
-      {
-        status: 'degraded',
-        reasons: reasons.map(({ code, detail, since }) => ({
-          code,
-          message: detail,
-          since: new Date(since).toISOString(),
-        })),
-      },
-      503,
-    )
-  })
+  app.route('/healthz', createHealthApp(deps))
 
   const openapi = createOpenApiRegistry({ title: 'Glimpse', version: '0.1.0' })
   openapi.add(

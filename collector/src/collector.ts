@@ -39,6 +39,7 @@ import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
+import { createDailyRollup, ROLLUP_INTERVAL_MS } from './reports/rollup.js'
 import { createShareStore } from './share/store.js'
 import { createThirdPartyDoor } from './share/third-party.js'
 import { accessOf, adminAccessOf } from './reports/access.js'
@@ -190,6 +191,15 @@ export async function createCollector(
     batchTimes: timings.erasures,
   })
 
+  // The daily figures the reports read for whole past days (see reports/rollup.ts).
+  const rollup = createDailyRollup({
+    store,
+    now,
+    sites: () => sites.list(),
+    logger,
+    intervalMs: ROLLUP_INTERVAL_MS,
+  })
+
   const sessionMs = config.LOGIN_SESSION_DAYS * DAY_MS
   const accounts = createAccountStore(store, { now, sessionMs })
   // The first admin (or the setup code) is decided once the store answers.
@@ -223,6 +233,7 @@ export async function createCollector(
     )
     shipper.start()
     await erasures.start()
+    if (!closing) rollup.start()
   }
   let closing = false
   let storeReady = false
@@ -313,7 +324,7 @@ export async function createCollector(
     anonymizedKey: (c) => {
       const principal = c.get('principal')
       return principal?.kind === 'key' && principal.scope === 'anonymized'
-        ? principal.id
+        ? { id: principal.id, ...(principal.noise === undefined ? {} : { noise: principal.noise }) }
         : undefined
     },
   })
@@ -414,6 +425,7 @@ export async function createCollector(
       ])
       // A batch under way ships the spool and needs the store: it ends before both close.
       await erasures.stop()
+      await rollup.stop()
       // Without migrations applied there is nothing to ship into: the spool keeps it all.
       await sink.close(storeReady ? deadline : Date.now())
       await store.close()

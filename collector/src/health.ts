@@ -4,6 +4,8 @@
  * raise a reason and clear it themselves once the fault is gone; `/healthz` reports
  * them. Reasons are snake_case codes with a short human detail.
  */
+import { Hono } from 'hono'
+
 export interface Health {
   /** Raise (`detail` given) or clear (`undefined`) a reason. */
   set(reason: string, detail: string | undefined): void
@@ -23,4 +25,33 @@ export function createHealth(now: () => number = Date.now): Health {
     },
     reasons: () => [...active].map(([code, { detail, since }]) => ({ code, detail, since })),
   }
+}
+
+/** GET /healthz: asks the store, then reports every active reason (503 when any). */
+export function createHealthApp(deps: {
+  /** Resolves when the store answers; rejects otherwise. */
+  checkStore: () => Promise<void>
+  health: Health
+}): Hono {
+  return new Hono().get('/', async (c) => {
+    try {
+      await deps.checkStore()
+      deps.health.set('store_unreachable', undefined)
+    } catch {
+      deps.health.set('store_unreachable', 'The store does not answer.')
+    }
+    const reasons = deps.health.reasons()
+    if (reasons.length === 0) return c.json({ status: 'ok' })
+    return c.json(
+      {
+        status: 'degraded',
+        reasons: reasons.map(({ code, detail, since }) => ({
+          code,
+          message: detail,
+          since: new Date(since).toISOString(),
+        })),
+      },
+      503,
+    )
+  })
 }

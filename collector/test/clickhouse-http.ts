@@ -5,6 +5,11 @@
  * /ping, queries in the body, inserts with the query in the URL and data in the body,
  * `param_*` query parameters and settings as URL parameters, errors as non-200 answers
  * with X-ClickHouse-Exception-Code.
+ *
+ * A server applies URL settings to one query. The embedded connection applies them with
+ * SET on its one session, where they would stay for every later query (a deduplication
+ * token of one insert silently dropping the next ones): so each query also names every
+ * setting an earlier one changed, at its default value.
  */
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -38,6 +43,25 @@ function unescapeParam(value: string): string {
 
 export async function startClickHouseHttp(dataDir: string, port = 0): Promise<ClickHouseHttp> {
   const connection = createChdbConnection({ path: dataDir })
+  // The default value of every setting a query has changed so far.
+  const defaults = new Map<string, string>()
+  const withDefaults = async (settings: Record<string, string>) => {
+    const unseen = Object.keys(settings).filter((name) => !defaults.has(name))
+    if (unseen.length > 0) {
+      const result = await connection.query({
+        query:
+          'SELECT name, default FROM system.settings WHERE has({names:Array(String)}, name) FORMAT JSONEachRow',
+        query_params: { names: unseen },
+      })
+      let text = ''
+      for await (const chunk of result.stream) text += String(chunk)
+      for (const line of text.split('\n').filter(Boolean)) {
+        const row = JSON.parse(line) as { name: string; default: string }
+        defaults.set(row.name, row.default)
+      }
+    }
+    return { ...Object.fromEntries(defaults), ...settings }
+  }
   const server: Server = createServer((req, res) => {
     const chunks: Buffer[] = []
     req.on('data', (chunk: Buffer) => chunks.push(chunk))
@@ -59,8 +83,9 @@ export async function startClickHouseHttp(dataDir: string, port = 0): Promise<Cl
         delete settings.wait_end_of_query
         try {
           const inUrl = url.searchParams.get('query')
+          const scoped = await withDefaults(settings)
           if (inUrl !== null && /^\s*INSERT\b/i.test(inUrl)) {
-            await connection.insert({ query: inUrl, values: body, clickhouse_settings: settings })
+            await connection.insert({ query: inUrl, values: body, clickhouse_settings: scoped })
             res.writeHead(200, { 'Content-Type': 'text/plain', 'X-ClickHouse-Summary': '{}' }).end()
             return
           }
@@ -68,7 +93,7 @@ export async function startClickHouseHttp(dataDir: string, port = 0): Promise<Cl
           const result = await connection.query({
             query: sql,
             query_params: queryParams,
-            clickhouse_settings: settings,
+            clickhouse_settings: scoped,
           })
           res.writeHead(200, { 'Content-Type': 'text/plain', 'X-ClickHouse-Summary': '{}' })
           result.stream.pipe(res)

@@ -39,7 +39,7 @@ export async function tempDir(
 }
 
 /** The files under `root` whose bytes contain `needle` (directories may vanish meanwhile). */
-export async function filesContaining(root: string, needle: string): Promise<string[]> {
+export async function filesContaining(root: string, needle: string | Buffer): Promise<string[]> {
   const hits: string[] = []
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {

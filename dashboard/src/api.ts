@@ -39,21 +39,32 @@ export function onUnauthorized(listener: () => void): () => void {
   return () => unauthorizedListeners.delete(listener)
 }
 
+/**
+ * A third party's credential (the shared view's token and password): sent as headers,
+ * and then no cookie rides along, so a signed-in owner opening a share sees what the
+ * share shows, nothing more.
+ */
+export interface Credential {
+  headers: Record<string, string>
+}
+
 export async function api<T>(
   method: 'GET' | 'POST' | 'PATCH' | 'PUT' | 'DELETE',
   path: string,
   body?: unknown,
   signal?: AbortSignal,
+  credential?: Credential,
 ): Promise<T> {
   let response: Response
   try {
     response = await fetch(path, {
       method,
-      credentials: 'same-origin',
-      headers:
-        body === undefined
-          ? { Accept: 'application/json' }
-          : { 'Content-Type': 'application/json', Accept: 'application/json' },
+      credentials: credential === undefined ? 'same-origin' : 'omit',
+      headers: {
+        Accept: 'application/json',
+        ...(body === undefined ? {} : { 'Content-Type': 'application/json' }),
+        ...credential?.headers,
+      },
       body: body === undefined ? null : JSON.stringify(body),
       signal: signal ?? null,
     })
@@ -67,7 +78,7 @@ export async function api<T>(
   }
   if (!response.ok) {
     const error = await errorFrom(response)
-    if (response.status === 401 && !path.startsWith('/api/auth/')) {
+    if (response.status === 401 && credential === undefined && !path.startsWith('/api/auth/')) {
       for (const listener of unauthorizedListeners) listener()
     }
     throw error

@@ -5,14 +5,18 @@
 import { useCallback, useEffect, useState } from 'preact/hooks'
 import { api, messageOf, onUnauthorized } from './api.js'
 import { fetchAuthState, type AuthState } from './auth.js'
+import { lazyView } from './components/lazy.js'
 import { ErrorBox, Spinner } from './components/states.js'
 import { navigate, useLocation } from './router.js'
 import { Dashboard } from './views/dashboard.js'
-import { Keys } from './views/keys.js'
 import { Login, Setup } from './views/login.js'
-import { SiteSettings } from './views/site-settings.js'
 import { Sites } from './views/sites.js'
-import { Users } from './views/users.js'
+
+// Settings are their own files: the dashboard's first view does not wait for them.
+const SiteSettings = lazyView(() => import('./views/site-settings.js').then((m) => m.SiteSettings))
+const Keys = lazyView(() => import('./views/keys.js').then((m) => m.Keys))
+const Users = lazyView(() => import('./views/users.js').then((m) => m.Users))
+const AuditLog = lazyView(() => import('./views/audit.js').then((m) => m.AuditLog))
 
 export function App() {
   const [state, setState] = useState<AuthState | undefined>(undefined)
@@ -50,13 +54,15 @@ export function App() {
   const parts = location.path.split('/').filter(Boolean).map(decodeURIComponent)
   let view
   if (parts[0] === 'sites' && parts[1] !== undefined && parts[2] === 'settings') {
-    view = <SiteSettings site={parts[1]} admin={user.role === 'admin'} />
+    view = <SiteSettings site={parts[1]} admin={user.role === 'admin'} section={parts[3]} />
   } else if (parts[0] === 'sites' && parts[1] !== undefined) {
     view = <Dashboard site={parts[1]} search={location.search} />
   } else if (parts[0] === 'settings' && parts[1] === 'keys') {
     view = <Keys />
   } else if (parts[0] === 'settings' && parts[1] === 'users') {
     view = <Users self={user} />
+  } else if (parts[0] === 'settings' && parts[1] === 'audit' && user.role === 'admin') {
+    view = <AuditLog />
   } else if (parts.length === 0 || parts[0] === 'sites') {
     view = <Sites admin={user.role === 'admin'} />
   } else {
@@ -91,6 +97,9 @@ export function App() {
               </a>
               <a href="/settings/users" aria-current={current === 'users' ? 'page' : undefined}>
                 Users
+              </a>
+              <a href="/settings/audit" aria-current={current === 'audit' ? 'page' : undefined}>
+                Audit log
               </a>
             </>
           )}

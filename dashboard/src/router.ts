@@ -18,8 +18,13 @@ function current(): Location {
 
 export function navigate(url: string, options: { replace?: boolean } = {}): void {
   const target = new URL(url, window.location.href)
-  const next = `${target.pathname}${target.search}`
-  if (next === `${window.location.pathname}${window.location.search}`) return
+  // The shared view's token lives in the fragment: a change of view on the same page keeps it.
+  const hash =
+    target.hash === '' && target.pathname === window.location.pathname
+      ? window.location.hash
+      : target.hash
+  const next = `${target.pathname}${target.search}${hash}`
+  if (next === `${window.location.pathname}${window.location.search}${window.location.hash}`) return
   if (options.replace === true) window.history.replaceState(null, '', next)
   else window.history.pushState(null, '', next)
   for (const listener of listeners) listener()

@@ -1,8 +1,11 @@
 /**
  * The Stats API in the shape of Plausible's v2 (`POST /api/v2/query`): request and
- * response types, and the calls the dashboard makes.
+ * response types, and the calls the dashboard makes. Panels ask through the
+ * {@link StatsSource} in context: the owner's session, or a share link's token.
  */
-import { api } from './api.js'
+import { createContext } from 'preact'
+import { useContext } from 'preact/hooks'
+import { api, type Credential } from './api.js'
 
 export type Metric =
   | 'visitors'
@@ -39,14 +42,52 @@ export interface StatsRow {
   comparison?: { dimensions: string[]; metrics: (number | null)[]; change: (number | null)[] }
 }
 
+/** What the anonymizer applied to an answer for a third party (`meta.anonymized`). */
+export interface AnonymizedMeta {
+  k: number
+  granularity: 'day' | 'week' | 'month'
+  suppressed: number
+  suppressed_buckets: number
+  suppressed_query: boolean
+  coarsened: { dimension: string; value: string; as: string }[]
+  other: boolean
+  noise: { mechanism: string; epsilon: number; metrics: string[] } | null
+}
+
 export interface StatsResult {
   results: StatsRow[]
-  meta: { time_labels?: string[]; total_rows?: number; [key: string]: unknown }
+  meta: {
+    time_labels?: string[]
+    total_rows?: number
+    comparison_date_range?: [string, string]
+    anonymized?: AnonymizedMeta
+    [key: string]: unknown
+  }
   query: { date_range?: [string, string]; [key: string]: unknown }
 }
 
-export function query(body: StatsQuery, signal?: AbortSignal): Promise<StatsResult> {
-  return api<StatsResult>('POST', '/api/v2/query', body, signal)
+/** The value of the row that stands for every group not shown on its own. */
+export const OTHER = '(other)'
+
+export function query(
+  body: StatsQuery,
+  signal?: AbortSignal,
+  credential?: Credential,
+): Promise<StatsResult> {
+  return api<StatsResult>('POST', '/api/v2/query', body, signal, credential)
+}
+
+/** Where panels get their figures. */
+export interface StatsSource {
+  query(body: StatsQuery, signal?: AbortSignal): Promise<StatsResult>
+}
+
+export const SourceContext = createContext<StatsSource>({
+  query: (body, signal) => query(body, signal),
+})
+
+export function useSource(): StatsSource {
+  return useContext(SourceContext)
 }
 
 export async function realtimeVisitors(site: string, signal?: AbortSignal): Promise<number> {

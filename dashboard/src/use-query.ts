@@ -4,6 +4,8 @@ import { messageOf } from './api.js'
 
 export interface Loaded<T> {
   data: T | undefined
+  /** The key the data was loaded for (the data stays while a new key loads). */
+  dataKey: string | undefined
   error: string | undefined
   loading: boolean
   retry: () => void
@@ -13,7 +15,7 @@ export function useLoad<T>(
   key: string | undefined,
   load: (signal: AbortSignal) => Promise<T>,
 ): Loaded<T> {
-  const [data, setData] = useState<T | undefined>(undefined)
+  const [loadedData, setData] = useState<{ key: string; value: T } | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const [loading, setLoading] = useState(key !== undefined)
   const [attempt, setAttempt] = useState(0)
@@ -25,7 +27,7 @@ export function useLoad<T>(
     load(controller.signal).then(
       (value) => {
         if (controller.signal.aborted) return
-        setData(value)
+        setData({ key, value })
         setLoading(false)
       },
       (e: unknown) => {
@@ -38,5 +40,5 @@ export function useLoad<T>(
     // `load` is described by `key`.
   }, [key, attempt])
   const retry = useCallback(() => setAttempt((n) => n + 1), [])
-  return { data, error, loading, retry }
+  return { data: loadedData?.value, dataKey: loadedData?.key, error, loading, retry }
 }

@@ -1,7 +1,9 @@
 /**
  * API keys for the Stats API, for admins (mounted at /api/admin/keys):
- *   POST   /      { name, sites: 'all' | [domain…], scope: 'full' | 'anonymized' }
- *                 → 201 with the key, shown this once (stored only as its SHA-256)
+ *   POST   /      { name, sites: 'all' | [domain…], scope: 'full' | 'anonymized',
+ *                   noise_epsilon? }  → 201 with the key, shown this once (stored only
+ *                 as its SHA-256); noise only for `anonymized` keys, fixed for the key
+ * Making and revoking a key are written to the audit log (ids and settings, no key).
  *   GET    /      every key, revoked ones too, with its last use
  *   DELETE /:id   revoke: refused at once on this collector, within seconds elsewhere
  * A key is never an admin: it reads reports of its sites, nothing more.
@@ -9,6 +11,7 @@
 import { Hono } from 'hono'
 import { z } from 'zod'
 import type { AccountStore } from '../auth/store.js'
+import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
 import type { RouteDoc } from '../http/openapi.js'
@@ -18,6 +21,7 @@ import { fromClickHouseTime } from '../time.js'
 export interface KeyAdminDeps {
   accounts: AccountStore
   hasSite: (domain: string) => boolean
+  privacy: Pick<PrivacyOps, 'note'>
 }
 
 /** Which sites a key or a viewer may read: all, or the ones listed. */
@@ -28,14 +32,21 @@ export const createKeyBody = z
     name: z.string().trim().min(1).max(100),
     sites: siteScope,
     scope: z.enum(['full', 'anonymized']),
+    /** ε of sticky discrete-Laplace noise on the key's counts (smaller: more noise). */
+    noise_epsilon: z.number().min(0.01).max(10).optional(),
   })
   .strict()
+  .refine((body) => body.noise_epsilon === undefined || body.scope === 'anonymized', {
+    message: 'noise applies to keys scoped anonymized only',
+    path: ['noise_epsilon'],
+  })
 
 const keyFields = {
   id: z.string(),
   name: z.string(),
   sites: siteScope,
   scope: z.enum(['full', 'anonymized']),
+  noise_epsilon: z.number().nullable(),
   created_at: z.string(),
 }
 const createdKeyJson = z.object({ ...keyFields, key: z.string() })
@@ -97,6 +108,10 @@ export function checkSites(
   return { ok: true, sites: out }
 }
 
+/** The audit log's site of a key: its one site, or '' for several or all. */
+const auditSite = (sites: 'all' | string[]): string =>
+  sites !== 'all' && sites.length === 1 ? (sites[0] ?? '') : ''
+
 export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
   const app = new Hono()
 
@@ -110,7 +125,15 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
       body.value.name,
       sites.sites,
       body.value.scope,
+      body.value.noise_epsilon ?? null,
     )
+    await deps.privacy.note('key_create', auditSite(record.sites), {
+      id: record.id,
+      name: record.name,
+      sites: record.sites,
+      scope: record.scope,
+      noise_epsilon: record.noiseEpsilon,
+    })
     return c.json(
       {
         id: record.id,
@@ -118,6 +141,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
         name: record.name,
         sites: record.sites,
         scope: record.scope,
+        noise_epsilon: record.noiseEpsilon,
         created_at: fromClickHouseTime(record.createdAt),
       },
       201,
@@ -132,6 +156,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
         name: key.name,
         sites: key.sites,
         scope: key.scope,
+        noise_epsilon: key.noiseEpsilon,
         created_at: fromClickHouseTime(key.createdAt),
         last_used_at: key.lastUsedAt === null ? null : fromClickHouseTime(key.lastUsedAt),
         revoked: key.revoked,
@@ -143,6 +168,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
     const id = c.req.param('id')
     if (id.length > 64 || !(await deps.accounts.revokeKey(id)))
       return errorResponse(c, 404, 'unknown_key', 'No such key (or revoked already).')
+    await deps.privacy.note('key_revoke', '', { id })
     return c.body(null, 204)
   })
   return app

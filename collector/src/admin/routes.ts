@@ -5,6 +5,7 @@
  *   PUT  /api/admin/sites/:site/retention { months }            change a site's retention (0: forever)
  *   PUT  /api/admin/sites/:site/hostnames { hostnames }         page hostnames accepted
  *   PUT  /api/admin/sites/:site/scrubbing { kinds, drop_props } what the scrubber replaces
+ *   GET  /api/admin/audit?site=&action=&limit=&offset=           the audit log, newest first
  *   /api/admin/sites, /api/admin/keys, /api/admin/users          see sites.ts, keys.ts, users.ts
  */
 import { Hono } from 'hono'
@@ -14,6 +15,7 @@ import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
 import type { RouteDoc } from '../http/openapi.js'
+import { auditRouteDocs, createAuditApp } from './audit.js'
 import { createKeyAdminApp, type KeyAdminDeps } from './keys.js'
 import { createSiteAdminApp, type SiteAdminDeps } from './sites.js'
 import { createUserAdminApp } from './users.js'
@@ -48,6 +50,7 @@ export function createAdminApp(deps: AdminDeps): Hono {
   app.route('/sites', createSiteAdminApp(deps))
   app.route('/keys', createKeyAdminApp(deps))
   app.route('/users', createUserAdminApp(deps))
+  app.route('/audit', createAuditApp(deps))
 
   app.post('/erasure', async (c) => {
     const body = await readJsonBody(c, erasureBody)
@@ -160,4 +163,5 @@ export const adminRouteDocs: RouteDoc[] = [
       404: { description: 'No such site.' },
     },
   },
+  ...auditRouteDocs,
 ]

@@ -164,6 +164,10 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     )
     if (row === undefined)
       return errorResponse(c, 409, 'site_exists', 'The site is registered already.')
+    await deps.privacy.note('site_create', domain, {
+      retention_months: row.retention_months,
+      k: row.k,
+    })
     await deps.reloadSites()
     return c.json(toSiteJson(row), 201)
   })
@@ -196,6 +200,7 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     if (change.retention_months !== undefined)
       await deps.privacy.setRetention(domain, change.retention_months)
     if (hostnames !== undefined) await deps.privacy.setHostnames(domain, hostnames)
+    const before = await find(domain)
     if (
       change.timezone !== undefined ||
       change.k !== undefined ||
@@ -216,6 +221,8 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
         deps.now(),
       )
     }
+    if (change.k !== undefined && before !== undefined && before.k !== change.k)
+      await deps.privacy.note('k', domain, { from: before.k, to: change.k })
     await deps.reloadSites()
     const row = await find(domain)
     return row === undefined ? unknownSite(c) : c.json(toSiteJson(row))
@@ -225,6 +232,7 @@ export function createSiteAdminApp(deps: SiteAdminDeps): Hono {
     const domain = normalizeDomain(c.req.param('site'))
     if (domain === undefined || !(await deleteSite(deps.store, domain, deps.now())))
       return unknownSite(c)
+    await deps.privacy.note('site_delete', domain, {})
     await deps.reloadSites()
     return c.body(null, 204)
   })

@@ -227,9 +227,9 @@ describe('the anonymizer on hand-made figures (k = 5)', () => {
         {
           metrics: ['visitors'],
           date_range: [D1, D1],
-          include: { comparisons: { mode: 'previous_period' } },
+          include: { comparisons: { mode: 'custom', date_range: [dayOf(-1), dayOf(0)] } },
         },
-        /Comparisons/,
+        /comparison period: .*completed/i,
       ],
     ]
     for (const [body, message] of refusals) {
@@ -240,6 +240,62 @@ describe('the anonymizer on hand-made figures (k = 5)', () => {
         expect(outcome.message).toMatch(message)
       }
     }
+  })
+
+  it('a breakdown by the filtered dimension has no empty "(other)" row', async () => {
+    const answer = await ask(site, {
+      metrics: ['visitors'],
+      date_range: [D1, D1],
+      dimensions: ['visit:country'],
+      filters: [['is', 'visit:country', ['FR']]],
+    })
+    expect(answer.results).toEqual([{ dimensions: ['FR'], metrics: [16] }])
+    expect(answer.meta.anonymized).toMatchObject({ suppressed: 0, other: false })
+  })
+
+  it('comparisons: each period answered on its own rules; a group under k there is null, never 0', async () => {
+    const compared = 'compare.test'
+    // D2: FR 8, DE 6. The day before (D1): FR 7, US 5, DE 2 (under k: DE and US fold).
+    await seed(
+      compared,
+      makeVisitors([
+        ['Paris', D2, 8],
+        ['Berlin', D2, 6],
+        ['Paris', D1, 7],
+        ['Austin', D1, 5],
+        ['Munich', D1, 2],
+      ]),
+    )
+    interface Compared {
+      results: {
+        dimensions: string[]
+        metrics: number[]
+        comparison: { dimensions: string[]; metrics: (number | null)[] }
+      }[]
+      meta: { anonymized: AnonymizedMeta; comparison_date_range: [string, string] }
+    }
+    const answer = (await ask(compared, {
+      metrics: ['visitors'],
+      date_range: [D2, D2],
+      dimensions: ['visit:country'],
+      include: { comparisons: { mode: 'previous_period' } },
+    })) as unknown as Compared
+    expect(answer.results.map((r) => [r.dimensions, r.metrics, r.comparison.metrics])).toEqual([
+      [['FR'], [8], [7]],
+      [['DE'], [6], [null]],
+    ])
+    expect(answer.meta.comparison_date_range[0]).toBe(`${D1}T00:00:00Z`)
+    expect(answer.meta.anonymized.comparison).toMatchObject({ suppressed: 2 })
+    // A time series: each bucket pairs with the same position in the previous period.
+    const series = (await ask(compared, {
+      metrics: ['visitors'],
+      date_range: [D2, D2],
+      dimensions: ['time:day'],
+      include: { comparisons: { mode: 'previous_period' } },
+    })) as unknown as Compared
+    expect(
+      series.results.map((r) => [r.dimensions, r.comparison.dimensions, r.comparison.metrics]),
+    ).toEqual([[[D2], [D1], [14]]])
   })
 
   it('weeks and months: ranges and buckets of whole periods only', async () => {

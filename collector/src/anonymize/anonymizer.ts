@@ -19,8 +19,14 @@
  *     passes, or everything is folded (the total itself is under k and nothing shows).
  *     Hence total − shown rows is always 0 or a group of at least k.
  *  4. Noise (optional): counts get sticky discrete-Laplace noise after the decisions.
+ *  5. Comparisons: the comparison period must itself be a period the credential may
+ *     ask for, and is answered by the same rules on its own; a row's comparison value
+ *     is that answer's value for the same group, or null (suppressed or absent: never
+ *     a zero that could be told apart from a group under k). "(other)" and coarsened
+ *     rows stand for different groups in each period and get null too.
  */
 import {
+  change,
   runParsed,
   parseQueryRequest,
   type ReportDeps,
@@ -28,7 +34,8 @@ import {
   type ResultRow,
 } from '../reports/runner.js'
 import { defaultOrder } from '../reports/builder.js'
-import type { Day } from '../reports/date-range.js'
+import { dayRange, isoInZone, type Day } from '../reports/date-range.js'
+import { comparisonPeriod, PeriodError } from '../reports/periods.js'
 import {
   VISITOR_DIMENSIONS,
   type Filter,
@@ -72,6 +79,8 @@ export interface AnonymizedMeta {
   /** Rows that stand for several groups of the breakdown, and what they are. */
   coarsened: { dimension: string; value: string; as: string }[]
   other: boolean
+  /** What the comparison period's own answer suppressed, when one was asked for. */
+  comparison?: { suppressed: number; suppressed_buckets: number; suppressed_query: boolean }
   noise: { mechanism: 'discrete_laplace'; epsilon: number; metrics: string[] } | null
 }
 
@@ -127,18 +136,106 @@ export async function anonymize(
       code: 'site_not_found',
       message: 'No such site, or no access to it.',
     }
-  const planned = planQuery(query, grant, timeZone, deps.reports.now())
+  const { comparisons, ...include } = query.include
+  const main: Query = { ...query, include }
+  const planned = planQuery(main, grant, timeZone, deps.reports.now())
   if (!planned.ok) return { ok: false, status: 400, code: 'not_allowed', message: planned.message }
   const k = Math.max(MIN_K, Math.floor(deps.kOf(query.site_id)))
   const noise =
     grant.noise === undefined
       ? undefined
       : await createNoiseSource(grant.noise.secret, grant.noise.epsilon)
+  const answer = (q: Query, plan: Plan) =>
+    new Anonymizer(q, plan, grant, k, deps.reports, noise).answer(timeZone)
   try {
-    return await new Anonymizer(query, planned.plan, grant, k, deps.reports, noise).answer(timeZone)
+    if (comparisons === undefined) return await answer(main, planned.plan)
+    // The comparison period, checked like any question the credential may ask.
+    const { first, last } = planned.plan
+    let range
+    try {
+      range = comparisonPeriod(dayRange(first, last, timeZone), comparisons, timeZone)
+    } catch (error) {
+      if (error instanceof PeriodError)
+        return { ok: false, status: 400, code: 'invalid_query', message: error.message }
+      throw error
+    }
+    const days = range.days
+    if (days === undefined)
+      return {
+        ok: false,
+        status: 400,
+        code: 'not_allowed',
+        message: 'The comparison period must be whole days.',
+      }
+    const previous: Query = {
+      ...main,
+      date_range: [days.first, days.last],
+      pagination: { limit: ROW_CAP, offset: 0 },
+    }
+    const plannedPrevious = planQuery(previous, grant, timeZone, deps.reports.now())
+    if (!plannedPrevious.ok)
+      return {
+        ok: false,
+        status: 400,
+        code: 'not_allowed',
+        message: `The comparison period: ${plannedPrevious.message}`,
+      }
+    const [now, before] = await Promise.all([
+      answer(main, planned.plan),
+      answer(previous, plannedPrevious.plan),
+    ])
+    if (!now.ok) return now
+    if (!before.ok) return before
+    compare(now.body, before.body, main, planned.plan, plannedPrevious.plan)
+    now.body.meta.comparison_date_range = [
+      isoInZone(range.from, timeZone),
+      isoInZone(range.to - 1000, timeZone),
+    ]
+    now.body.query.include = query.include
+    return now
   } catch (error) {
     if (error instanceof Refusal) return error.outcome
     throw error
+  }
+}
+
+type Answer = Extract<ReportOutcome, { ok: true }>['body']
+
+/** Give each row of an answer its comparison from the comparison period's answer. */
+function compare(now: Answer, before: Answer, query: Query, plan: Plan, previous: Plan): void {
+  const meta = now.meta as { anonymized: AnonymizedMeta }
+  const beforeMeta = (before.meta as { anonymized: AnonymizedMeta }).anonymized
+  meta.anonymized.comparison = {
+    suppressed: beforeMeta.suppressed,
+    suppressed_buckets: beforeMeta.suppressed_buckets,
+    suppressed_query: beforeMeta.suppressed_query,
+  }
+  // Time buckets pair up by position: the n-th bucket of each period.
+  const timeIndex = plan.time === undefined ? -1 : query.dimensions.indexOf(plan.time)
+  const labels = plan.time === undefined ? [] : bucketsOf(plan.first, plan.last, plan.time)
+  const previousLabels =
+    previous.time === undefined ? [] : bucketsOf(previous.first, previous.last, previous.time)
+  const folded = (anonymized: AnonymizedMeta, dims: string[]) =>
+    dims.some((value) => value === OTHER || anonymized.coarsened.some((c) => c.value === value))
+  const key = (dims: string[]) => JSON.stringify(dims)
+  const byKey = new Map(
+    before.results
+      .filter((row) => !folded(beforeMeta, row.dimensions))
+      .map((row) => [key(row.dimensions), row]),
+  )
+  for (const row of now.results) {
+    const dims = [...row.dimensions]
+    if (timeIndex >= 0) {
+      const position = labels.findIndex(([label]) => label === dims[timeIndex])
+      dims[timeIndex] = previousLabels[position]?.[0] ?? ''
+    }
+    const match = folded(meta.anonymized, row.dimensions) ? undefined : byKey.get(key(dims))
+    const metrics = match?.metrics ?? query.metrics.map(() => null)
+    row.comparison = {
+      dimensions: dims,
+      metrics,
+      change: query.metrics.map((m, i) => change(m, row.metrics[i] ?? null, metrics[i] ?? null)),
+    }
   }
 }
 
@@ -501,8 +598,10 @@ class Anonymizer {
       if (changed) continue
       const other = await remainder(levels.length)
       const group = JSON.stringify([])
-      otherShown = this.present(other, group) && this.passes(other, group)
-      if (this.present(other, group) && !otherShown) {
+      // "(other)" is shown when it holds someone in the answer's own context (the
+      // complement context may hold groups the filter leaves out) and passes everywhere.
+      otherShown = this.size(other, group) > 0 && this.passes(other, group)
+      if (this.present(other, group) && !this.passes(other, group)) {
         // Fold the smallest row of the coarsest level that still has rows.
         let level = levels.length - 1
         while (level >= 0 && (shown[level]?.size ?? 0) === 0) level--
@@ -558,8 +657,10 @@ class Anonymizer {
         })
       }
     }
+    // Groups of the answer's own context not shown on their own (the complement context's
+    // groups are outside the answer, not suppressed from it).
     this.meta.suppressed += [...candidates].filter(
-      (g) => !(shown[0]?.has(value(g)) ?? false),
+      (g) => !(shown[0]?.has(value(g)) ?? false) && this.size(base, g) > 0,
     ).length
     return rows
   }

@@ -2,7 +2,7 @@
  * What a third-party credential may ask, and the checks a request passes before any
  * figure is read: allowed metrics and dimensions, at most one breakdown, at most one
  * filter (`is` only), whole completed calendar days, weeks or months (the credential's
- * granularity), no hour buckets, no realtime, no comparisons. A request that asks for
+ * granularity), no hour buckets, no realtime. A request that asks for
  * more is refused with a 400 naming what is not allowed; nothing is silently dropped.
  */
 import {
@@ -77,14 +77,29 @@ export interface Grant {
   noise?: { epsilon: number; secret: Uint8Array }
 }
 
-/** The default grant of an API key scoped `anonymized`: every allowed dimension, days, no noise. */
-export function keyGrant(keyId: string, site: string): Grant {
+/**
+ * The grant of an API key scoped `anonymized`: every allowed dimension, days, and the
+ * key's noise if it was made with some.
+ */
+export function keyGrant(
+  keyId: string,
+  site: string,
+  noise?: { epsilon: number; secret: string },
+): Grant {
   return {
     credential: `key:${keyId}`,
     site,
     dimensions: ANONYMIZED_DIMENSIONS,
     metrics: ANONYMIZED_METRICS,
     granularity: 'day',
+    ...(noise === undefined
+      ? {}
+      : {
+          noise: {
+            epsilon: noise.epsilon,
+            secret: Uint8Array.from(Buffer.from(noise.secret, 'hex')),
+          },
+        }),
   }
 }
 
@@ -123,9 +138,6 @@ export function planQuery(query: Query, grant: Grant, timeZone: string, now: num
     if (grant.noise !== undefined && !(COUNT_METRICS as readonly string[]).includes(metric))
       return fail(`Metric \`${metric}\` is not available with noise: only counts are.`)
   }
-  if (query.include.comparisons !== undefined)
-    return fail('Comparisons are not available to this credential.')
-
   let dimension: FilterDimension | undefined
   let time: Plan['time']
   for (const d of query.dimensions) {

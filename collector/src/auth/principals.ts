@@ -24,7 +24,15 @@ export function createPrincipalLookups(
       if (!key.startsWith(KEY_PREFIX)) return undefined
       const found = await accounts.findKey(key)
       if (found === undefined) return undefined
-      return { kind: 'key', id: found.id, sites: found.sites, scope: found.scope }
+      return {
+        kind: 'key',
+        id: found.id,
+        sites: found.sites,
+        scope: found.scope,
+        ...(found.noiseEpsilon === null
+          ? {}
+          : { noise: { epsilon: found.noiseEpsilon, secret: found.noiseSecret } }),
+      }
     },
   }
 }

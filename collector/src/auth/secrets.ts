@@ -26,6 +26,10 @@ export const newApiKey = (): string => `${KEY_PREFIX}${randomToken(24)}`
 /** Login session ids: 256 random bits. */
 export const newSessionId = (): string => randomToken(32)
 
+/** The key of a credential's sticky noise: 256 random bits, hex. */
+export const newNoiseSecret = (): string =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('hex')
+
 /** Record ids (users, keys): random, not secret. */
 export const newId = (): string => randomToken(12)
 

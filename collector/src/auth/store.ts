@@ -9,7 +9,7 @@ import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
 import { toClickHouseTime } from '../time.js'
-import { newApiKey, newId, newSessionId, sha256Hex } from './secrets.js'
+import { newApiKey, newId, newNoiseSecret, newSessionId, sha256Hex } from './secrets.js'
 
 export type Role = 'admin' | 'viewer'
 export type SiteScope = 'all' | string[]
@@ -32,6 +32,10 @@ export interface ApiKey {
   scope: KeyScope
   createdAt: string
   revoked: boolean
+  /** ε of the noise on the key's answers (scope `anonymized` only); null: none. */
+  noiseEpsilon: number | null
+  /** Hex secret that makes the noise sticky per cell ('' without noise). */
+  noiseSecret: string
 }
 
 export interface LoginSession {
@@ -68,7 +72,8 @@ const selectUsers = defineQuery({
 })
 
 const selectKeys = defineQuery({
-  sql: (store) => `SELECT id, key_hash, name, all_sites, sites, scope, created_at, revoked
+  sql: (store) => `SELECT id, key_hash, name, all_sites, sites, scope, created_at, revoked,
+                          noise_epsilon, noise_secret
                    FROM ${store.table('api_keys')} FINAL ORDER BY created_at, id`,
   params: z.object({}),
   row: z
@@ -81,6 +86,8 @@ const selectKeys = defineQuery({
       scope: z.enum(['full', 'anonymized']),
       created_at: time,
       revoked: z.boolean(),
+      noise_epsilon: z.coerce.number().nullable(),
+      noise_secret: z.string(),
     })
     .transform((row): ApiKey => ({
       id: row.id,
@@ -90,6 +97,8 @@ const selectKeys = defineQuery({
       scope: row.scope,
       createdAt: row.created_at,
       revoked: row.revoked,
+      noiseEpsilon: row.noise_epsilon,
+      noiseSecret: row.noise_secret,
     })),
 })
 
@@ -193,6 +202,8 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
     created_at: key.createdAt,
     updated_at: toClickHouseTime(now()),
     revoked: key.revoked,
+    noise_epsilon: key.noiseEpsilon,
+    noise_secret: key.noiseSecret,
   })
 
   return {
@@ -279,6 +290,7 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
       name: string,
       sites: SiteScope,
       scope: KeyScope,
+      noiseEpsilon: number | null = null,
     ): Promise<{ key: string; record: ApiKey }> {
       const key = newApiKey()
       const record: ApiKey = {
@@ -289,6 +301,8 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
         scope,
         createdAt: toClickHouseTime(now()),
         revoked: false,
+        noiseEpsilon,
+        noiseSecret: noiseEpsilon === null ? '' : newNoiseSecret(),
       }
       await insert('api_keys', keyRow(record))
       return { key, record }

@@ -52,7 +52,7 @@ export type WireHandOffResult = Omit<HandOffResult, 'written'> & {
   written:
     | { kept: true }
     | { kept: false; reason: 'overloaded' }
-    | { kept: false; reason: 'storage_unavailable'; error: WireError }
+    | { kept: false; reason: 'storage_unavailable' | 'store_unavailable'; error: WireError }
     | undefined
 }
 
@@ -64,15 +64,14 @@ interface WireError {
 
 export function resultToWire(result: HandOffResult): WireHandOffResult {
   const { written } = result
-  if (written?.kept !== false || written.reason !== 'storage_unavailable')
-    return { ...result, written }
+  if (written?.kept !== false || written.reason === 'overloaded') return { ...result, written }
   const error = written.error
   const code = (error as { code?: unknown } | null)?.code
   return {
     ...result,
     written: {
       kept: false,
-      reason: 'storage_unavailable',
+      reason: written.reason,
       error: {
         name: error instanceof Error ? error.name : 'Error',
         message: error instanceof Error ? error.message : String(error),
@@ -84,13 +83,12 @@ export function resultToWire(result: HandOffResult): WireHandOffResult {
 
 export function resultFromWire(wire: WireHandOffResult): HandOffResult {
   const { written } = wire
-  if (written?.kept !== false || written.reason !== 'storage_unavailable')
-    return { ...wire, written }
+  if (written?.kept !== false || written.reason === 'overloaded') return { ...wire, written }
   const error = Object.assign(new Error(written.error.message), {
     name: written.error.name,
     code: written.error.code,
   })
-  return { ...wire, written: { kept: false, reason: 'storage_unavailable', error } }
+  return { ...wire, written: { kept: false, reason: written.reason, error } }
 }
 
 /** Salts by day (hex), yesterday to tomorrow. */

@@ -2,6 +2,8 @@
  * Exports on the real engine: raw aggregates for full access, the anonymizer's answer for
  * a share; CSV that ClickHouse's own CSV reader (RFC 4180) reads back; JSON lines; audit.
  */
+import { writeFile } from 'node:fs/promises'
+import nodePath from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dayOf, startTestCollector, type TestCollector } from '../../test/helpers.js'
 import { csvField } from './routes.js'
@@ -107,6 +109,55 @@ describe('GET /api/v1/export', () => {
     )
     expect(audit.some((r) => r.detail.includes('"credential":"share:'))).toBe(true)
     expect(JSON.stringify(audit)).not.toContain(token)
+  })
+
+  it('Parquet, written by the engine, for full access and for a share', async () => {
+    /** Read Parquet back with the engine's own reader, from a file. */
+    const readParquet = async (response: Response, name: string) => {
+      expect(response.status).toBe(200)
+      expect(response.headers.get('content-type')).toBe('application/vnd.apache.parquet')
+      const bytes = Buffer.from(await response.arrayBuffer())
+      expect(bytes.subarray(0, 4).toString()).toBe('PAR1')
+      const file = nodePath.join(collector.dir, name)
+      await writeFile(file, bytes)
+      return collector.rows<{ page: string; visitors: number; country: string }>(
+        'SELECT * FROM file({file:String}, Parquet)',
+        { file },
+      )
+    }
+    const full = await readParquet(await get(`${path}&format=parquet`, TOKEN), 'full.parquet')
+    expect(full.map((r) => [r['event:page' as 'page'], Number(r.visitors)])).toEqual([
+      ['/', 8],
+      [ODD, 6],
+      ['/lonely', 1],
+    ])
+    const countries = await readParquet(
+      await get(
+        `/api/v1/export?site_id=example.com&date_range=${D1},${D1}&dimensions=visit:country_name&metrics=visitors&format=parquet`,
+        TOKEN,
+      ),
+      'countries.parquet',
+    )
+    expect(countries.map((r) => r['visit:country_name' as 'country'])).toEqual([
+      'France',
+      'Germany',
+      'United States',
+    ])
+
+    const created = await collector.app.request('/api/admin/shares', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ site: 'example.com', dimensions: ['event:page'] }),
+    })
+    const { token } = (await created.json()) as { token: string }
+    const shared = await readParquet(
+      await get(`${path.replace('site_id=example.com&', '')}&format=parquet`, token),
+      'shared.parquet',
+    )
+    expect(shared.map((r) => [r['event:page' as 'page'], Number(r.visitors)])).toEqual([
+      ['/', 8],
+      ['(other)', 7],
+    ])
   })
 
   it('refuses the unauthenticated and bad formats', async () => {

@@ -1,17 +1,21 @@
 /**
  * Exports, mounted at /api/v1/export:
- *   GET /api/v1/export?site_id=&date_range=&dimensions=&metrics=&format=csv|json
+ *   GET /api/v1/export?site_id=&date_range=&dimensions=&metrics=&format=csv|json|parquet
  * Aggregates only. A `full` credential (admin, full API key) gets the engine's rows,
  * streamed from the store as they come; a third party (share token, API key scoped
  * `anonymized`) gets the anonymizer's answer, and nothing else. CSV follows RFC 4180
  * (header row, CRLF, fields quoted when they hold a comma, quote or line break);
- * `json` is JSON lines, one object per row. Every export is written to the audit log.
+ * `json` is JSON lines, one object per row; `parquet` is written by the engine itself
+ * (one text column per dimension, one number column per metric). Every export is
+ * written to the audit log.
  */
 import { Hono, type Context } from 'hono'
 import { errorResponse } from '../http/errors.js'
 import type { Access, ThirdPartyQuery } from '../reports/routes.js'
 import {
   parseQueryRequest,
+  quoteAlias,
+  streamParquet,
   streamParsed,
   type ReportDeps,
   type ResultRow,
@@ -39,7 +43,9 @@ export interface ExportDeps {
 const FORMATS = {
   csv: 'text/csv; charset=utf-8; header=present',
   json: 'application/x-ndjson; charset=utf-8',
+  parquet: 'application/vnd.apache.parquet',
 } as const
+const EXTENSIONS = { csv: 'csv', json: 'jsonl', parquet: 'parquet' } as const
 type Format = keyof typeof FORMATS
 
 /** One CSV field, quoted when RFC 4180 needs it. */
@@ -60,6 +66,61 @@ function serializer(format: Format, dimensions: string[], metrics: string[]) {
       return `${JSON.stringify(Object.fromEntries(names.map((n, i) => [n, values[i] ?? null])))}\n`
     },
   }
+}
+
+/** A response streaming bytes as they come (Parquet from the engine). */
+function streamedBytes(
+  bytes: AsyncIterable<Uint8Array>,
+  headers: Record<string, string>,
+): Response {
+  const iterator = bytes[Symbol.asyncIterator]()
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await iterator.next()
+      if (next.done === true) controller.close()
+      else controller.enqueue(next.value)
+    },
+    async cancel() {
+      await iterator.return?.()
+    },
+  })
+  return new Response(body, { status: 200, headers })
+}
+
+/**
+ * The anonymizer's rows (already in memory, and few) as Parquet written by the engine:
+ * they travel to it as one JSON lines parameter, read back with the same column types
+ * a full export has.
+ */
+function parquetOf(
+  store: ReportDeps['store'],
+  dimensions: string[],
+  metrics: string[],
+  rows: ResultRow[],
+): AsyncIterable<Uint8Array> {
+  const structure = [
+    ...dimensions.map((_, i) => `d${i} String`),
+    ...metrics.map((_, i) => `m${i} Nullable(Float64)`),
+  ].join(', ')
+  const columns = [
+    ...dimensions.map((name, i) => `d${i} AS ${quoteAlias(name)}`),
+    ...metrics.map((name, i) => `m${i} AS ${quoteAlias(name)}`),
+  ].join(', ')
+  const data = rows
+    .map((row) =>
+      JSON.stringify(
+        Object.fromEntries([
+          ...row.dimensions.map((value, i) => [`d${i}`, value]),
+          ...row.metrics.map((value, i) => [`m${i}`, value]),
+        ]),
+      ),
+    )
+    .join('\n')
+  return store.stream(
+    `SELECT ${columns} FROM format(JSONEachRow, '${structure}', {rows:String})`,
+    { rows: data },
+    'Parquet',
+  )
 }
 
 /** A response streaming rows as they come from an async source. */
@@ -112,14 +173,14 @@ export const exportRouteDocs: RouteDoc[] = [
     path: '/api/v1/export',
     tag: 'reports',
     summary:
-      'Aggregates as CSV (RFC 4180) or JSON lines: raw for full access, anonymized for a share or an anonymized key.',
+      'Aggregates as CSV (RFC 4180), JSON lines or Parquet: raw for full access, anonymized for a share or an anonymized key.',
     security: 'user',
     query: z.object({
       site_id: z.string().optional(),
       date_range: z.string().optional(),
       dimensions: z.string().optional(),
       metrics: z.string().optional(),
-      format: z.enum(['csv', 'json']).optional(),
+      format: z.enum(['csv', 'json', 'parquet']).optional(),
     }),
     responses: {
       200: { description: 'The rows, streamed.', contentType: 'text/csv' },
@@ -136,7 +197,7 @@ export function createExportApp(deps: ExportDeps): Hono {
     const q = (name: string) => c.req.query(name)
     const format = (q('format') ?? 'csv') as Format
     if (!(format in FORMATS))
-      return errorResponse(c, 400, 'invalid_query', 'format: must be csv or json.')
+      return errorResponse(c, 400, 'invalid_query', 'format: must be csv, json or parquet.')
     const list = (text: string | undefined) =>
       text === undefined || text === '' ? [] : text.split(',').map((s) => s.trim())
     const rawRange = q('date_range') ?? '30d'
@@ -148,7 +209,7 @@ export function createExportApp(deps: ExportDeps): Hono {
       date_range: range,
       dimensions: list(q('dimensions')),
     }
-    const filename = `${(site ?? 'export').replace(/[^a-z0-9.-]/g, '_')}-export.${format === 'csv' ? 'csv' : 'jsonl'}`
+    const filename = `${(site ?? 'export').replace(/[^a-z0-9.-]/g, '_')}-export.${EXTENSIONS[format]}`
     const headers = (extra: Record<string, string> = {}) => ({
       'Content-Type': FORMATS[format],
       'Content-Disposition': `attachment; filename="${filename}"`,
@@ -169,6 +230,11 @@ export function createExportApp(deps: ExportDeps): Hono {
         date_range: answered.body.query.date_range,
         rows: answered.body.results.length,
       })
+      if (format === 'parquet')
+        return streamedBytes(
+          parquetOf(deps.reports.store, dimensions, metrics, answered.body.results),
+          headers(THIRD_PARTY_HEADERS),
+        )
       return streamed(
         fromArray(answered.body.results),
         serializer(format, dimensions, metrics),
@@ -196,15 +262,23 @@ export function createExportApp(deps: ExportDeps): Hono {
     const parsed = parseQueryRequest(body)
     if (!parsed.ok) return errorResponse(c, 400, 'invalid_query', parsed.message)
     const query = { ...parsed.query, pagination: { limit: 4_294_967_295, offset: 0 } }
+    const audit = () =>
+      deps.audit('export', site, {
+        credential: 'full',
+        format,
+        dimensions,
+        metrics,
+        date_range: rawRange,
+      })
+    if (format === 'parquet') {
+      const parquet = await streamParquet(query, deps.reports)
+      if (!parquet.ok) return errorResponse(c, parquet.status, parquet.code, parquet.message)
+      await audit()
+      return streamedBytes(parquet.bytes, headers())
+    }
     const outcome = await streamParsed(query, deps.reports)
     if (!outcome.ok) return errorResponse(c, outcome.status, outcome.code, outcome.message)
-    await deps.audit('export', site, {
-      credential: 'full',
-      format,
-      dimensions,
-      metrics,
-      date_range: rawRange,
-    })
+    await audit()
     return streamed(outcome.rows, serializer(format, dimensions, metrics), headers())
   })
   return app

@@ -21,7 +21,14 @@ export type Principal =
       sites: 'all' | string[]
       scope: 'full'
     }
-  | { kind: 'key'; id: string; sites: 'all' | string[]; scope: 'full' | 'anonymized' }
+  | {
+      kind: 'key'
+      id: string
+      sites: 'all' | string[]
+      scope: 'full' | 'anonymized'
+      /** The key's sticky noise (scope `anonymized` only); the secret stays on the server. */
+      noise?: { epsilon: number; secret: string }
+    }
   | { kind: 'token' }
 
 declare module 'hono' {

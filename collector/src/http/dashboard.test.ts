@@ -45,6 +45,24 @@ describe('dashboard files', () => {
     }
   })
 
+  it('serves the shared view with no referrer, no indexing and private caching only', async () => {
+    for (const path of ['/share', '/share/', '/share/gls_abc']) {
+      const response = await collector.app.request(path)
+      expect(response.status, path).toBe(200)
+      expect(response.headers.get('referrer-policy'), path).toBe('no-referrer')
+      expect(response.headers.get('x-robots-tag'), path).toBe('noindex, nofollow')
+      expect(response.headers.get('cache-control'), path).toBe('private, no-cache')
+      expect(response.headers.get('content-security-policy'), path).toBe(DASHBOARD_CSP)
+      expect(await response.text()).toContain('<div id="app"></div>')
+    }
+    // The owner's pages keep their own policy; /shared is not the shared view.
+    for (const path of ['/', '/shared', '/sites/example.com']) {
+      const response = await collector.app.request(path)
+      expect(response.headers.get('referrer-policy'), path).toBe('same-origin')
+      expect(response.headers.get('x-robots-tag'), path).toBeNull()
+    }
+  })
+
   it('caches hashed assets for a year, gzipped when accepted, 304 on the ETag', async () => {
     const response = await collector.app.request(script, { headers: { 'Accept-Encoding': 'gzip' } })
     expect(response.status).toBe(200)

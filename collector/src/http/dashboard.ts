@@ -1,7 +1,8 @@
 /**
  * The dashboard's files at `/`: hashed assets cached for a year, index.html revalidated
  * on every load, and index.html for any other GET outside /api so the single-page app
- * routes on the client. Every answer carries the strict Content-Security-Policy.
+ * routes on the client. Every answer carries the strict Content-Security-Policy; the
+ * shared view's page also says no referrer, no indexing, private caching only.
  */
 import { Hono, type Context } from 'hono'
 
@@ -32,12 +33,28 @@ const SECURITY_HEADERS = {
   'Referrer-Policy': 'same-origin',
 }
 
+/**
+ * The shared view (`/share#<token>`; `/share/…` too) is the same app, for third parties:
+ * it sends no referrer anywhere, is not indexed, and is kept in no shared cache.
+ */
+const SHARE_HEADERS = {
+  'Referrer-Policy': 'no-referrer',
+  'X-Robots-Tag': 'noindex, nofollow',
+}
+const isSharePath = (path: string) => path === '/share' || path.startsWith('/share/')
+
 const IMMUTABLE = 'public, max-age=31536000, immutable'
 const SHORT = 'public, max-age=3600'
 
-function send(c: Context, asset: DashboardAsset, cacheControl: string): Response {
+function send(
+  c: Context,
+  asset: DashboardAsset,
+  cacheControl: string,
+  extra: Record<string, string> = {},
+): Response {
   const headers: Record<string, string> = {
     ...SECURITY_HEADERS,
+    ...extra,
     'Content-Type': asset.contentType,
     'Cache-Control': cacheControl,
     ETag: asset.etag,
@@ -79,6 +96,7 @@ export function createDashboardApp(assets: ReadonlyMap<string, DashboardAsset>):
         'Cache-Control': 'no-store',
       })
     }
+    if (isSharePath(path)) return send(c, index, 'private, no-cache', SHARE_HEADERS)
     return send(c, index, 'no-cache')
   })
   return app

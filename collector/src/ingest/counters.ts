@@ -16,6 +16,7 @@ export const DROP_REASONS = [
   'opted_out',
   'overloaded',
   'storage_unavailable',
+  'store_unavailable',
 ] as const
 
 export type DropReason = (typeof DROP_REASONS)[number]

@@ -30,4 +30,26 @@ export interface EventRow {
   scroll_depth: number
   props: Record<string, string>
   retention_months: number
+  /**
+   * The visit's entry (migration 012): the page and source of its first event, the
+   * same on every event of the visit. Empty for an event without a visit.
+   */
+  entry_page: string
+  visit_referrer: string
+  visit_source: string
+  visit_channel: string
+  visit_utm_source: string
+  visit_utm_medium: string
+  visit_utm_campaign: string
+  visit_utm_content: string
+  visit_utm_term: string
+  /** The event's share of its visit's figures (see ingest/session.ts, VisitShare). */
+  visit_starts: number
+  visit_bounces: number
+  visit_duration_ms: number
+  /** {@link VISIT_VERSION} for rows that carry the fields above; 0 in rows written before. */
+  visit_version: number
 }
+
+/** The visit_version of rows that carry their visit's entry and shares. */
+export const VISIT_VERSION = 1

@@ -6,10 +6,16 @@
  */
 import { cleanUrl, type CleanUrl } from './clean-url.js'
 import type { DropReason, IngestCounters } from './counters.js'
-import type { EventRow } from './event-row.js'
+import { VISIT_VERSION, type EventRow } from './event-row.js'
 import { UNKNOWN_GEO, type Geo, type GeoLookup } from './geo.js'
 import type { EventPayload } from './payload.js'
-import type { Session, SessionTracker } from './session.js'
+import type {
+  RemoteSessionTracker,
+  Session,
+  SessionTouch,
+  SessionTracker,
+  VisitShare,
+} from './session.js'
 import {
   isHostnameAllowed,
   normalizeDomain,
@@ -31,7 +37,8 @@ export interface PipelineDeps {
   parseUserAgent: (ua: string) => Device
   salts: SaltSource
   hashVisitor: (salt: Salt, site: string, ip: string, ua: string) => bigint
-  sessions: SessionTracker
+  /** In memory (the Node collector), or shared by isolates elsewhere (the edge's). */
+  sessions: SessionTracker | RemoteSessionTracker
   /** The scrub step counts what it replaced, by kind, in `counters.scrubbed`. */
   counters: IngestCounters
 }
@@ -57,6 +64,8 @@ export interface EventDraft {
   visitorId: bigint
   previousVisitorId: (() => bigint) | undefined
   session: Session | undefined
+  /** This event's share of its visit's figures (set with the session). */
+  visitShare?: VisitShare
 }
 
 export type Step = (
@@ -102,6 +111,8 @@ const findSource: Step = (draft) => {
 }
 
 const locate: Step = (draft, { lookupGeo }) => {
+  // The platform may have located the request already (Cloudflare's cf, a trusted header).
+  if (draft.geo.countryCode !== '') return
   draft.geo = draft.ip === undefined ? UNKNOWN_GEO : lookupGeo(draft.ip)
 }
 
@@ -130,7 +141,25 @@ const assignSession: Step = (draft, { sessions }) => {
   const previous = draft.previousVisitorId
   draft.previousVisitorId = undefined
   if (draft.optedOut) return
-  draft.session = sessions.touch(draft.visitorId, draft.now, previous)
+  const name = draft.payload.name
+  const custom = name !== 'pageview' && name !== 'engagement'
+  const touched = sessions.touch(
+    draft.visitorId,
+    draft.now,
+    {
+      entry: { page: draft.url?.pathname ?? '', source: draft.source },
+      pageview: name === 'pageview',
+      interaction: custom && draft.payload.interactive,
+    },
+    previous,
+  )
+  const take = ({ session, share }: SessionTouch) => {
+    draft.session = session
+    draft.visitShare = share
+  }
+  // A tracker shared by edge isolates answers later; the in-memory one at once.
+  if (touched instanceof Promise) return touched.then(take)
+  take(touched)
 }
 
 /** The steps in order. Site and bot checks come first so rejected events cost little. */
@@ -200,8 +229,10 @@ export async function finishPipeline(
 }
 
 function toRow(draft: EventDraft): EventRow {
-  const { payload, geo, device, url, source, session } = draft
+  const { payload, geo, device, url, source, session, visitShare } = draft
   const isEngagement = payload.name === 'engagement'
+  // Events without a visit (opted-out visitors counted without an id) carry no visit.
+  const entry = session?.entry.source
   return {
     site_id: draft.site,
     timestamp: toClickHouseTime(draft.now),
@@ -232,5 +263,18 @@ function toRow(draft: EventDraft): EventRow {
     scroll_depth: payload.scrollDepth,
     props: payload.props,
     retention_months: rowRetentionMonths(draft.retentionMonths ?? 25),
+    entry_page: session?.entry.page ?? '',
+    visit_referrer: entry?.referrer ?? '',
+    visit_source: entry?.referrerSource ?? '',
+    visit_channel: session === undefined ? '' : (entry?.channel ?? 'Direct'),
+    visit_utm_source: entry?.utmSource ?? '',
+    visit_utm_medium: entry?.utmMedium ?? '',
+    visit_utm_campaign: entry?.utmCampaign ?? '',
+    visit_utm_content: entry?.utmContent ?? '',
+    visit_utm_term: entry?.utmTerm ?? '',
+    visit_starts: visitShare?.starts ?? 0,
+    visit_bounces: visitShare?.bounces ?? 0,
+    visit_duration_ms: visitShare?.durationMs ?? 0,
+    visit_version: VISIT_VERSION,
   }
 }

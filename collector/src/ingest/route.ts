@@ -2,9 +2,10 @@
  * POST /api/event: reads and validates the beacon, runs the pipeline once per target
  * site, and hands the rows to the sink. 202 when taken (or quietly dropped as a bot),
  * a 4xx with a JSON error code for bad input, 503 with Retry-After when the spool is
- * full or its disk is failing (logged once per interval, not once per request).
+ * full or its disk is failing, or (at the edge) the store cannot take the rows (logged
+ * once per interval, not once per request).
  */
-import type { Context } from 'hono'
+import { Hono, type Context } from 'hono'
 import type { ContentfulStatusCode } from 'hono/utils/http-status'
 import { z } from 'zod'
 import type { RouteDoc } from '../http/openapi.js'
@@ -12,6 +13,7 @@ import { errorResponse } from '../http/errors.js'
 import { createLogThrottle, type Logger } from '../logger.js'
 import { resolveClientIp, type Cidr } from '../http/client-ip.js'
 import type { DropReason, IngestCounters } from './counters.js'
+import type { Geo } from './geo.js'
 import { finishAndWrite, type HandOff } from './hand-off.js'
 import { eventPayloadSchema, parsePayload } from './payload.js'
 import { runFrontSteps, type EventDraft, type PipelineDeps } from './pipeline.js'
@@ -28,6 +30,11 @@ export interface IngestRouteDeps extends PipelineDeps {
   limitClient: (ip: string, now: number) => number
   /** The TCP peer address; injected because only the runtime adapter knows it. */
   socketAddress: (c: Context) => string | undefined
+  /**
+   * Where the platform says the request comes from (Cloudflare's `request.cf`, a trusted
+   * proxy's headers), when it does; the geo step then skips the IP lookup.
+   */
+  requestGeo?: (c: Context) => Geo | undefined
   logger: Logger
   /**
    * Where drafts go after the front steps. Unset: the rest of the pipeline runs here and
@@ -50,7 +57,10 @@ export const eventRouteDocs: RouteDoc[] = [
       400: { description: 'Invalid body, unknown site, or hostname not allowed.' },
       413: { description: 'The body is too large.' },
       429: { description: 'Too many events (rate_limited); see Retry-After.' },
-      503: { description: 'The spool is full (overloaded); see Retry-After.' },
+      503: {
+        description:
+          'The spool is full (overloaded), its disk fails (storage_unavailable), or at the edge the store cannot take events (store_unavailable); see Retry-After.',
+      },
     },
   },
 ]
@@ -129,6 +139,7 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     const outcomes: DropReason[] = []
     const drafts: EventDraft[] = []
     const optedOut = c.req.header('sec-gpc') === '1' || c.req.header('dnt') === '1'
+    const platformGeo = deps.requestGeo?.(c)
     for (const site of parsed.payload.domains) {
       const draft: EventDraft = {
         payload: parsed.payload,
@@ -137,7 +148,7 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         optedOut,
         ip,
         now,
-        geo: { countryCode: '', region: '', city: '' },
+        geo: platformGeo ?? { countryCode: '', region: '', city: '' },
         device: undefined,
         url: undefined,
         source: undefined,
@@ -163,6 +174,10 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         throttle.log('error', 'storage', 'events refused: the spool cannot write to disk', {
           error: written.error,
         })
+      } else if (written.reason === 'store_unavailable') {
+        throttle.log('error', 'storage', 'events refused: the store cannot take them', {
+          error: written.error,
+        })
       }
     } else if (kept) {
       throttle.resolve('storage', 'events are stored on disk again')
@@ -179,6 +194,15 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         503,
         'storage_unavailable',
         'The collector cannot write to its disk; retry later.',
+        { 'Retry-After': '10' },
+      )
+    }
+    if (refused === 'store_unavailable') {
+      return errorResponse(
+        c,
+        503,
+        'store_unavailable',
+        'The collector cannot reach its store; retry later.',
         { 'Retry-After': '10' },
       )
     }
@@ -207,4 +231,13 @@ export function createIngestHandler(deps: IngestRouteDeps) {
     const [status, message] = MESSAGES[reason] ?? [400, 'The event was rejected.']
     return errorResponse(c, status, reason, message)
   }
+}
+
+/**
+ * POST /api/event and its CORS preflight, as a sub-app mounted at `/api/event`. CORS is
+ * set by hand rather than by middleware: the handler sets the header on the response it
+ * builds, which keeps the adapter's fast path for the hottest route.
+ */
+export function createEventApp(deps: IngestRouteDeps): Hono {
+  return new Hono().options('/', eventPreflight).post('/', createIngestHandler(deps))
 }

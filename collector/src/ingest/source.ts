@@ -5,18 +5,20 @@
  */
 import type { CleanUrl } from './clean-url.js'
 
-export type Channel =
-  | 'Direct'
-  | 'Organic Search'
-  | 'Paid Search'
-  | 'Organic Social'
-  | 'Paid Social'
-  | 'Email'
-  | 'Referral'
-  | 'Display'
-  | 'Affiliates'
-  | 'Video'
-  | 'Other Campaign'
+export const CHANNELS = [
+  'Direct',
+  'Organic Search',
+  'Paid Search',
+  'Organic Social',
+  'Paid Social',
+  'Email',
+  'Referral',
+  'Display',
+  'Affiliates',
+  'Video',
+  'Other Campaign',
+] as const
+export type Channel = (typeof CHANNELS)[number]
 
 type Kind = 'search' | 'social' | 'email' | 'video'
 

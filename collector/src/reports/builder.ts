@@ -6,9 +6,17 @@
  * A query is answered by up to two grouped subqueries joined on their dimensions:
  * the events side and the sessions side (see columns.ts), each filtered by the same
  * filters as they apply to it:
- *   - visit filters keep whole visits: on the events side through the visit (`s`);
+ *   - visit filters keep whole visits: on the events side through the visit (`s`), or,
+ *     stamped, through the visit columns every event carries;
  *   - event filters on the sessions side keep the visits that hold a matching event,
  *     except event:page, which for bounce rate and duration means the entry page.
+ *
+ * Stamped (every event of the period written since migration 012), the sessions side
+ * reads events too: a visit is the events whose session started in the period (up to a
+ * day after it), and its figures are sums of the shares each event carries
+ * (ingest/session.ts): visits = Σ visit_starts, bounces = Σ visit_bounces, duration
+ * = Σ visit_duration_ms. No fold by session_id, no join; the period is read through
+ * the compact minute columns.
  */
 import {
   dimensionSql,
@@ -22,6 +30,7 @@ import { goalCondition, goalName, type Goal } from './goals.js'
 import {
   isSimpleFilter,
   isTimeDimension,
+  SESSION_DIMENSIONS,
   walkFilters,
   type Dimension,
   type Filter,
@@ -30,6 +39,8 @@ import {
   type SimpleFilter,
 } from './model.js'
 import { Params } from './params.js'
+import { atMs, dayHint, eventPeriod, periodOn, periodOutside } from './period-sql.js'
+import { PAGEVIEWS_OF_PAGE, storedDimension } from './rollup.js'
 import type { ResolvedRange } from './date-range.js'
 import { DAY_MS } from '../time.js'
 
@@ -45,7 +56,29 @@ export interface BuildContext {
    * (`uniq`): the anonymizer decides on these counts, and an estimate may be off by one.
    */
   exact?: boolean
+  /**
+   * Every event the query reads carries its visit (written since migration 012): both
+   * sides read the events table alone. Otherwise (older rows in the period, or the exit
+   * page, which only the visit table has) the legacy layout: the sessions table folded
+   * by session_id and joined to the events.
+   */
+  stamped?: boolean
+  /**
+   * Stamped only: the daily rollup (rollup.ts) and the UTC days of the period summed in
+   * it, sorted. A side that the rollup can answer (see canRoll) reads those days from it
+   * and the rest of the period from events.
+   */
+  rollup?: { table: string; days: readonly string[] }
+  /**
+   * A streamed export: no total row count (a window over the whole result would hold
+   * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
+   * millions of rows runs in bounded memory.
+   */
+  export?: boolean
 }
+
+/** Memory a streamed export's grouping or sort may take before it spills to disk. */
+const EXPORT_SPILL_BYTES = 8 * 1024 * 1024
 
 export interface BuiltQuery {
   sql: string
@@ -62,9 +95,9 @@ const SESSION_ONLY: ReadonlySet<Metric> = new Set([
   'views_per_visit',
 ])
 const isEventDimension = (d: string): d is `event:${string}` => d.startsWith('event:')
+const SESSION_DIMENSION_SET: ReadonlySet<string> = new Set(SESSION_DIMENSIONS)
 
-const ms = (params: Params, value: number) =>
-  `fromUnixTimestamp64Milli(${params.add(value, 'Int64')}, 'UTC')`
+const ms = atMs
 
 class Builder {
   readonly params = new Params()
@@ -111,16 +144,21 @@ class Builder {
       return `(${filter[1].map((f) => this.condition(f, side)).join(joiner)})`
     }
     const dimension = filter[1]
+    const stamped = this.ctx.stamped === true
+    const { buckets } = this.ctx
     if (side === 'events') {
       if (dimension === 'event:goal') return this.goalMatch(this.goalsOf(filter))
-      return this.match(filter, dimensionSql(dimension, 'events', this.params, this.ctx.buckets))
+      return this.match(filter, dimensionSql(dimension, 'events', this.params, buckets, stamped))
     }
-    if (dimension === 'event:page') return this.match(filter, 's.entry_page')
+    if (dimension === 'event:page')
+      return this.match(filter, stamped ? 'e.entry_page' : 's.entry_page')
     if (isEventDimension(dimension)) {
       // Visits that hold at least one matching event.
+      if (stamped)
+        return `e.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.visitRows()} AND ${this.condition(filter, 'events')})`
       return `s.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.eventRange(DAY_MS)} AND ${this.condition(filter, 'events')})`
     }
-    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, this.ctx.buckets))
+    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, buckets, stamped))
   }
 
   goalMatch(goals: readonly Goal[]): string {
@@ -128,10 +166,44 @@ class Builder {
     return `(${goals.map((g) => goalCondition(g, this.params)).join(' OR ')})`
   }
 
-  /** The site and time range on the events table; `margin` widens the start. */
+  /**
+   * The site and time range on the events table; `margin` widens the start. The period
+   * is read through the compact minute column (older parts compute it from the time).
+   */
   eventRange(margin = 0): string {
     const { site, range } = this.ctx
-    return `e.site_id = ${this.params.text(site)} AND e.timestamp >= ${ms(this.params, range.from - margin)} AND e.timestamp < ${ms(this.params, range.to)}`
+    const from = range.from - margin
+    return `e.site_id = ${this.params.text(site)} AND ${eventPeriod(this.params, 'e', from, range.to)}`
+  }
+
+  /**
+   * Stamped: the events of the visits that started in the period (outside the days
+   * summed in the rollup), each up to the end of the UTC day after it started: a visit's
+   * figures are the sums of its events' shares. Events without a visit have no channel.
+   */
+  visitRows(rolled = false): string {
+    const { site } = this.ctx
+    const p = this.params
+    const started = this.runs(rolled).map(
+      ([from, to]) =>
+        `(${dayHint(p, 'e.timestamp', from, to + DAY_MS)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', from, to)})`,
+    )
+    return `e.site_id = ${p.text(site)} AND (${started.join(' OR ') || '0'}) AND intDiv(e.minute, 1440) <= intDiv(e.start_minute, 1440) + 1 AND e.visit_channel != ''`
+  }
+
+  /** The period, or its parts not summed in the rollup: [from, to) in epoch ms. */
+  runs(rolled: boolean): [number, number][] {
+    const { range, rollup } = this.ctx
+    return rolled && rollup !== undefined
+      ? periodOutside(range, rollup.days)
+      : [[range.from, range.to]]
+  }
+
+  /** Stamped: the site's events in the period, outside the days summed in the rollup. */
+  rawRange(): string {
+    const p = this.params
+    const parts = this.runs(true).map(([from, to]) => `(${eventPeriod(p, 'e', from, to)})`)
+    return `e.site_id = ${p.text(this.ctx.site)} AND (${parts.join(' OR ') || '0'})`
   }
 
   /**
@@ -147,7 +219,8 @@ class Builder {
         c === 'session_id' ? 'session_id' : `${SESSION_AGGREGATES[c] ?? 'any(0)'} AS ${c}`,
       )
       .join(', ')
-    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${this.params.text(site)} AND raw.session_start >= ${ms(this.params, range.from - margin)} AND raw.session_start < ${ms(this.params, range.to)} GROUP BY session_id)`
+    const p = this.params
+    return `(SELECT ${select} FROM ${sessions} AS raw WHERE raw.site_id = ${p.text(site)} AND ${dayHint(p, 'raw.session_start', range.from - margin, range.to)} AND raw.session_start >= ${ms(p, range.from - margin)} AND raw.session_start < ${ms(p, range.to)} GROUP BY session_id)`
   }
 }
 
@@ -215,10 +288,11 @@ function sideSql(
   dimensions: readonly Dimension[],
   filters: readonly Filter[],
 ): string {
+  const stamped = ctx.stamped === true
   const dims = dimensions.map((d) =>
     d === 'event:goal'
       ? goalDimension(b, ctx.goals)
-      : dimensionSql(d, spec.side, b.params, ctx.buckets),
+      : dimensionSql(d, spec.side, b.params, ctx.buckets, stamped),
   )
   const where: string[] = []
   dimensions.forEach((d, i) => {
@@ -241,6 +315,16 @@ function sideSql(
   const body = [...select, ...where].join(' ')
 
   if (spec.side === 'sessions') {
+    if (stamped)
+      return stampedVisitsSql(
+        b,
+        ctx,
+        spec,
+        dimensions,
+        dims,
+        where,
+        canRoll(ctx, spec, dimensions, filters),
+      )
     const columns = new Set([
       ...sessionColumnsIn(body),
       'session_start',
@@ -253,15 +337,196 @@ function sideSql(
     return `SELECT ${select.join(', ')} FROM ${source} AS s${conditions}${groupBy}`
   }
   const engagement = spec.metrics.some((m) => m === 'scroll_depth' || m === 'time_on_page')
-  const conditions = [b.eventRange(), ...(engagement ? [] : ["e.name != 'engagement'"]), ...where]
+  // Rows made only of engagement beacons (a page seen earlier, left now) are not shown.
+  const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
+  const noEngagement = engagement ? [] : ["e.name != 'engagement'"]
+  if (stamped) {
+    // Visit dimensions and filters leave out events without a visit, as a join would.
+    const visitOnly = [...dimensions, ...[...walkFilters(filters)].map(([f]) => f[1])].some((d) =>
+      SESSION_DIMENSION_SET.has(d),
+    )
+    const rolled = canRoll(ctx, spec, dimensions, filters)
+    const conditions = [
+      rolled ? b.rawRange() : b.eventRange(),
+      ...noEngagement,
+      ...(visitOnly ? ["e.visit_channel != ''"] : []),
+      ...where,
+    ]
+    const raw = `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+    if (!rolled) return raw
+    // Sums of the days from the rollup and of the rest from events: visitor ids change
+    // every day, so visitors add up too.
+    const keys = dims.map((_, i) => alias(i))
+    const rolledPart = rolledSql(
+      b,
+      ctx,
+      dimensions,
+      spec.metrics.map((m) => `sum(r.${m}) AS ${metricAlias(m)}`),
+      'sum(r.events) > 0',
+    )
+    const sums = spec.metrics.map((m) => `sum(${metricAlias(m)}) AS ${metricAlias(m)}`)
+    const rawPart = b.runs(true).length > 0 ? `${raw} UNION ALL ` : ''
+    return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolledPart})${groupByKeys(keys)}`
+  }
+  const conditions = [b.eventRange(), ...noEngagement, ...where]
   const sessionColumns = sessionColumnsIn(body)
   const join =
     sessionColumns.length > 0
       ? ` INNER JOIN ${b.sessionSource(sessionColumns, DAY_MS)} AS s ON s.session_id = e.session_id`
       : ''
-  // Rows made only of engagement beacons (a page seen earlier, left now) are not shown.
-  const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
   return `SELECT ${select.join(', ')} FROM ${ctx.events} AS e${join} WHERE ${conditions.join(' AND ')}${groupBy}${having}`
+}
+
+const groupByKeys = (keys: string[]) => (keys.length > 0 ? ` GROUP BY ${keys.join(', ')}` : '')
+
+/**
+ * Stamped sessions side: sums of the shares of the visits' events (and, for the days
+ * summed, of the rollup), then the rates from the sums.
+ */
+function stampedVisitsSql(
+  b: Builder,
+  ctx: BuildContext,
+  spec: SideSpec,
+  dimensions: readonly Dimension[],
+  dims: string[],
+  where: string[],
+  rolled: boolean,
+): string {
+  const keys = dims.map((_, i) => alias(i))
+  const parts: string[] = []
+  if (b.runs(rolled).length > 0) {
+    const select = [
+      ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
+      'sum(e.visit_starts) AS c_visits',
+      'sum(e.visit_bounces) AS c_bounces',
+      'sum(e.visit_duration_ms) AS c_duration',
+      "countIf(e.name = 'pageview') AS c_pageviews",
+    ]
+    const conditions = [b.visitRows(rolled), ...where]
+    parts.push(
+      `SELECT ${select.join(', ')} FROM ${ctx.events} AS e WHERE ${conditions.join(' AND ')}${groupByKeys(keys)}`,
+    )
+  }
+  if (rolled) {
+    const sums = [
+      'sum(r.visits) AS c_visits',
+      'sum(r.bounces) AS c_bounces',
+      'sum(r.duration_ms) AS c_duration',
+      'sum(r.visit_pageviews) AS c_pageviews',
+    ]
+    parts.push(rolledSql(b, ctx, dimensions, sums, undefined, 'sessions'))
+  }
+  const visits = 'sum(c_visits)'
+  const rates: Partial<Record<Metric, string>> = {
+    visits,
+    bounce_rate: `if(${visits} = 0, 0, round(100 * sum(c_bounces) / ${visits}))`,
+    visit_duration: `if(${visits} = 0, 0, round(sum(c_duration) / ${visits} / 1000))`,
+    views_per_visit: `if(${visits} = 0, 0, round(sum(c_pageviews) / ${visits}, 2))`,
+  }
+  const select = [...keys, ...spec.metrics.map((m) => `${rates[m] ?? '0'} AS ${metricAlias(m)}`)]
+  // A group of events with no visit start is a visit cut short by an erasure.
+  const having = keys.length > 0 ? ` HAVING ${visits} > 0` : ''
+  return `SELECT ${select.join(', ')} FROM (${parts.join(' UNION ALL ')})${groupByKeys(keys)}${having}`
+}
+
+/** Metrics the daily rollup holds, by side. */
+const ROLLED_METRICS: Record<Side, ReadonlySet<Metric>> = {
+  events: new Set(['visitors', 'pageviews', 'events']),
+  sessions: new Set(['visits', 'bounce_rate', 'visit_duration', 'views_per_visit']),
+}
+
+/** Whether a side's subquery reads the days summed in the rollup (unfiltered, figures it holds). */
+function canRoll(
+  ctx: BuildContext,
+  spec: SideSpec,
+  dimensions: readonly Dimension[],
+  filters: readonly Filter[],
+): boolean {
+  return (
+    ctx.stamped === true &&
+    ctx.rollup !== undefined &&
+    filters.length === 0 &&
+    spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
+    rollupDimension(dimensions, ctx.buckets.timeZone, ctx.goals) !== undefined
+  )
+}
+
+/**
+ * Dimensions the daily rollup can answer, with the stored dimension they read: at most
+ * one stored dimension and, for a site in UTC, a day, week or month.
+ */
+export function rollupDimension(
+  dimensions: readonly Dimension[],
+  timeZone: string,
+  goals: readonly Goal[],
+): { stored: string } | undefined {
+  const times = dimensions.filter(isTimeDimension)
+  const others = dimensions.filter((d) => !isTimeDimension(d))
+  if (times.length > 1 || others.length > 1) return undefined
+  const [time] = times
+  if (time !== undefined && (time === 'time' || time === 'time:hour' || timeZone !== 'UTC'))
+    return undefined
+  const [other] = others
+  if (other === undefined) return { stored: '' }
+  // Goals of an event name or of one path (no pattern) are rows of the rollup.
+  if (other === 'event:goal')
+    return goals.every((g) => g.type === 'event' || !g.path.includes('*'))
+      ? { stored: other }
+      : undefined
+  const stored = storedDimension(other)
+  return stored === undefined ? undefined : { stored }
+}
+
+/** The rollup row of a goal: its event name, or the pageviews of its path. */
+const goalRow = (goal: Goal): [string, string] =>
+  goal.type === 'event' ? ['event:name', goal.name] : [PAGEVIEWS_OF_PAGE, goal.path]
+
+/** One side's figures of the days summed in the rollup (alias `r`), by the query's dimensions. */
+function rolledSql(
+  b: Builder,
+  ctx: BuildContext,
+  dimensions: readonly Dimension[],
+  sums: string[],
+  having: string | undefined,
+  side: Side = 'events',
+): string {
+  const { rollup, buckets } = ctx
+  if (rollup === undefined) throw new Error('no rollup')
+  const p = b.params
+  const dimension = rollupDimension(dimensions, buckets.timeZone, ctx.goals)
+  if (dimension === undefined) throw new Error('the rollup cannot answer these dimensions')
+  const first = `toDate(${p.text(buckets.firstDay)})`
+  const goalRows = ctx.goals.map((g) => [...goalRow(g), goalName(g)] as const)
+  const keys = dimensions.map((d, i) => {
+    if (d === 'event:goal') {
+      // One row per goal a stored row completes, as on the events side.
+      const names = goalRows.map(
+        ([dim, value, name]) =>
+          `if(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)}, ${p.text(name)}, '')`,
+      )
+      return `arrayJoin(arrayFilter(x -> x != '', [${names.join(', ') || "''"}])) AS ${alias(i)}`
+    }
+    if (!isTimeDimension(d)) return `r.value AS ${alias(i)}`
+    if (buckets.interval === 'time:week')
+      return `toString(greatest(toMonday(r.day), ${first})) AS ${alias(i)}`
+    if (buckets.interval === 'time:month')
+      return `toString(greatest(toStartOfMonth(r.day), ${first})) AS ${alias(i)}`
+    return `toString(r.day) AS ${alias(i)}`
+  })
+  const rows =
+    dimension.stored === 'event:goal'
+      ? `(${goalRows.map(([dim, value]) => `(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)})`).join(' OR ') || '0'})`
+      : `r.dimension = ${p.text(dimension.stored)}`
+  const conditions = [
+    `r.site_id = ${p.text(ctx.site)}`,
+    rows,
+    `r.day IN ${p.add(rollup.days, 'Array(Date)')}`,
+  ]
+  for (const d of dimensions)
+    if (SKIP_EMPTY.has(d) || (side === 'sessions' && d === 'event:page'))
+      conditions.push("r.value != ''")
+  const groupBy = groupByKeys(dimensions.map((_, i) => alias(i)))
+  return `SELECT ${[...keys, ...sums].join(', ')} FROM ${rollup.table} AS r FINAL WHERE ${conditions.join(' AND ')}${groupBy}${having === undefined ? '' : ` HAVING ${having}`}`
 }
 
 /** Drop every event:goal filter (the denominator of conversion rates). */
@@ -330,7 +595,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
   const select = [
     ...dims.map((_, i) => alias(i)),
     ...query.metrics.map((m) => `${metricSql(m)} AS ${metricAlias(m)}`),
-    'count() OVER () AS total_rows',
+    ...(ctx.export === true ? [] : ['count() OVER () AS total_rows']),
   ]
   const order = (query.order_by ?? defaultOrder(query)).map(([key, direction]) => {
     const index = (dims as string[]).indexOf(key)
@@ -344,7 +609,11 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
     `SELECT ${select.join(', ')} FROM ${from}${groupJoin}` +
     (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
     ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
-    ' SETTINGS join_use_nulls = 1'
+    ' SETTINGS join_use_nulls = 1' +
+    (ctx.export === true
+      ? `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
+        `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}`
+      : '')
   return {
     sql,
     params: b.params.values,

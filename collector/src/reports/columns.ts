@@ -1,11 +1,17 @@
 /**
  * Where each dimension lives, as fixed SQL fragments. Two sides answer a query:
- *   events   (alias `e`, optionally joined with its visit as `s`): visitors, pageviews,
- *            events, scroll depth, time on page, and visits when events are filtered;
- *   sessions (alias `s`, one row per visit): visits, bounce rate, visit duration,
- *            views per visit.
- * A visit's source, campaign and entry/exit page come from the visit (`s`); place and
- * device are the same on every event of a visit, so the events side reads its own.
+ *   events   visitors, pageviews, events, scroll depth, time on page, and visits when
+ *            events are filtered;
+ *   sessions visits, bounce rate, visit duration, views per visit.
+ * Two layouts hold them:
+ *   stamped  (rows written since migration 012) both sides read the events table
+ *            (alias `e`): every event carries its visit's entry (entry page, source,
+ *            campaign) and its share of the visit's figures (see the builder);
+ *   legacy   the events side (alias `e`) joins its visit (`s`) for a visit's source,
+ *            campaign and entry/exit page; the sessions side reads the visit table
+ *            (alias `s`, partial rows folded by session_id). The exit page is only here.
+ * Place and device are the same on every event of a visit, so the events side always
+ * reads its own.
  */
 import type { Dimension, SessionDimension, TimeDimension, VisitorDimension } from './model.js'
 import type { Params } from './params.js'
@@ -43,6 +49,22 @@ const SESSION_COLUMNS: Record<SessionDimension, string> = {
   'visit:utm_content': 's.utm_content',
   'visit:utm_term': 's.utm_term',
 }
+
+/** Visit columns as every event carries them (stamped layout); no exit page. */
+const STAMPED_SESSION_COLUMNS: Record<Exclude<SessionDimension, 'visit:exit_page'>, string> = {
+  'visit:entry_page': 'e.entry_page',
+  'visit:source': directIfEmpty('e.visit_source'),
+  'visit:referrer': directIfEmpty('e.visit_referrer'),
+  'visit:channel': 'e.visit_channel',
+  'visit:utm_medium': 'e.visit_utm_medium',
+  'visit:utm_source': 'e.visit_utm_source',
+  'visit:utm_campaign': 'e.visit_utm_campaign',
+  'visit:utm_content': 'e.visit_utm_content',
+  'visit:utm_term': 'e.visit_utm_term',
+}
+
+/** Whether the stamped layout can answer a dimension (the exit page needs the visit table). */
+export const isStampedDimension = (dimension: string): boolean => dimension !== 'visit:exit_page'
 
 /** Dimensions whose empty value means "not set": such rows are left out of breakdowns. */
 export const SKIP_EMPTY = new Set<string>([
@@ -117,26 +139,36 @@ function timeBucket(column: string, buckets: TimeBuckets, params: Params): strin
 
 /**
  * The SQL of a dimension on a side. On the sessions side, event:page stands for the
- * page the visit entered on. `event:goal` has its own expression (see the builder).
+ * page the visit entered on, and time for the visit's start. `event:goal` has its own
+ * expression (see the builder).
  */
 export function dimensionSql(
   dimension: Exclude<Dimension, 'event:goal'>,
   side: Side,
   params: Params,
   buckets: TimeBuckets,
+  stamped = false,
 ): string {
+  // Stamped, both sides read events; legacy, the sessions side reads the visit (`s`).
+  const visit = stamped ? 'e' : 's'
   if (dimension.startsWith('time')) {
-    return timeBucket(side === 'events' ? 'e.timestamp' : 's.session_start', buckets, params)
+    const column = side === 'events' ? 'e.timestamp' : `${visit}.session_start`
+    return timeBucket(column, buckets, params)
   }
   if (dimension in VISITOR_COLUMNS)
-    return VISITOR_COLUMNS[dimension as VisitorDimension](side === 'events' ? 'e' : 's')
-  if (dimension in SESSION_COLUMNS) return SESSION_COLUMNS[dimension as SessionDimension]
+    return VISITOR_COLUMNS[dimension as VisitorDimension](side === 'events' ? 'e' : visit)
+  if (stamped && dimension in STAMPED_SESSION_COLUMNS)
+    return STAMPED_SESSION_COLUMNS[dimension as keyof typeof STAMPED_SESSION_COLUMNS]
+  if (dimension in SESSION_COLUMNS) {
+    if (stamped) throw new Error(`${dimension} needs the visit table`)
+    return SESSION_COLUMNS[dimension as SessionDimension]
+  }
   if (side === 'sessions') {
-    if (dimension === 'event:page') return 's.entry_page'
+    if (dimension === 'event:page') return `${visit}.entry_page`
     throw new Error(`${dimension} is not a visit dimension`)
   }
   if (dimension === 'event:name') return 'e.name'
-  if (dimension === 'event:page') return 'e.pathname'
+  if (dimension === 'event:page') return 'e.page'
   if (dimension === 'event:hostname') return 'e.hostname'
   // event:props:<key>: the key travels as a parameter; a missing property reads "(none)".
   const key = params.text(dimension.slice('event:props:'.length))

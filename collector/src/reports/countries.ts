@@ -21,6 +21,12 @@ function countries(): [string, string][] {
   return all
 }
 
+/** Every ISO code the runtime names, with its English name (for a mapping in SQL). */
+export function countryTable(): { codes: string[]; names: string[] } {
+  const table = countries()
+  return { codes: table.map(([code]) => code), names: table.map(([, name]) => name) }
+}
+
 /** The English name of a country code; other values (such as "(unknown)") as they are. */
 export function countryName(code: string): string {
   if (!/^[A-Z]{2}$/.test(code)) return code

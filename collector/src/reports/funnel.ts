@@ -10,6 +10,7 @@ import { DAY_MS } from '../time.js'
 import { goalCondition, goalName, type Goal } from './goals.js'
 import { DATE_RANGE_NAMES } from './model.js'
 import { Params } from './params.js'
+import { eventPeriod } from './period-sql.js'
 import type { ResolvedRange } from './date-range.js'
 
 export const funnelRequestSchema = z
@@ -63,17 +64,17 @@ export async function runFunnel(
       : { id: String(i), site, type: 'event', name: step.value },
   )
   const conditions = steps.map((step) => goalCondition(step, params))
-  const at = (ms: number) => `fromUnixTimestamp64Milli(${params.add(ms, 'Int64')}, 'UTC')`
   // A visit is bounded by its idle gaps, so the window only has to span one visit.
-  // Each visitor counts once, at the furthest step any of their visits reached.
+  // Each visitor counts once, at the furthest step any of their visits reached; visits
+  // that never reached the first step are left out before visitors are grouped.
   const sql = `SELECT level, count() AS visitors FROM (SELECT visitor_id, max(level) AS level FROM (
       SELECT any(e.visitor_id) AS visitor_id,
              windowFunnel(${params.add(DAY_MS, 'UInt64')})(toUInt64(toUnixTimestamp64Milli(e.timestamp)), ${conditions.join(', ')}) AS level
       FROM ${store.table('events')} AS e
-      WHERE e.site_id = ${params.text(site)} AND e.timestamp >= ${at(range.from)} AND e.timestamp < ${at(range.to)}
+      WHERE e.site_id = ${params.text(site)} AND ${eventPeriod(params, 'e', range.from, range.to)}
         AND e.session_id != 0 AND (${conditions.join(' OR ')})
-      GROUP BY e.session_id
-    ) GROUP BY visitor_id) WHERE level > 0 GROUP BY level`
+      GROUP BY e.session_id HAVING level > 0
+    ) GROUP BY visitor_id) GROUP BY level`
   const rows = await runQuery(store, sql, params.values, levelRow)
   const atLevel = new Map(rows.map((row) => [row.level, row.visitors]))
   // Visitors who reached step i reached every level ≥ i: add from the top.

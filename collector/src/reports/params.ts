@@ -2,7 +2,8 @@
  * Query parameters: every value a request carries enters SQL as a `{pN:Type}`
  * placeholder, never as text. The builder asks for a placeholder and gets its name.
  */
-export type ParamType = 'String' | 'Array(String)' | 'Int64' | 'UInt32' | 'UInt64' | 'Date'
+export type ParamType =
+  'String' | 'Array(String)' | 'Int64' | 'UInt32' | 'UInt64' | 'Date' | 'Array(Date)'
 
 export class Params {
   readonly values: Record<string, unknown> = {}

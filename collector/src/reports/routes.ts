@@ -42,12 +42,16 @@ export interface ThirdPartyQuery {
   owns(c: Context): boolean
   /** Answer `POST /api/v2/query` (the body's site_id already normalized). */
   query(c: Context, body: Record<string, unknown>): Promise<Response>
+  /** Answer `GET /api/v1/share`: what the request's share link allows. */
+  describe?(c: Context): Promise<Response>
 }
 
+// The primary key is by day: without the indexHint, every granule of the month is read.
 const realtimeVisitors = defineQuery({
   sql: (store) =>
     `SELECT uniqIf(visitor_id, visitor_id != 0) AS visitors FROM ${store.table('events')}
      WHERE site_id = {site:String} AND timestamp >= fromUnixTimestamp64Milli({since:Int64}, 'UTC')
+       AND indexHint(toDate(timestamp) >= toDate(fromUnixTimestamp64Milli({since:Int64}, 'UTC')))
        AND name != 'engagement'`,
   params: z.object({ site: z.string(), since: z.number().int() }),
   row: z.object({ visitors: z.coerce.number() }),

@@ -7,7 +7,7 @@ import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
 import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
-import { countryCodesMatching, countryName } from './countries.js'
+import { countryCodesMatching, countryName, countryTable } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import { goalName, type Goal } from './goals.js'
 import {
@@ -30,6 +30,8 @@ import {
   type Interval,
 } from './periods.js'
 import { issuePath } from '../http/json-body.js'
+import { DAY_MS } from '../time.js'
+import { isStampedDimension } from './columns.js'
 
 export interface ReportDeps {
   store: Store
@@ -63,6 +65,71 @@ const firstEvent = defineQuery({
   params: z.object({ site: z.string() }),
   row: z.object({ first: z.coerce.number(), n: z.coerce.number() }),
 })
+
+/**
+ * How a period is read, in one query:
+ *   - `older`: whether an event written before migration 012 (visit_version 0) lies on
+ *     the UTC days of the period or the day after (visits under way); if so the period
+ *     is answered from the sessions table (the legacy layout). The skip index on
+ *     visit_version passes over the granules written since;
+ *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts).
+ */
+const periodLayout = defineQuery({
+  sql: (store) =>
+    `SELECT
+       (SELECT count() FROM (SELECT 1 FROM ${store.table('events')} WHERE site_id = {site:String}
+          AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date}
+          AND visit_version = 0 LIMIT 1)) AS older,
+       (SELECT groupArray(day) FROM (SELECT DISTINCT toString(r.day) AS day
+          FROM ${store.table('daily_stats')} AS r FINAL
+          WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
+            AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day)) AS days`,
+  params: z.object({
+    site: z.string(),
+    from: z.string(),
+    to: z.string(),
+    first: z.string(),
+    last: z.string(),
+  }),
+  row: z.object({ older: z.coerce.number(), days: z.array(z.string()) }),
+})
+
+const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
+
+export interface Layout {
+  /** Every event the query reads carries its visit (see builder.ts, BuildContext). */
+  stamped: boolean
+  /** Whole UTC days of the period summed in the daily rollup. */
+  rollup?: { table: string; days: string[] }
+}
+
+/**
+ * How a query on a period is read: stamped when no dimension or filter needs the visit
+ * table (the exit page) and every event it reads, up to a day after the period, carries
+ * its visit; then with the days of the daily rollup that fall within the period.
+ */
+export async function layoutOf(
+  query: Query,
+  deps: ReportDeps,
+  period: ResolvedRange,
+): Promise<Layout> {
+  const used = [...query.dimensions, ...[...walkFilters(query.filters)].map(([f]) => f[1])]
+  if (!used.every(isStampedDimension)) return { stamped: false }
+  const first = Math.ceil(period.from / DAY_MS) * DAY_MS
+  const last = Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS
+  const [row] = await periodLayout(deps.store, {
+    site: query.site_id,
+    from: utcDate(period.from),
+    to: utcDate(period.to + DAY_MS - 1),
+    first: utcDate(first),
+    last: utcDate(Math.max(first, last)),
+  })
+  if (row === undefined || row.older > 0) return { stamped: false }
+  const days = first <= last ? row.days : []
+  return days.length > 0
+    ? { stamped: true, rollup: { table: deps.store.table('daily_stats'), days } }
+    : { stamped: true }
+}
 
 /** Parse a request body into a query, or the 400 message Plausible would give. */
 export function parseQueryRequest(
@@ -103,7 +170,11 @@ const metricValue = (value: unknown): number | null =>
   value === null || value === undefined ? null : Number(value)
 
 /** Change against the comparison: points for rates, per cent for counts. */
-function change(metric: Metric, current: number | null, previous: number | null): number | null {
+export function change(
+  metric: Metric,
+  current: number | null,
+  previous: number | null,
+): number | null {
   if (current === null || previous === null) return null
   if (metric === 'bounce_rate') return current - previous
   if (metric === 'conversion_rate' || metric === 'group_conversion_rate' || metric === 'percentage')
@@ -121,6 +192,8 @@ export async function runReport(body: unknown, deps: ReportDeps): Promise<Report
 /** Options of a run; `exact` counts distinct visitors and visits exactly (the anonymizer). */
 export interface RunOptions {
   exact?: boolean
+  /** Built for a streamed export (see the builder's `export`). */
+  export?: boolean
 }
 
 /** A query checked and resolved: its periods, goals and filters, ready to build. */
@@ -192,14 +265,15 @@ async function prepare(
   return { timeZone, goals, range, comparisonRange, timeDimension, interval, filters }
 }
 
-function build(
+async function build(
   query: Query,
   deps: ReportDeps,
   prep: Prepared,
   period: ResolvedRange,
   pagination: Query['pagination'],
   options: RunOptions,
-) {
+): Promise<BuiltQuery> {
+  const { stamped, rollup } = await layoutOf(query, deps, period)
   const { timeZone, goals, interval, filters } = prep
   return buildQuery(
     { ...query, filters, pagination },
@@ -211,6 +285,9 @@ function build(
       goals,
       buckets: { interval, timeZone, firstDay: daysOf(period, timeZone).first },
       exact: options.exact === true,
+      stamped,
+      ...(rollup === undefined ? {} : { rollup }),
+      export: options.export === true,
     },
   )
 }
@@ -236,19 +313,90 @@ export async function streamParsed(
 ): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; rows: AsyncIterable<ResultRow> }> {
   const prep = await prepare(query, deps)
   if ('ok' in prep) return prep
-  const built = build(query, deps, prep, prep.range, query.pagination, {})
-  const result = await deps.store.client.query({
-    query: built.sql,
-    query_params: built.params,
-    format: 'JSONEachRow',
-  })
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const chunks = await primed(deps.store.stream(built.sql, built.params, 'JSONEachRow'))
   async function* rows(): AsyncGenerator<ResultRow> {
-    for await (const batch of result.stream()) {
-      for (const line of batch as { json: <T>() => T }[])
-        yield toResultRow(query, built, rowSchema.parse(line.json()))
+    const decoder = new TextDecoder()
+    let rest = ''
+    for await (const chunk of chunks) {
+      const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n')
+      rest = lines.pop() ?? ''
+      for (const line of lines)
+        if (line !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(line)))
     }
+    if (rest.trim() !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(rest)))
   }
-  return { ok: true, rows: rows() }
+  const iterator = rows()
+  // Abandoned even before the first row (the client went away): the store's stream ends.
+  const abandon = async (): Promise<IteratorReturnResult<undefined>> => {
+    await chunks[Symbol.asyncIterator]().return?.()
+    await iterator.return(undefined)
+    return { done: true, value: undefined }
+  }
+  return {
+    ok: true,
+    rows: { [Symbol.asyncIterator]: () => ({ next: () => iterator.next(), return: abandon }) },
+  }
+}
+
+/** A result column's name as a quoted alias: names hold ':' and free prop keys. */
+export function quoteAlias(name: string): string {
+  return `\`${name.replaceAll('\\', '\\\\').replaceAll('`', '\\`')}\``
+}
+
+/**
+ * The rows of a query (no comparison) as Parquet written by the engine itself, streamed:
+ * one column per dimension (text, country codes named as in every other answer) and per
+ * metric, named as in the request.
+ */
+export async function streamParquet(
+  query: Query,
+  deps: ReportDeps,
+): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; bytes: AsyncIterable<Uint8Array> }> {
+  const prep = await prepare(query, deps)
+  if ('ok' in prep) return prep
+  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const countries = countryTable()
+  const columns = [
+    ...built.dimensionColumns.map((column, i) => {
+      const dimension = query.dimensions[i] ?? column
+      const value =
+        dimension === 'visit:country_name'
+          ? `transform(toString(${column}), {export_codes:Array(String)}, {export_names:Array(String)}, toString(${column}))`
+          : `toString(${column})`
+      return `${value} AS ${quoteAlias(dimension)}`
+    }),
+    ...built.metricColumns.map(
+      (column, i) => `${column} AS ${quoteAlias(query.metrics[i] ?? column)}`,
+    ),
+  ]
+  const sql = `SELECT ${columns.join(', ')} FROM (${built.sql})`
+  const params = { ...built.params, export_codes: countries.codes, export_names: countries.names }
+  return { ok: true, bytes: await primed(deps.store.stream(sql, params, 'Parquet')) }
+}
+
+/**
+ * A stream whose first chunk has been read, so a failing query fails before a response
+ * starts; abandoning it ends the store's stream.
+ */
+async function primed(source: AsyncIterable<Uint8Array>): Promise<AsyncIterable<Uint8Array>> {
+  const chunks = source[Symbol.asyncIterator]()
+  const first = await chunks.next()
+  let pending: IteratorResult<Uint8Array> | undefined = first
+  return {
+    [Symbol.asyncIterator]: () => ({
+      next: async () => {
+        if (pending === undefined) return chunks.next()
+        const next = pending
+        pending = undefined
+        return next
+      },
+      return: async () => {
+        await chunks.return?.()
+        return { done: true, value: undefined }
+      },
+    }),
+  }
 }
 
 export async function runParsed(
@@ -260,7 +408,7 @@ export async function runParsed(
   if ('ok' in prep) return prep
   const { timeZone, range, comparisonRange, timeDimension, interval } = prep
   const run = async (period: ResolvedRange, pagination: Query['pagination']) => {
-    const built = build(query, deps, prep, period, pagination, options)
+    const built = await build(query, deps, prep, period, pagination, options)
     const rows = await runQuery(deps.store, built.sql, built.params, rowSchema)
     return {
       total: Number(rows[0]?.total_rows ?? 0),

@@ -1,5 +1,9 @@
 /**
- * Share links for admins, mounted at /api/admin/shares:
+ * Share links. For the shared view, mounted at /api/v1/share:
+ *   GET    /          with `Authorization: Bearer gls_…` (and X-Share-Password) → what the
+ *                     link allows: {site, label, dimensions, metrics, date_ranges,
+ *                     granularity, noise_epsilon, k, time_zone, expires_at}
+ * For admins, mounted at /api/admin/shares:
  *   POST   /          {site, dimensions, metrics?, date_ranges?, granularity?, expires_at?,
  *                      password?, noise_epsilon?, label?}  → 201 {id, token, url, …}
  *   GET    /          → {shares: [...]} (never the token, the password or the noise secret)
@@ -78,6 +82,37 @@ export function shareView(share: Share, now: number) {
 /** The share routes, in the OpenAPI document. */
 export const shareRouteDocs: RouteDoc[] = [
   {
+    method: 'get',
+    path: '/api/v1/share',
+    tag: 'reports',
+    summary:
+      'What a share link allows (send its token as a Bearer token, and X-Share-Password when it has one).',
+    security: 'user',
+    responses: {
+      200: {
+        description:
+          'The site, label, dimensions, metrics, date windows, granularity, noise, k, time zone and expiry.',
+        schema: z.object({
+          site: z.string(),
+          label: z.string(),
+          dimensions: z.array(z.string()),
+          metrics: z.array(z.string()),
+          date_ranges: z.array(z.tuple([z.string(), z.string()])),
+          granularity: z.enum(GRANULARITIES),
+          noise_epsilon: z.number().nullable(),
+          k: z.number(),
+          time_zone: z.string(),
+          expires_at: z.string().nullable(),
+        }),
+      },
+      401: {
+        description:
+          'No share token, an invalid one (invalid_share: unknown, expired or revoked), or a missing or wrong password.',
+      },
+      429: { description: 'Too many wrong passwords.' },
+    },
+  },
+  {
     method: 'post',
     path: '/api/admin/shares',
     tag: 'admin',
@@ -107,6 +142,19 @@ export const shareRouteDocs: RouteDoc[] = [
     responses: { 204: { description: 'Revoked.' }, 404: { description: 'No such share.' } },
   },
 ]
+
+/** The shared view's description of its link, answered by the third-party door. */
+export function createShareViewApp(
+  door: { describe?(c: Context): Promise<Response> } | undefined,
+): Hono {
+  const app = new Hono()
+  app.get('/', (c) => {
+    if (door?.describe === undefined)
+      return errorResponse(c, 404, 'not_found', 'Share links are not served here.')
+    return door.describe(c)
+  })
+  return app
+}
 
 export function createShareAdminApp(deps: ShareAdminDeps): Hono {
   const app = new Hono()

@@ -149,6 +149,50 @@ describe('share links', () => {
     expect(realtime.status).toBe(403)
   })
 
+  it('tells the shared view what the link allows, with the privacy headers', async () => {
+    const share = await createShare({
+      label: 'Partner report',
+      dimensions: ['visit:country', 'event:page'],
+      metrics: ['visitors', 'pageviews'],
+      date_ranges: [[D1, D1]],
+      password: 'correct horse battery',
+      noise_epsilon: 1,
+    })
+    const describe = (token: string, headers: Record<string, string> = {}) =>
+      request('GET', '/api/v1/share', undefined, { Authorization: `Bearer ${token}`, ...headers })
+    const locked = await describe(share.token)
+    expect(locked.status).toBe(401)
+    expect(((await locked.json()) as { error: { code: string } }).error.code).toBe(
+      'password_required',
+    )
+    const response = await describe(share.token, { 'X-Share-Password': 'correct horse battery' })
+    expect(response.status).toBe(200)
+    expect(response.headers.get('referrer-policy')).toBe('no-referrer')
+    expect(response.headers.get('x-robots-tag')).toMatch(/noindex/)
+    expect(response.headers.get('cache-control')).toMatch(/private/)
+    const body = (await response.json()) as Record<string, unknown>
+    expect(body).toEqual({
+      site: 'example.com',
+      label: 'Partner report',
+      dimensions: ['visit:country', 'event:page'],
+      metrics: ['visitors', 'pageviews'],
+      date_ranges: [[D1, D1]],
+      granularity: 'day',
+      noise_epsilon: 1,
+      k: 5,
+      time_zone: 'UTC',
+      expires_at: null,
+    })
+    expect(JSON.stringify(body)).not.toMatch(/secret|hash|gls_/)
+    // No token, an API key, a revoked link: refused.
+    expect((await request('GET', '/api/v1/share')).status).toBe(401)
+    expect((await describe(TOKEN)).status).toBe(401)
+    await admin('DELETE', `/api/admin/shares/${share.id}`)
+    const revoked = await describe(share.token, { 'X-Share-Password': 'correct horse battery' })
+    expect(revoked.status).toBe(401)
+    expect(((await revoked.json()) as { error: { code: string } }).error.code).toBe('invalid_share')
+  })
+
   it('keeps to what the share allows', async () => {
     const share = await createShare({ dimensions: ['visit:country'], granularity: 'month' })
     const city = await ask(share.token, { ...countries, dimensions: ['visit:city'] })
@@ -230,6 +274,77 @@ describe('share links', () => {
     expect(first.meta.anonymized.noise.epsilon).toBe(0.5)
     const bounce = await ask(share.token, { ...countries, metrics: ['bounce_rate'] })
     expect(bounce.status).toBe(400)
+  })
+
+  it('an anonymized API key may carry its own sticky noise; making and revoking keys is audited', async () => {
+    const full = await admin('POST', '/api/admin/keys', {
+      name: 'owner',
+      sites: ['example.com'],
+      scope: 'full',
+      noise_epsilon: 1,
+    })
+    expect(full.status).toBe(400)
+    expect(await full.json()).toMatchObject({ error: { code: 'invalid_payload' } })
+    const created = await admin('POST', '/api/admin/keys', {
+      name: 'noisy partner',
+      sites: ['example.com'],
+      scope: 'anonymized',
+      noise_epsilon: 0.25,
+    })
+    expect(created.status).toBe(201)
+    const { id, key, noise_epsilon } = (await created.json()) as {
+      id: string
+      key: string
+      noise_epsilon: number
+    }
+    expect(noise_epsilon).toBe(0.25)
+    const answers = await Promise.all(
+      [1, 2, 3].map(async () => {
+        const response = await ask(key, countries)
+        expect(response.status).toBe(200)
+        return (await response.json()) as {
+          results: { metrics: number[] }[]
+          meta: { anonymized: { noise: { epsilon: number } | null } }
+        }
+      }),
+    )
+    expect(answers[1]?.results).toEqual(answers[0]?.results)
+    expect(answers[2]?.results).toEqual(answers[0]?.results)
+    expect(answers[0]?.meta.anonymized.noise?.epsilon).toBe(0.25)
+    for (const row of answers[0]?.results ?? [])
+      for (const value of row.metrics) expect(Number.isInteger(value) && value >= 0).toBe(true)
+    const listed = (await (await admin('GET', '/api/admin/keys')).json()) as {
+      keys: { id: string; noise_epsilon: number | null }[]
+    }
+    expect(listed.keys.find((k) => k.id === id)?.noise_epsilon).toBe(0.25)
+
+    expect((await admin('DELETE', `/api/admin/keys/${id}`)).status).toBe(204)
+    expect((await ask(key, countries)).status).toBe(401)
+    const audit = await collector.rows<{ action: string; site_id: string; detail: string }>(
+      "SELECT action, site_id, detail FROM glimpse.audit_log WHERE action LIKE 'key_%' ORDER BY at",
+    )
+    // The test clock stands still: both entries have the same time.
+    const mine = audit.filter((r) => r.detail.includes(id))
+    expect(mine.map((r) => r.action).sort()).toEqual(['key_create', 'key_revoke'])
+    const made = mine.find((r) => r.action === 'key_create')
+    expect(JSON.parse(made?.detail ?? '{}')).toMatchObject({
+      scope: 'anonymized',
+      noise_epsilon: 0.25,
+    })
+    expect(JSON.stringify(audit)).not.toContain('glk_')
+  })
+
+  it('a change of k is audited', async () => {
+    const changed = await admin('PATCH', '/api/admin/sites/example.com', { k: 6 })
+    expect(changed.status).toBe(200)
+    await admin('PATCH', '/api/admin/sites/example.com', { k: 5 })
+    const audit = await collector.rows<{ site_id: string; detail: string }>(
+      "SELECT site_id, detail FROM glimpse.audit_log WHERE action = 'k' ORDER BY detail",
+    )
+    expect(audit).toEqual([
+      { site_id: 'example.com', detail: '{"from":5,"to":6}' },
+      { site_id: 'example.com', detail: '{"from":6,"to":5}' },
+    ])
   })
 
   it('admins only; bad input is a 400; creation and revocation are audited', async () => {

@@ -4,7 +4,7 @@
  * again (no cache), so revocation and expiry hold at once on every collector. Creation
  * and revocation are written to the audit log, with no personal data.
  */
-import { hashPassword, verifyPassword } from '../auth/secrets.js'
+import { hashPassword, newNoiseSecret, verifyPassword } from '../auth/secrets.js'
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
@@ -160,7 +160,7 @@ export function createShareStore(store: Store, now: () => number = Date.now): Sh
         dateRanges: input.dateRanges,
         granularity: input.granularity,
         noiseEpsilon: input.noiseEpsilon,
-        noiseSecret: Buffer.from(random(32)).toString('hex'),
+        noiseSecret: newNoiseSecret(),
         passwordHash: input.password === null ? '' : await hashPassword(input.password),
         expiresAt: input.expiresAt,
         createdAt: now(),

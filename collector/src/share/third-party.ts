@@ -6,7 +6,7 @@
  * `X-Share-Password`; failed attempts are limited per share.
  */
 import type { Context } from 'hono'
-import { anonymize, type AnonymizeDeps } from '../anonymize/anonymizer.js'
+import { anonymize, MIN_K, type AnonymizeDeps } from '../anonymize/anonymizer.js'
 import {
   ANONYMIZED_DIMENSIONS,
   ANONYMIZED_METRICS,
@@ -33,8 +33,10 @@ export interface ThirdPartyDeps {
   shares: ShareStore
   anonymize: AnonymizeDeps
   now: () => number
-  /** The id of the API key scoped `anonymized` the request carries, if any. */
-  anonymizedKey: (c: Context) => string | undefined
+  /** The API key scoped `anonymized` the request carries, if any. */
+  anonymizedKey: (
+    c: Context,
+  ) => { id: string; noise?: { epsilon: number; secret: string } } | undefined
 }
 
 export interface ThirdPartyDoor {
@@ -49,6 +51,8 @@ export interface ThirdPartyDoor {
   ): Promise<{ grant: Grant; body: QueryResponse } | Response>
   /** `POST /api/v2/query` for a third party. */
   query(c: Context, body: Record<string, unknown>): Promise<Response>
+  /** `GET /api/v1/share`: what the request's share link allows, for the shared view. */
+  describe(c: Context): Promise<Response>
 }
 
 const bearer = (c: Context): string | undefined => {
@@ -143,7 +147,7 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
       const key = deps.anonymizedKey(c)
       if (key === undefined || site === undefined)
         return refuse(c, 401, 'unauthorized', 'A share token or an API key is required.')
-      return keyGrant(key, site)
+      return keyGrant(key.id, site, key.noise)
     },
     async answer(c, body) {
       const site = typeof body.site_id === 'string' ? body.site_id : undefined
@@ -157,6 +161,32 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
       const answered = await door.answer(c, body)
       if (answered instanceof Response) return answered
       return c.json(answered.body, 200, THIRD_PARTY_HEADERS)
+    },
+    async describe(c) {
+      const token = bearer(c)
+      if (token?.startsWith(SHARE_PREFIX) !== true)
+        return refuse(c, 401, 'unauthorized', 'A share token is required.')
+      const share = await shareFor(c, token)
+      if (share instanceof Response) return share
+      const grant = shareGrant(share)
+      // Nothing here that the share's own answers do not say already (k and the time
+      // zone are in every answer's meta and query); never the noise secret.
+      return c.json(
+        {
+          site: share.site,
+          label: share.label,
+          dimensions: grant.dimensions,
+          metrics: grant.metrics,
+          date_ranges: share.dateRanges,
+          granularity: share.granularity,
+          noise_epsilon: share.noiseEpsilon,
+          k: Math.max(MIN_K, Math.floor(deps.anonymize.kOf(share.site))),
+          time_zone: deps.anonymize.reports.timeZoneOf(share.site) ?? 'UTC',
+          expires_at: share.expiresAt === null ? null : new Date(share.expiresAt).toISOString(),
+        },
+        200,
+        THIRD_PARTY_HEADERS,
+      )
     },
   }
   return door

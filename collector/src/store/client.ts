@@ -3,6 +3,7 @@
  * CLICKHOUSE_URL is set, over HTTP otherwise. Everything above this file is the same
  * for both. Table names are always qualified with the database (the embedded
  * connection has no session default database), via {@link Store.table}.
+ * Code shared with the edge entries asks only for the {@link PortableStore} part.
  */
 import { mkdir } from 'node:fs/promises'
 import path from 'node:path'
@@ -11,6 +12,9 @@ import {
   type ClickHouseClient,
   type ClickHouseClientConfigOptions,
 } from '@clickhouse/client'
+import { quoteIdentifier, type PortableStore } from './portable.js'
+
+export { quoteIdentifier, type PortableStore, type StoreClient } from './portable.js'
 
 type ClientConnection = NonNullable<ClickHouseClientConfigOptions['connection']>
 
@@ -23,8 +27,22 @@ export interface StoreOptions {
   dataDir: string
 }
 
-export interface Store {
+/** Output formats a streamed read may ask for. */
+export type StreamFormat = 'JSONEachRow' | 'Parquet'
+
+/** The Node collector's store: the full `@clickhouse/client` (streams, exec). */
+export interface Store extends PortableStore {
   client: ClickHouseClient
+  /**
+   * The bytes of a query's result in `format`, chunk by chunk as the engine writes them:
+   * the whole result is never held in memory (the embedded client's `query` would).
+   * Values travel as `{name:Type}` parameters, as everywhere.
+   */
+  stream(
+    sql: string,
+    params: Record<string, unknown>,
+    format: StreamFormat,
+  ): AsyncIterable<Uint8Array>
   /**
    * A client without session-wide settings, for the event inserts. The embedded
    * connection sends each setting as a `SET …;` statement before the query, and a
@@ -34,25 +52,13 @@ export interface Store {
    * URL parameters, so there this is the same client.
    */
   insertClient: ClickHouseClient
-  database: string
-  cluster: string | undefined
-  embedded: boolean
-  /** A table name qualified with the database, quoted for SQL. */
-  table(name: string): string
-  close(): Promise<void>
-}
-
-const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/
-
-export function quoteIdentifier(name: string): string {
-  if (!IDENTIFIER.test(name)) throw new Error(`Not a plain identifier: ${name}`)
-  return `\`${name}\``
 }
 
 export async function openStore(options: StoreOptions): Promise<Store> {
   let client: ClickHouseClient
   let insertClient: ClickHouseClient
   let engine: { close(): void } | undefined
+  let stream: Store['stream']
   const embedded = options.url === undefined
   const settings = {
     // 64-bit integers as strings: JSON numbers lose precision past 2^53.
@@ -79,6 +85,17 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     // separate copy of @clickhouse/client-common, hence the cast.
     const connection = createChdbConnection({ path: dir }) as unknown as ClientConnection
     client = createClient({ connection, clickhouse_settings: settings })
+    // A streamed read gets a session of its own on the same engine (a session runs one
+    // stream at a time), closed when the stream ends or is abandoned.
+    stream = async function* (sql, params, format) {
+      const session = new chdb.Session(dir)
+      try {
+        const chunks = session.queryStreamBind(sql, params, { format })
+        for await (const chunk of chunks) yield chunk.raw()
+      } finally {
+        session.close()
+      }
+    }
     const inserts = createChdbConnection({ path: dir }) as unknown as ClientConnection
     insertClient = createClient({ connection: inserts })
   } else {
@@ -89,6 +106,10 @@ export async function openStore(options: StoreOptions): Promise<Store> {
       clickhouse_settings: settings,
       request_timeout: 30_000,
     })
+    stream = async function* (sql, params, format) {
+      const result = await client.exec({ query: `${sql} FORMAT ${format}`, query_params: params })
+      for await (const chunk of result.stream) yield chunk as Uint8Array
+    }
     insertClient = client
   }
   const database = options.database
@@ -100,6 +121,7 @@ export async function openStore(options: StoreOptions): Promise<Store> {
     cluster: options.cluster,
     embedded,
     table: (name) => `${quoteIdentifier(database)}.${quoteIdentifier(name)}`,
+    stream,
     close: async () => {
       if (insertClient !== client) await insertClient.close()
       await client.close()

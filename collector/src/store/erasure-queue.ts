@@ -116,6 +116,7 @@ export function createErasureQueue(options: {
   const requests = store.table('erasure_requests')
   const events = store.table('events')
   const sessions = store.table('sessions')
+  const daily = store.table('daily_stats')
   const figures: ErasureFigures = { pending: 0, batches: 0, failures: 0, rowsErased: 0 }
 
   // Requests arriving together are written in one insert (group commit): a burst of
@@ -182,6 +183,15 @@ export function createErasureQueue(options: {
         query: `ALTER TABLE ${sessions} DELETE WHERE (site_id, session_id) IN (
                   SELECT site_id, session_id FROM ${events}
                   WHERE (site_id, visitor_id) IN {pairs:Array(Tuple(String, UInt64))})`,
+        query_params: { pairs },
+        clickhouse_settings: SYNC,
+      })
+      // The daily figures of their days (and of the days before, whose visits may end in
+      // them) go too; the rollup sums them again without these visitors.
+      await store.client.command({
+        query: `ALTER TABLE ${daily} DELETE WHERE (site_id, day) IN (
+                  SELECT DISTINCT site_id, arrayJoin([toDate(timestamp), toDate(timestamp) - 1])
+                  FROM ${events} WHERE (site_id, visitor_id) IN {pairs:Array(Tuple(String, UInt64))})`,
         query_params: { pairs },
         clickhouse_settings: SYNC,
       })

@@ -25,6 +25,11 @@ export interface PrivacyOps {
   setHostnames(site: string, hostnames: string[]): Promise<boolean>
   /** What the scrubber replaces and which props it drops: audited alike. */
   setScrubbing(site: string, kinds: readonly ScrubKind[], dropProps: string[]): Promise<boolean>
+  /**
+   * An audit-log entry for another change that bears on privacy (a site's k, an API key
+   * and its noise): ids and settings only, never personal data or secrets.
+   */
+  note(action: string, site: string, detail: Record<string, unknown>): Promise<void>
 }
 
 const SYNC = { mutations_sync: '2' } as const
@@ -40,6 +45,7 @@ export function createPrivacyOps(
 ): PrivacyOps {
   const events = store.table('events')
   const sessions = store.table('sessions')
+  const daily = store.table('daily_stats')
 
   const count = async (where: string, params: Record<string, unknown>): Promise<number> => {
     const result = await store.client.query({
@@ -73,6 +79,15 @@ export function createPrivacyOps(
       query_params: params,
       clickhouse_settings: SYNC,
     })
+    // The daily figures of those days (and of the day before, whose visits may end in
+    // them) go too; the rollup sums them again from what is left.
+    await store.client.command({
+      query: `ALTER TABLE ${daily} DELETE WHERE (site_id, day) IN (
+                SELECT DISTINCT site_id, arrayJoin([toDate(timestamp), toDate(timestamp) - 1])
+                FROM ${events} WHERE ${where})`,
+      query_params: params,
+      clickhouse_settings: SYNC,
+    })
     await store.client.command({
       query: `ALTER TABLE ${events} DELETE WHERE ${where}`,
       query_params: params,
@@ -102,7 +117,7 @@ export function createPrivacyOps(
       await beforeDelete()
       if (!(await updateSite(store, site, { retentionMonths: months }, now()))) return false
       // Existing rows take the new retention too; then the TTL is applied at once.
-      for (const table of [events, sessions]) {
+      for (const table of [events, sessions, daily]) {
         await store.client.command({
           query: `ALTER TABLE ${table} UPDATE retention_months = {months:UInt16} WHERE site_id = {site:String}`,
           query_params: { site, months: rowRetentionMonths(months) },
@@ -121,6 +136,10 @@ export function createPrivacyOps(
       if (!(await updateSite(store, site, { allowedHostnames: hostnames }, now()))) return false
       await audit('hostnames', site, JSON.stringify({ hostnames }))
       return true
+    },
+
+    async note(action, site, detail) {
+      await audit(action, site, JSON.stringify(detail))
     },
 
     async setScrubbing(site, kinds, dropProps) {

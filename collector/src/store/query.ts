@@ -5,17 +5,17 @@
  * values travel as query parameters.
  */
 import type { z } from 'zod'
-import type { Store } from './client.js'
+import type { PortableStore } from './portable.js'
 
 export interface QueryDefinition<P extends z.ZodType, R extends z.ZodType> {
   /** SQL with `{name:Type}` placeholders; a function of the store for table names. */
-  sql: string | ((store: Store) => string)
+  sql: string | ((store: PortableStore) => string)
   params: P
   row: R
 }
 
 export type Query<P extends z.ZodType, R extends z.ZodType> = (
-  store: Store,
+  store: PortableStore,
   params: z.input<P>,
   options?: { signal?: AbortSignal; settings?: Record<string, string | number> },
 ) => Promise<z.output<R>[]>
@@ -38,7 +38,7 @@ export function defineQuery<P extends z.ZodType, R extends z.ZodType>(
 
 /** Run SQL built elsewhere (the report builder) with parameters, validating each row. */
 export async function runQuery<R extends z.ZodType>(
-  store: Store,
+  store: PortableStore,
   query: string,
   params: Record<string, unknown>,
   row: R,

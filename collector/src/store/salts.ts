@@ -3,10 +3,12 @@
  * collector uses the same one, keeps today's and yesterday's in memory, and deletes
  * salts physically once 48 hours have passed since their day began.
  *
- * When two collectors create tomorrow's salt at once, all of them settle on the
- * smallest value; salts are made a day before use, so they agree before it matters.
+ * A day's salt is inserted with a deduplication token named after the day, so when two
+ * collectors (or two edge isolates) create it at once the store keeps one of them and
+ * both read back the same bytes. Rows made before the token existed may hold two salts
+ * for a day: everyone reads the smallest.
  */
-import type { Store } from './client.js'
+import type { PortableStore, StoreSettings } from './portable.js'
 import { DAY_MS, toClickHouseTime, utcDay } from '../time.js'
 
 /** Gives the salt of a UTC day, if one exists (today's and yesterday's are kept). */
@@ -50,7 +52,7 @@ export function oldestLiveDay(now: number): string {
   return utcDay(now - DAY_MS)
 }
 
-export function createSaltKeeper(store: Store): SaltKeeper {
+export function createSaltKeeper(store: PortableStore): SaltKeeper {
   const table = store.table('salts')
   let salts = new Map<string, Salt>()
   // Concurrent callers (a burst of events just after midnight) share one refresh.
@@ -95,24 +97,34 @@ export function createSaltKeeper(store: Store): SaltKeeper {
     const wanted = [utcDay(now), utcDay(now + DAY_MS)]
     const existing = await load(cutoff)
     const missing = wanted.filter((day) => !existing.has(day))
-    if (missing.length > 0) {
+    // One insert per day: the token is the day, so a second creator's row is dropped
+    // by the store instead of standing beside the first.
+    for (const day of missing) {
       await store.client.insert({
         table,
-        values: missing.map((day) => ({
-          day,
-          salt: hex(crypto.getRandomValues(new Uint8Array(16))),
-          created_at: toClickHouseTime(now),
-        })),
+        values: [
+          {
+            day,
+            salt: hex(crypto.getRandomValues(new Uint8Array(16))),
+            created_at: toClickHouseTime(now),
+          },
+        ],
         format: 'JSONEachRow',
+        clickhouse_settings: { insert_deduplication_token: `salt-${day}` },
       })
     }
-    const next = missing.length > 0 ? await load(cutoff) : existing
+    // The embedded engine applies a call's settings to its session, where they stay: the
+    // read after the inserts clears the token, or it would drop the next insert that
+    // names none (a server scopes settings to one query, and ignores this on a SELECT).
+    const next =
+      missing.length > 0 ? await load(cutoff, { insert_deduplication_token: '' }) : existing
     // Only days still alive are kept in memory.
     salts = new Map([...next].filter(([day]) => day >= cutoff))
   }
 
-  async function load(cutoff: string): Promise<Map<string, Salt>> {
+  async function load(cutoff: string, settings?: StoreSettings): Promise<Map<string, Salt>> {
     const result = await store.client.query({
+      clickhouse_settings: settings,
       query: `SELECT toString(day) AS d, min(salt) AS s FROM ${table} WHERE day >= {cutoff:Date} GROUP BY day`,
       query_params: { cutoff },
       format: 'JSONEachRow',

@@ -2,7 +2,7 @@
 import { z } from 'zod'
 import { toClickHouseTime } from '../time.js'
 import { SCRUB_KINDS, SITE_DEFAULTS, type ScrubKind, type SiteSettings } from '../sites/settings.js'
-import type { Store } from './client.js'
+import type { PortableStore } from './portable.js'
 import { defineQuery } from './query.js'
 
 const siteRow = z.object({
@@ -30,7 +30,7 @@ const selectSites = defineQuery({
 })
 
 /** The registered sites as stored, read fresh (no cache). */
-export async function readSites(store: Store): Promise<SiteRow[]> {
+export async function readSites(store: PortableStore): Promise<SiteRow[]> {
   return selectSites(store, {})
 }
 
@@ -45,13 +45,13 @@ const toSettings = (row: SiteRow): SiteSettings => ({
   dropProps: row.drop_props,
 })
 
-export async function listSites(store: Store): Promise<SiteSettings[]> {
+export async function listSites(store: PortableStore): Promise<SiteSettings[]> {
   return (await readSites(store)).map(toSettings)
 }
 
 /** Write a new version of a site's row (the newest version wins). */
 async function writeSites(
-  store: Store,
+  store: PortableStore,
   rows: SiteRow[],
   now: number,
   deleted = false,
@@ -71,7 +71,7 @@ async function writeSites(
  * domains added.
  */
 export async function registerSites(
-  store: Store,
+  store: PortableStore,
   domains: readonly string[],
   countOptedOut: readonly string[],
   now: number,
@@ -113,7 +113,7 @@ export interface SiteChange {
 
 /** Change a site's settings; returns false for an unknown site. */
 export async function updateSite(
-  store: Store,
+  store: PortableStore,
   domain: string,
   change: SiteChange,
   now: number,
@@ -151,7 +151,7 @@ export interface NewSite {
 
 /** Register a site from the admin API; undefined when it is registered already. */
 export async function createSite(
-  store: Store,
+  store: PortableStore,
   site: NewSite,
   now: number,
 ): Promise<SiteRow | undefined> {
@@ -175,7 +175,11 @@ export async function createSite(
  * Mark a site deleted: it takes no more events and leaves every list. Its events stay
  * until erased. Returns false for an unknown site.
  */
-export async function deleteSite(store: Store, domain: string, now: number): Promise<boolean> {
+export async function deleteSite(
+  store: PortableStore,
+  domain: string,
+  now: number,
+): Promise<boolean> {
   const row = (await readSites(store)).find((site) => site.domain === domain)
   if (row === undefined) return false
   await writeSites(store, [row], now, true)

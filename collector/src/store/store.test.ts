@@ -48,6 +48,7 @@ describe('migrations', () => {
       'api_key_usage',
       'api_keys',
       'audit_log',
+      'daily_stats',
       'erasure_requests',
       'events',
       'goals',
@@ -90,6 +91,17 @@ describe('migrations', () => {
       'session_id',
       'site_id',
       'props',
+      // Migration 012: the visit on every event, and compact columns for periods and pages.
+      'entry_page',
+      'visit_source',
+      'visit_channel',
+      'visit_starts',
+      'visit_bounces',
+      'visit_duration_ms',
+      'visit_version',
+      'minute',
+      'start_minute',
+      'page',
     ]) {
       expect(names).toContain(name)
     }
@@ -161,6 +173,21 @@ describe('salts', () => {
       { day: dayOf(5) },
     )
     expect(rows[0]?.n).toBe('1')
+  })
+
+  it('is stored once when two keepers (collectors, edge isolates) create it at once', async () => {
+    const keepers = [createSaltKeeper(store), createSaltKeeper(store), createSaltKeeper(store)]
+    const now = at(8, '00:00')
+    await Promise.all(keepers.map((keeper) => keeper.refresh(now)))
+    for (const days of [8, 9]) {
+      const rows = await query<{ n: string }>(
+        'SELECT count() AS n FROM glimpse.salts WHERE day = {day:Date}',
+        { day: dayOf(days) },
+      )
+      expect(rows[0]?.n).toBe('1')
+    }
+    const [first, ...others] = keepers.map((keeper) => keeper.saltFor(dayOf(8)))
+    for (const salt of others) expect(salt).toEqual(first)
   })
 })
 

@@ -39,8 +39,9 @@ export function FunnelPanel({
   const [value, setValue] = useState('')
   // The funnel endpoint takes no filters: it counts every visit of the period.
   const body = { site_id: context.site, date_range: context.dateRange, steps }
-  const loaded = useLoad(steps.length >= 2 ? JSON.stringify(body) : undefined, (signal) =>
-    funnel(body, signal),
+  const loaded = useLoad(
+    steps.length >= 2 && context.ready !== false ? JSON.stringify(body) : undefined,
+    (signal) => funnel(body, signal),
   )
   const add = (event: Event) => {
     event.preventDefault()

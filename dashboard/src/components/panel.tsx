@@ -1,11 +1,21 @@
 /**
  * A card of ranked rows with tabs (pages / entry / exit, sources / channels / UTM …):
  * each tab is one Stats API query; clicking a row filters the whole dashboard by it.
+ * An answer from the anonymizer (a share link) marks what it folded: the "(other)" row,
+ * places shown as their region or country, and how many groups were under k.
  */
 import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
 import { formatExact, formatNumber, formatPercent } from '../format.js'
-import { query, type Filter, type Metric, type StatsQuery, type StatsResult } from '../stats.js'
+import {
+  OTHER,
+  useSource,
+  type AnonymizedMeta,
+  type Filter,
+  type Metric,
+  type StatsQuery,
+  type StatsResult,
+} from '../stats.js'
 import { useLoad } from '../use-query.js'
 import { downloadCsv, toCsv } from './csv.js'
 import { Empty, ErrorBox } from './states.js'
@@ -23,6 +33,8 @@ export interface Tab {
   /** The first column sizes the bars and orders the rows. */
   columns: Column[]
   filters?: Filter[]
+  /** Rows left out on screen (a share may not filter, so it hides empty UTM values here). */
+  hide?: (value: string) => boolean
   /** Turns the dimension value into the text shown (country codes → names …). */
   display?: (value: string) => string
   /** The URL filter field a click adds, if rows are clickable. */
@@ -30,6 +42,8 @@ export interface Tab {
   /** Something other than rows (the map). */
   render?: (result: StatsResult, select: (value: string) => void) => ComponentChildren
   limit?: number
+  /** One row's kind in words, for the anonymizer's note ("country"); else from the label. */
+  unit?: string
 }
 
 export interface PanelContext {
@@ -37,9 +51,44 @@ export interface PanelContext {
   dateRange: StatsQuery['date_range']
   filters: Filter[]
   addFilter: (field: string, value: string) => void
+  /**
+   * False while the headline numbers load: panels ask after them, so the figures a
+   * reader looks at first do not queue behind a dozen breakdowns (a browser opens six
+   * connections to one origin, and the engine shares its cores).
+   */
+  ready?: boolean
 }
 
 export const fmtPercent = (value: number | null) => formatPercent(value)
+
+/** The level a coarsened row stands for, in words ("visit:region_name" → "region"). */
+export function levelName(dimension: string): string {
+  if (dimension.includes('region')) return 'region'
+  if (dimension.includes('country')) return 'country'
+  if (dimension.includes('city')) return 'city'
+  return 'group'
+}
+
+/** The note under an anonymized answer: what was folded or hidden, and the noise. */
+const plural = (word: string) =>
+  /[^aeiou]y$/.test(word)
+    ? `${word.slice(0, -1)}ies`
+    : /(s|x|ch|sh)$/.test(word)
+      ? `${word}es`
+      : `${word}s`
+
+export function AnonymizedNote({ meta, unit }: { meta: AnonymizedMeta; unit: string }) {
+  const parts: string[] = []
+  const one = meta.suppressed === 1
+  if (meta.suppressed > 0)
+    parts.push(
+      `${formatExact(meta.suppressed)} ${one ? unit : plural(unit)} with fewer than ${meta.k} visitors ${one ? 'is' : 'are'} not shown on ${one ? 'its' : 'their'} own`,
+    )
+  if (meta.noise !== null) parts.push(`counts carry noise (ε = ${meta.noise.epsilon})`)
+  if (parts.length === 0) return null
+  const text = parts.join('; ')
+  return <p class="anon-note">{`${text.charAt(0).toUpperCase()}${text.slice(1)}.`}</p>
+}
 
 export function Panel({
   title,
@@ -57,6 +106,7 @@ export function Panel({
   footer?: ComponentChildren
   extra?: ComponentChildren
 }) {
+  const source = useSource()
   const [tabId, setTabId] = useState(tabs[0]?.id ?? '')
   const tab = tabs.find((t) => t.id === tabId) ?? tabs[0]
   const body: StatsQuery | undefined =
@@ -71,12 +121,32 @@ export function Panel({
           order_by: [[tab.columns[0]?.metric ?? 'visitors', 'desc']],
           pagination: { limit: tab.limit ?? 10 },
         }
-  const loaded = useLoad(body === undefined ? undefined : JSON.stringify(body), (signal) =>
-    query(body as StatsQuery, signal),
+  const key = body === undefined ? undefined : JSON.stringify(body)
+  const loaded = useLoad(context.ready === false ? undefined : key, (signal) =>
+    source.query(body as StatsQuery, signal),
   )
+  // Rows of another tab or period never show under this one's header.
+  const data = loaded.dataKey === key ? loaded.data : undefined
+  const busy = data === undefined && loaded.error === undefined
   const panelId = `panel-${title.toLowerCase().replace(/\W+/g, '-')}`
-  const rows = loaded.data?.results ?? []
-  const display = (value: string) => (tab?.display ? tab.display(value) : value)
+  const anonymized = data?.meta.anonymized
+  const rows = (data?.results ?? []).filter(
+    (row) => tab?.hide === undefined || !tab.hide(String(row.dimensions[0] ?? '')),
+  )
+  /** What a row is when the anonymizer folded it: "(other)", or a coarser place. */
+  const foldedAs = (value: string): string | undefined => {
+    if (anonymized === undefined) return undefined
+    if (value === OTHER && anonymized.other) return 'other'
+    const coarse = anonymized.coarsened.find((c) => c.value === value)
+    return coarse === undefined ? undefined : levelName(coarse.as)
+  }
+  const display = (value: string) => {
+    const folded = foldedAs(value)
+    if (folded === 'other') return OTHER
+    // A coarser place is named as stored (a region or country name), not as this tab's values.
+    if (folded !== undefined) return value
+    return tab?.display ? tab.display(value) : value
+  }
   const exportCsv = () => {
     if (tab === undefined) return
     downloadCsv(
@@ -92,7 +162,12 @@ export function Panel({
     if (tab?.field !== undefined) context.addFilter(tab.field, value)
   }
   return (
-    <section class="card panel" aria-labelledby={`${panelId}-title`} aria-busy={loaded.loading}>
+    <section
+      class="card panel"
+      aria-labelledby={`${panelId}-title`}
+      aria-busy={busy}
+      data-tab={busy ? undefined : tab?.id}
+    >
       <div class="panel-head">
         <h2 id={`${panelId}-title`}>{title}</h2>
         {tabs.length > 1 && (
@@ -116,7 +191,7 @@ export function Panel({
       <div class="panel-body">
         {loaded.error !== undefined ? (
           <ErrorBox message={loaded.error} retry={loaded.retry} />
-        ) : loaded.data === undefined ? (
+        ) : data === undefined ? (
           <div class="skeleton-rows" aria-hidden="true">
             <span />
             <span />
@@ -124,9 +199,13 @@ export function Panel({
             <span />
           </div>
         ) : tab?.render !== undefined ? (
-          tab.render(loaded.data, select)
+          tab.render(data, select)
         ) : rows.length === 0 ? (
-          <Empty>{empty}</Empty>
+          <Empty>
+            {anonymized?.suppressed_query === true
+              ? `Nothing to show: no visitors here, or fewer than ${anonymized.k}, which this report hides.`
+              : empty}
+          </Empty>
         ) : (
           <table class="rows">
             <thead>
@@ -143,26 +222,44 @@ export function Panel({
               {rows.map((row, index) => {
                 const value = String(row.dimensions[0] ?? '')
                 const share = max > 0 ? ((row.metrics[0] ?? 0) / max) * 100 : 0
+                const folded = foldedAs(value)
                 const shown = display(value)
+                const text = shown === '' ? '(none)' : shown
                 return (
-                  <tr key={`${value}-${index}`}>
+                  <tr key={`${value}-${index}`} class={folded === undefined ? undefined : 'folded'}>
                     <th scope="row" class="row-label">
                       <span
                         class="bar"
                         style={{ width: `${share.toFixed(1)}%` }}
                         aria-hidden="true"
                       />
-                      {tab?.field !== undefined ? (
+                      {tab?.field !== undefined && folded === undefined ? (
                         <button
                           type="button"
                           class="row-button"
                           onClick={() => select(value)}
                           title={`Filter by ${shown}`}
                         >
-                          {shown === '' ? '(none)' : shown}
+                          {text}
                         </button>
                       ) : (
-                        <span class="row-text">{shown === '' ? '(none)' : shown}</span>
+                        <span class="row-text">
+                          {text}
+                          {folded !== undefined && anonymized !== undefined && (
+                            <span
+                              class="tag"
+                              title={
+                                folded === 'other'
+                                  ? `Every ${tab?.label.toLowerCase() ?? 'group'} with fewer than ${anonymized.k} visitors, together`
+                                  : `Places with fewer than ${anonymized.k} visitors, shown as their ${folded}`
+                              }
+                            >
+                              {folded === 'other'
+                                ? `groups under ${anonymized.k} visitors`
+                                : `whole ${folded}`}
+                            </span>
+                          )}
+                        </span>
                       )}
                     </th>
                     {tab?.columns.map((c, i) => (
@@ -175,6 +272,9 @@ export function Panel({
               })}
             </tbody>
           </table>
+        )}
+        {anonymized !== undefined && (
+          <AnonymizedNote meta={anonymized} unit={tab?.unit ?? unitOf(tab?.label ?? 'group')} />
         )}
       </div>
       <div class="panel-foot">
@@ -190,4 +290,13 @@ export function Panel({
       </div>
     </section>
   )
+}
+
+/** "Top pages" → "page", "Countries" → "country": a tab's rows, one at a time. */
+function unitOf(label: string): string {
+  const word = label.toLowerCase().replace(/^(top|entry|exit)\s+/, '')
+  if (word.endsWith('ies')) return `${word.slice(0, -3)}y`
+  if (word.endsWith('ses')) return word.slice(0, -2)
+  if (word.endsWith('s')) return word.slice(0, -1)
+  return word
 }

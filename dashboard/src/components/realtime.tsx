@@ -3,10 +3,12 @@ import { useEffect, useState } from 'preact/hooks'
 import { formatExact } from '../format.js'
 import { realtimeVisitors } from '../stats.js'
 
-export function Realtime({ site }: { site: string }) {
+/** `ready`: false while the headline loads, which goes first. */
+export function Realtime({ site, ready = true }: { site: string; ready?: boolean }) {
   const [count, setCount] = useState<number | undefined>(undefined)
   const [failed, setFailed] = useState(false)
   useEffect(() => {
+    if (!ready) return
     const controller = new AbortController()
     const load = () =>
       realtimeVisitors(site, controller.signal).then(
@@ -24,7 +26,7 @@ export function Realtime({ site }: { site: string }) {
       controller.abort()
       clearInterval(timer)
     }
-  }, [site])
+  }, [site, ready])
   if (failed) return <span class="realtime muted">Realtime unavailable</span>
   return (
     <span class="realtime" role="status" aria-live="polite" title="Visitors in the last 5 minutes">

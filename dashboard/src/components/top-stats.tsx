@@ -25,13 +25,14 @@ function Change({
   change,
   lowerIsBetter,
   previous,
+  none,
 }: {
   change: number | null | undefined
   lowerIsBetter: boolean
   previous: string
+  none: string
 }) {
-  if (change === null || change === undefined)
-    return <span class="change flat">no earlier data</span>
+  if (change === null || change === undefined) return <span class="change flat">{none}</span>
   const good = lowerIsBetter ? change < 0 : change > 0
   const tone = change === 0 ? 'flat' : good ? 'up' : 'down'
   const arrow = change > 0 ? '↑' : change < 0 ? '↓' : '→'
@@ -53,7 +54,11 @@ export function TopStats({
   onSelect,
   compare,
   queried,
+  shown = HEADLINE,
+  noEarlier = 'no earlier data',
 }: {
+  /** What a number with no comparison says. */
+  noEarlier?: string
   /** The metrics asked for, in the order of the result's values. */
   queried: Metric[]
   result: StatsResult | undefined
@@ -62,15 +67,19 @@ export function TopStats({
   selected: string
   onSelect: (metric: Metric) => void
   compare: boolean
+  /** The numbers on show (a share shows only those it allows). */
+  shown?: typeof HEADLINE
 }) {
   if (error !== undefined) return <ErrorBox message={error} retry={retry} />
   const row = result?.results[0]
+  const hidden =
+    result?.meta.anonymized?.suppressed_query === true ? result.meta.anonymized : undefined
   return (
-    <ul class="top-stats" aria-label="Headline numbers">
-      {HEADLINE.map((h) => {
+    <ul class={`top-stats count-${shown.length}`} aria-label="Headline numbers">
+      {shown.map((h) => {
         const i = queried.indexOf(h.metric)
         const missing = i < 0
-        const value = missing ? null : (row?.metrics[i] ?? (row === undefined ? undefined : null))
+        const value = missing ? null : result === undefined ? undefined : (row?.metrics[i] ?? null)
         return (
           <li key={h.metric}>
             <button
@@ -89,11 +98,17 @@ export function TopStats({
                 )}
               </span>
               {missing && <span class="change flat">not with a page filter</span>}
+              {hidden !== undefined && (
+                <span class="change flat" title="Hidden to protect the visitors it stands for">
+                  fewer than {hidden.k} visitors
+                </span>
+              )}
               {compare && row !== undefined && !missing && (
                 <Change
                   change={row.comparison?.change[i]}
                   lowerIsBetter={h.lowerIsBetter === true}
                   previous={h.format(row.comparison?.metrics[i] ?? null)}
+                  none={noEarlier}
                 />
               )}
             </button>

@@ -3,6 +3,14 @@
  * period and filters in the URL. Every panel asks the Stats API on its own, in parallel.
  */
 import { useCallback, useMemo, useState } from 'preact/hooks'
+import {
+  Attribution,
+  countryName,
+  DEVICE_TABS,
+  LOCATION_TABS,
+  PAGE_TABS,
+  SOURCE_TABS,
+} from '../components/breakdowns.js'
 import { Chart } from '../components/chart.js'
 import { FunnelPanel, parseSteps, writeSteps } from '../components/funnel.js'
 import { Panel, fmtPercent, type PanelContext, type Tab } from '../components/panel.js'
@@ -10,7 +18,6 @@ import { RangePicker } from '../components/range-picker.js'
 import { Realtime } from '../components/realtime.js'
 import { ErrorBox, Empty } from '../components/states.js'
 import { HEADLINE, TopStats } from '../components/top-stats.js'
-import { WorldMap } from '../components/world-map.js'
 import { formatDay } from '../format.js'
 import { navigate } from '../router.js'
 import { query, type Metric, type StatsQuery } from '../stats.js'
@@ -27,28 +34,7 @@ import {
   type ViewState,
 } from '../view-state.js'
 
-const regionNames = new Intl.DisplayNames('en', { type: 'region' })
-export function countryName(code: string): string {
-  if (!/^[A-Z]{2}$/.test(code)) return code
-  try {
-    return regionNames.of(code) ?? code
-  } catch {
-    return code
-  }
-}
-
-const visitors = [{ metric: 'visitors' as const, label: 'Visitors' }]
 const HIDDEN_EVENTS = ['pageview', 'engagement']
-
-function Attribution() {
-  return (
-    <p class="attribution">
-      <a href="https://db-ip.com" target="_blank" rel="noopener noreferrer">
-        IP Geolocation by DB-IP
-      </a>
-    </p>
-  )
-}
 
 function FilterChips({ state, onRemove }: { state: ViewState; onRemove: (index: number) => void }) {
   if (state.filters.length === 0) return null
@@ -166,7 +152,6 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     },
     [update],
   )
-  const context: PanelContext = { site, dateRange, filters, addFilter }
   const interval: Interval = state.interval ?? defaultInterval(state)
 
   // Views per visit means nothing for visits narrowed to one page (the API refuses it).
@@ -181,7 +166,10 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     filters,
     ...(state.compare ? { include: { comparisons: { mode: 'previous_period' } } } : {}),
   }
-  const headline = useLoad(JSON.stringify(headlineBody), (signal) => query(headlineBody, signal))
+  const headlineKey = JSON.stringify(headlineBody)
+  const headline = useLoad(headlineKey, (signal) => query(headlineBody, signal))
+  // The headline (and the chart) first; every other panel once it has answered.
+  const ready = headline.dataKey === headlineKey || headline.error !== undefined
 
   const chartMetric = (HEADLINE.find(
     (h) => h.metric === state.metric && headlineMetrics.includes(h.metric),
@@ -195,16 +183,38 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
     include: { time_labels: true },
   }
   const series = useLoad(JSON.stringify(seriesBody), (signal) => query(seriesBody, signal))
+  // The previous period's line: the same series over the comparison range the headline
+  // answer names (its whole days), paired with this period's buckets by position.
+  const comparisonRange =
+    state.compare && !headline.loading ? headline.data?.meta.comparison_date_range : undefined
+  const previousBody: StatsQuery | undefined =
+    comparisonRange === undefined
+      ? undefined
+      : {
+          ...seriesBody,
+          date_range: [comparisonRange[0].slice(0, 10), comparisonRange[1].slice(0, 10)],
+        }
+  const previousKey = previousBody === undefined ? undefined : JSON.stringify(previousBody)
+  const previous = useLoad(previousKey, (signal) => query(previousBody as StatsQuery, signal))
+  const previousResult = previous.dataKey === previousKey ? previous.data : undefined
   const seriesData = useMemo(() => {
     const result = series.data
     if (result === undefined) return undefined
-    const byLabel = new Map(
-      result.results.map((row) => [String(row.dimensions[0]), row.metrics[0] ?? 0]),
-    )
-    const labels = result.meta.time_labels ?? result.results.map((row) => String(row.dimensions[0]))
-    return { labels, values: labels.map((label) => byLabel.get(label) ?? 0) }
-  }, [series.data])
+    const line = (answer: typeof result) => {
+      const byLabel = new Map(
+        answer.results.map((row) => [String(row.dimensions[0]), row.metrics[0] ?? 0]),
+      )
+      const labels =
+        answer.meta.time_labels ?? answer.results.map((row) => String(row.dimensions[0]))
+      return { labels, values: labels.map((label) => byLabel.get(label) ?? 0) }
+    }
+    return {
+      ...line(result),
+      ...(previousResult === undefined ? {} : { previous: line(previousResult) }),
+    }
+  }, [series.data, previousResult])
 
+  const context: PanelContext = { site, dateRange, filters, addFilter, ready }
   const range = headline.data?.query.date_range
   const steps = parseSteps(state.funnel)
 
@@ -217,7 +227,7 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
             {range !== undefined ? `${formatDay(range[0])} – ${formatDay(range[1])}` : '\u00a0'}
           </p>
         </div>
-        <Realtime site={site} />
+        <Realtime site={site} ready={ready} />
         <a class="button ghost" href={`${base}/settings`}>
           Settings
         </a>
@@ -274,183 +284,16 @@ export function Dashboard({ site, search }: { site: string; search: URLSearchPar
         )}
       </section>
       <div class="panels">
-        <Panel
-          title="Pages"
-          context={context}
-          tabs={[
-            {
-              id: 'top',
-              label: 'Top pages',
-              dimension: 'event:page',
-              columns: [...visitors, { metric: 'pageviews', label: 'Pageviews' }],
-              field: 'page',
-            },
-            {
-              id: 'entry',
-              label: 'Entry pages',
-              dimension: 'visit:entry_page',
-              columns: [...visitors, { metric: 'visits', label: 'Entrances' }],
-              field: 'entry_page',
-            },
-            {
-              id: 'exit',
-              label: 'Exit pages',
-              dimension: 'visit:exit_page',
-              columns: [...visitors, { metric: 'visits', label: 'Exits' }],
-              field: 'exit_page',
-            },
-          ]}
-        />
-        <Panel
-          title="Sources"
-          context={context}
-          tabs={[
-            {
-              id: 'channels',
-              label: 'Channels',
-              dimension: 'visit:channel',
-              columns: visitors,
-              field: 'channel',
-            },
-            {
-              id: 'sources',
-              label: 'Sources',
-              dimension: 'visit:source',
-              columns: [
-                ...visitors,
-                { metric: 'bounce_rate', label: 'Bounce', format: fmtPercent },
-              ],
-              field: 'source',
-            },
-            {
-              id: 'referrers',
-              label: 'Referrers',
-              dimension: 'visit:referrer',
-              columns: visitors,
-              field: 'referrer',
-            },
-            {
-              id: 'utm_medium',
-              label: 'Medium',
-              dimension: 'visit:utm_medium',
-              columns: visitors,
-              field: 'utm_medium',
-              filters: [['is_not', 'visit:utm_medium', ['']]],
-            },
-            {
-              id: 'utm_source',
-              label: 'UTM source',
-              dimension: 'visit:utm_source',
-              columns: visitors,
-              field: 'utm_source',
-              filters: [['is_not', 'visit:utm_source', ['']]],
-            },
-            {
-              id: 'utm_campaign',
-              label: 'Campaign',
-              dimension: 'visit:utm_campaign',
-              columns: visitors,
-              field: 'utm_campaign',
-              filters: [['is_not', 'visit:utm_campaign', ['']]],
-            },
-            {
-              id: 'utm_content',
-              label: 'Content',
-              dimension: 'visit:utm_content',
-              columns: visitors,
-              field: 'utm_content',
-              filters: [['is_not', 'visit:utm_content', ['']]],
-            },
-            {
-              id: 'utm_term',
-              label: 'Term',
-              dimension: 'visit:utm_term',
-              columns: visitors,
-              field: 'utm_term',
-              filters: [['is_not', 'visit:utm_term', ['']]],
-            },
-          ]}
-        />
-        <Panel
-          title="Locations"
-          context={context}
-          footer={<Attribution />}
-          tabs={[
-            {
-              id: 'map',
-              label: 'Map',
-              dimension: 'visit:country',
-              columns: visitors,
-              field: 'country',
-              limit: 300,
-              render: (result, select) => (
-                <WorldMap
-                  visitors={
-                    new Map(
-                      result.results.map((row) => [String(row.dimensions[0]), row.metrics[0] ?? 0]),
-                    )
-                  }
-                  onSelect={select}
-                />
-              ),
-            },
-            {
-              id: 'countries',
-              label: 'Countries',
-              dimension: 'visit:country',
-              columns: visitors,
-              field: 'country',
-              display: countryName,
-            },
-            {
-              id: 'regions',
-              label: 'Regions',
-              dimension: 'visit:region_name',
-              columns: visitors,
-              field: 'region',
-            },
-            {
-              id: 'cities',
-              label: 'Cities',
-              dimension: 'visit:city_name',
-              columns: visitors,
-              field: 'city',
-            },
-          ]}
-        />
-        <Panel
-          title="Devices"
-          context={context}
-          tabs={[
-            {
-              id: 'browsers',
-              label: 'Browsers',
-              dimension: 'visit:browser',
-              columns: visitors,
-              field: 'browser',
-            },
-            {
-              id: 'os',
-              label: 'Operating systems',
-              dimension: 'visit:os',
-              columns: visitors,
-              field: 'os',
-            },
-            {
-              id: 'devices',
-              label: 'Devices',
-              dimension: 'visit:device',
-              columns: visitors,
-              field: 'device',
-            },
-          ]}
-        />
+        <Panel title="Pages" context={context} tabs={PAGE_TABS} />
+        <Panel title="Sources" context={context} tabs={SOURCE_TABS} />
+        <Panel title="Locations" context={context} footer={<Attribution />} tabs={LOCATION_TABS} />
+        <Panel title="Devices" context={context} tabs={DEVICE_TABS} />
         <Panel
           title="Goals"
           context={context}
           empty="No conversions in this period. Goals are pages or custom events you define in the site's settings."
           footer={
-            <a class="small" href={`${base}/settings#goals`}>
+            <a class="small" href={`${base}/settings/goals`}>
               Manage goals
             </a>
           }

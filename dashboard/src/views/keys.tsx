@@ -4,12 +4,14 @@ import { api, messageOf } from '../api.js'
 import { fetchSites, type Site } from '../auth.js'
 import { CopyBlock } from '../components/copy.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
+import { EPSILONS } from '../share/dimensions.js'
 
 interface Key {
   id: string
   name: string
   sites: 'all' | string[]
   scope: 'full' | 'anonymized'
+  noise_epsilon?: number | null
   created_at: string
   last_used_at: string | null
   revoked: boolean
@@ -30,6 +32,7 @@ export function Keys() {
   const [name, setName] = useState('')
   const [scope, setScope] = useState<'full' | 'anonymized'>('anonymized')
   const [chosen, setChosen] = useState<string>('all')
+  const [noise, setNoise] = useState('')
   const [created, setCreated] = useState<{ name: string; key: string } | undefined>(undefined)
   const load = useCallback(() => {
     setError(undefined)
@@ -46,6 +49,7 @@ export function Keys() {
       name: name.trim(),
       sites: chosen === 'all' ? 'all' : [chosen],
       scope,
+      ...(scope === 'anonymized' && noise !== '' ? { noise_epsilon: Number(noise) } : {}),
     }).then(
       (body) => {
         setCreated({ name: body.name, key: body.key })
@@ -106,7 +110,12 @@ export function Keys() {
                 <tr key={key.id} class={key.revoked ? 'revoked' : undefined}>
                   <td>{key.name}</td>
                   <td>{key.sites === 'all' ? 'All sites' : key.sites.join(', ')}</td>
-                  <td>{key.scope}</td>
+                  <td>
+                    {key.scope}
+                    {key.noise_epsilon !== null && key.noise_epsilon !== undefined && (
+                      <div class="hint">noise ε {key.noise_epsilon}</div>
+                    )}
+                  </td>
                   <td>{when(key.created_at)}</td>
                   <td>{when(key.last_used_at)}</td>
                   <td>
@@ -161,6 +170,23 @@ export function Keys() {
             <option value="full">Full</option>
           </select>
         </label>
+        {scope === 'anonymized' && (
+          <label>
+            Noise
+            <select value={noise} onChange={(e) => setNoise(e.currentTarget.value)}>
+              <option value="">None</option>
+              {EPSILONS.map((eps) => (
+                <option key={eps.value} value={eps.value}>
+                  {eps.label}
+                </option>
+              ))}
+            </select>
+            <span class="hint">
+              Random noise on the key's counts, the same for the same question (only counts then, no
+              rates or durations).
+            </span>
+          </label>
+        )}
         <button type="submit" class="button primary">
           Create key
         </button>

@@ -5,6 +5,8 @@ import { fetchSites, type Site } from '../auth.js'
 import { CopyBlock } from '../components/copy.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
 import { navigate } from '../router.js'
+import { SiteData } from './erasure.js'
+import { SiteShares } from './shares.js'
 import { snippetFor, TimezoneSelect } from './sites.js'
 
 interface Goal {
@@ -67,7 +69,7 @@ function SettingsForm({ site, onSaved }: { site: Site; onSaved: () => void }) {
         Retention (months)
         <input
           type="number"
-          min={1}
+          min={0}
           max={1200}
           required
           value={retention}
@@ -200,7 +202,23 @@ function Goals({ site }: { site: string }) {
   )
 }
 
-export function SiteSettings({ site, admin }: { site: string; admin: boolean }) {
+const SECTIONS = [
+  { id: 'general', label: 'General' },
+  { id: 'goals', label: 'Goals' },
+  { id: 'shares', label: 'Share links' },
+  { id: 'data', label: 'Data & erasure' },
+] as const
+type Section = (typeof SECTIONS)[number]['id']
+
+export function SiteSettings({
+  site,
+  admin,
+  section: requested,
+}: {
+  site: string
+  admin: boolean
+  section: string | undefined
+}) {
   const [info, setInfo] = useState<Site | null | undefined>(undefined)
   const [error, setError] = useState<string | undefined>(undefined)
   const load = useCallback(() => {
@@ -219,40 +237,66 @@ export function SiteSettings({ site, admin }: { site: string; admin: boolean }) 
       (e: unknown) => setError(messageOf(e)),
     )
   }
+  const base = `/sites/${encodeURIComponent(site)}/settings`
+  const section: Section = SECTIONS.find((s) => s.id === requested)?.id ?? 'general'
+  const title = SECTIONS.find((s) => s.id === section)?.label ?? 'General'
   return (
-    <div class="page narrow">
+    <div class="page settings">
       <div class="page-head">
-        <h1>
-          <a href={`/sites/${encodeURIComponent(site)}`}>{site}</a> · Settings
-        </h1>
+        <div>
+          <p class="crumb">
+            <a href={`/sites/${encodeURIComponent(site)}`}>← {site}</a>
+          </p>
+          <h1>Site settings</h1>
+        </div>
       </div>
-      {error !== undefined && <ErrorBox message={error} retry={load} />}
-      {info === undefined && error === undefined && <Spinner />}
-      {info === null && <ErrorBox message="No such site, or you may not see it." />}
-      {info && (
-        <>
-          <section class="card">
-            <h2>Tracker</h2>
-            <p class="muted">Add this line to every page of the site.</p>
-            <CopyBlock text={snippetFor(site)} label="Tracker snippet" />
-          </section>
-          {admin ? (
+      <div class="settings-layout">
+        <nav class="side-nav" aria-label="Settings sections">
+          {SECTIONS.filter((s) => admin || s.id === 'general').map((s) => (
+            <a
+              key={s.id}
+              href={s.id === 'general' ? base : `${base}/${s.id}`}
+              aria-current={s.id === section ? 'page' : undefined}
+            >
+              {s.label}
+            </a>
+          ))}
+        </nav>
+        <div class="settings-body" aria-label={title}>
+          {error !== undefined && <ErrorBox message={error} retry={load} />}
+          {info === undefined && error === undefined && <Spinner />}
+          {info === null && <ErrorBox message="No such site, or you may not see it." />}
+          {info && section === 'general' && (
             <>
-              <SettingsForm site={info} onSaved={load} />
-              <Goals site={site} />
-              <section class="card danger-zone">
-                <h2>Delete the site</h2>
-                <p class="muted">The collector stops counting it. Its events stay until erased.</p>
-                <button type="button" class="button danger" onClick={remove}>
-                  Delete {site}
-                </button>
+              <section class="card">
+                <h2>Tracker</h2>
+                <p class="muted">Add this line to every page of the site.</p>
+                <CopyBlock text={snippetFor(site)} label="Tracker snippet" />
               </section>
+              {admin ? (
+                <>
+                  <SettingsForm site={info} onSaved={load} />
+                  <section class="card danger-zone">
+                    <h2>Delete the site</h2>
+                    <p class="muted">
+                      The collector stops counting it. Its events stay until erased (Data &amp;
+                      erasure).
+                    </p>
+                    <button type="button" class="button danger" onClick={remove}>
+                      Delete {site}
+                    </button>
+                  </section>
+                </>
+              ) : (
+                <p class="muted">Only administrators can change a site's settings.</p>
+              )}
             </>
-          ) : (
-            <p class="muted">Only administrators can change a site's settings.</p>
           )}
-        </>
-      )}
+          {info && admin && section === 'goals' && <Goals site={site} />}
+          {info && admin && section === 'shares' && <SiteShares site={info} />}
+          {info && admin && section === 'data' && <SiteData site={site} />}
+        </div>
+      </div>
     </div>
   )
 }

@@ -1,0 +1,369 @@
+/**
+ * The two layouts answer alike. Events written since migration 012 carry their visit
+ * (stamped layout: the reports read events alone); older events do not, and their
+ * periods are answered from the sessions table (legacy layout). The same events, once
+ * as they are stored now and once as a pre-012 collector stored them, give the same
+ * response to every kind of query, in UTC and in a time zone 5:45 ahead of it.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import {
+  at,
+  dayOf,
+  IPHONE_UA,
+  postEvent,
+  startTestCollector,
+  type TestCollector,
+} from '../../test/helpers.js'
+import { runParsed, parseQueryRequest, layoutOf, type ReportDeps } from './runner.js'
+import { createGoalStore } from './goals-store.js'
+import { resolvePeriod } from './periods.js'
+import { createDailyRollup } from './rollup.js'
+import { createLogger } from '../logger.js'
+
+const TOKEN = 'layouts-test-admin-token-0123456789'
+let collector: TestCollector
+let deps: ReportDeps
+
+const SITES = {
+  stamped: 'stamped.example',
+  legacy: 'legacy.example',
+  stampedKtm: 'stamped-ktm.example',
+  legacyKtm: 'legacy-ktm.example',
+  mixed: 'mixed.example',
+  rolled: 'rolled.example',
+  rolledAll: 'rolled-all.example',
+  rolledKtm: 'rolled-ktm.example',
+  rollupOnly: 'rollup-only.example',
+}
+const KTM = new Set<string>([SITES.stampedKtm, SITES.legacyKtm, SITES.rolledKtm])
+const YESTERDAY = dayOf(-1)
+const TODAY = dayOf(0)
+
+async function send(
+  visitor: string,
+  time: number,
+  body: Record<string, unknown>,
+  headers: Record<string, string> = {},
+): Promise<void> {
+  collector.clock.now = time
+  collector.peer.address = '10.0.0.1'
+  const response = await postEvent(
+    collector,
+    { d: SITES.stamped, ...body },
+    { 'X-Forwarded-For': visitor, ...headers },
+  )
+  expect(response.status).toBe(202)
+}
+const page = (path: string) => `https://stamped.example${path}`
+
+/** Columns a pre-012 collector did not write: a copy without them reads their defaults. */
+const STAMPED_COLUMNS = [
+  'entry_page',
+  'visit_referrer',
+  'visit_source',
+  'visit_channel',
+  'visit_utm_source',
+  'visit_utm_medium',
+  'visit_utm_campaign',
+  'visit_utm_content',
+  'visit_utm_term',
+  'visit_starts',
+  'visit_bounces',
+  'visit_duration_ms',
+  'visit_version',
+]
+
+/** Copy the stamped site's events to another site, as stamped or as pre-012 rows. */
+async function copy(to: string, legacy: boolean, where = '1'): Promise<void> {
+  const replace = [`'${to}' AS site_id`]
+  if (legacy)
+    replace.push(...STAMPED_COLUMNS.map((c) => `defaultValueOfTypeName(toTypeName(${c})) AS ${c}`))
+  await collector.store.client.command({
+    query: `INSERT INTO glimpse.events SELECT * REPLACE (${replace.join(', ')})
+            FROM (SELECT * FROM glimpse.events WHERE site_id = '${SITES.stamped}' AND ${where})`,
+    // The embedded engine keeps a query's settings for the next ones: without a token of
+    // its own, this insert would carry the shipper's last one and be dropped as a repeat.
+    clickhouse_settings: { insert_deduplication_token: `layouts-copy-${to}-${where}` },
+  })
+}
+
+beforeAll(async () => {
+  collector = await startTestCollector({
+    TRUSTED_PROXIES: '10.0.0.0/8',
+    ADMIN_TOKEN: TOKEN,
+    SITES: Object.values(SITES).join(','),
+    SITES_COUNT_OPTED_OUT: SITES.stamped,
+  })
+  const A = '81.2.69.160' // London
+  // A: from Google, two pages, an engagement beacon and a signup with a property.
+  await send(A, at(-1, '10:00'), { n: 'pageview', u: page('/'), r: 'https://www.google.com/' })
+  await send(A, at(-1, '10:02'), { n: 'pageview', u: page('/pricing'), r: page('/') })
+  await send(A, at(-1, '10:05'), { n: 'engagement', u: page('/pricing'), e: 30_000, sd: 80 })
+  await send(A, at(-1, '10:06'), { n: 'Signup', u: page('/pricing'), p: { plan: 'pro' } })
+  // B: a campaign bounce, then a direct visit two hours later.
+  await send('198.51.100.2', at(-1, '11:00'), {
+    n: 'pageview',
+    u: page('/blog/post-1?utm_source=newsletter&utm_medium=email&utm_campaign=spring'),
+  })
+  await send('198.51.100.2', at(-1, '13:00'), { n: 'pageview', u: page('/') })
+  // C: across midnight UTC, on a phone.
+  await send(
+    '198.51.100.3',
+    at(-1, '23:50'),
+    { n: 'pageview', u: page('/blog/post-1') },
+    { 'User-Agent': IPHONE_UA },
+  )
+  await send(
+    '198.51.100.3',
+    at(0, '00:10'),
+    { n: 'pageview', u: page('/pricing'), r: page('/blog/post-1') },
+    { 'User-Agent': IPHONE_UA },
+  )
+  // D: one page and a beacon: a bounce with a duration. Late in the day (local tomorrow
+  // at +5:45).
+  await send('198.51.100.4', at(-1, '18:10'), {
+    n: 'pageview',
+    u: page('/pricing'),
+    r: 'https://news.ycombinator.com/',
+  })
+  await send('198.51.100.4', at(-1, '18:21'), {
+    n: 'engagement',
+    u: page('/pricing'),
+    e: 60_000,
+    sd: 50,
+  })
+  // E: a non-interactive custom event does not end a bounce.
+  await send('198.51.100.5', at(0, '08:00'), { n: 'pageview', u: page('/docs') })
+  await send('198.51.100.5', at(0, '08:01'), {
+    n: 'Outbound Link: Click',
+    u: page('/docs'),
+    i: false,
+  })
+  // F: opted out, recorded without a visit: pageviews, never visitors or visits.
+  await send('198.51.100.6', at(0, '09:00'), { n: 'pageview', u: page('/') }, { DNT: '1' })
+  await send('198.51.100.6', at(0, '09:01'), { n: 'pageview', u: page('/docs') }, { DNT: '1' })
+  await collector.flush()
+
+  await copy(SITES.legacy, true)
+  await copy(SITES.stampedKtm, false)
+  await copy(SITES.legacyKtm, true)
+  // Mixed: yesterday's events as a pre-012 collector wrote them, today's stamped.
+  await copy(SITES.mixed, true, `toDate(timestamp) < '${TODAY}'`)
+  await copy(SITES.mixed, false, `toDate(timestamp) >= '${TODAY}'`)
+  for (const site of [SITES.rolled, SITES.rolledAll, SITES.rolledKtm, SITES.rollupOnly])
+    await copy(site, false)
+  // Summed days: yesterday (today from events), both days, yesterday (UTC) for the
+  // site 5:45 ahead, whose local days start and end within UTC days.
+  const sumUntil = async (sites: string[], day: number) => {
+    const rollup = createDailyRollup({
+      store: collector.store,
+      now: () => at(day + 2, '00:00'),
+      sites: () => sites,
+      logger: createLogger('silent'),
+      intervalMs: 60_000,
+    })
+    return rollup.refresh({ full: true })
+  }
+  expect(await sumUntil([SITES.rolled, SITES.rolledKtm], -1)).toBe(2)
+  expect(await sumUntil([SITES.rolledAll, SITES.rollupOnly], 0)).toBe(4)
+  // Only the rollup is left of this site: what it answers, it answers from the rollup.
+  await collector.store.client.command({
+    query: `ALTER TABLE glimpse.events DELETE WHERE site_id = '${SITES.rollupOnly}'`,
+    clickhouse_settings: { mutations_sync: '2' },
+  })
+  collector.clock.now = at(0, '12:00')
+  for (const site of KTM) {
+    const response = await collector.app.request(`/api/admin/sites/${site}`, {
+      method: 'PATCH',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ timezone: 'Asia/Kathmandu' }),
+    })
+    expect(response.status).toBe(200)
+  }
+  const goals = createGoalStore(collector.store)
+  for (const site of Object.values(SITES)) {
+    await goals.add(site, { type: 'event', name: 'Signup' })
+    await goals.add(site, { type: 'page', path: '/blog/*' })
+  }
+  deps = {
+    store: collector.store,
+    timeZoneOf: (site) => (KTM.has(site) ? 'Asia/Kathmandu' : 'UTC'),
+    goals: (site) => goals.list(site),
+    now: () => at(0, '12:00'),
+  }
+})
+afterAll(async () => {
+  await collector.close()
+})
+
+const HEADLINE = [
+  'visitors',
+  'visits',
+  'pageviews',
+  'views_per_visit',
+  'bounce_rate',
+  'visit_duration',
+  'events',
+]
+const QUERIES: Record<string, unknown>[] = [
+  { metrics: HEADLINE },
+  {
+    metrics: HEADLINE,
+    include: { comparisons: { mode: 'previous_period' } },
+    date_range: [TODAY, TODAY],
+  },
+  { metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate'], dimensions: ['time:day'] },
+  {
+    metrics: ['visitors', 'visits', 'visit_duration'],
+    dimensions: ['time:hour'],
+    date_range: [YESTERDAY, YESTERDAY],
+  },
+  {
+    metrics: ['visitors', 'pageviews', 'bounce_rate', 'visit_duration'],
+    dimensions: ['event:page'],
+  },
+  { metrics: ['visitors', 'visits', 'bounce_rate'], dimensions: ['visit:entry_page'] },
+  { metrics: ['visits'], dimensions: ['visit:exit_page'] },
+  {
+    metrics: ['visitors', 'visits', 'bounce_rate', 'views_per_visit'],
+    dimensions: ['visit:source'],
+  },
+  { metrics: ['visitors', 'visits'], dimensions: ['visit:referrer', 'visit:channel'] },
+  {
+    metrics: ['visitors'],
+    dimensions: ['visit:utm_source', 'visit:utm_medium', 'visit:utm_campaign'],
+  },
+  { metrics: ['visitors', 'percentage'], dimensions: ['visit:country_name', 'visit:city'] },
+  { metrics: ['visitors', 'visits', 'bounce_rate'], dimensions: ['visit:device', 'visit:browser'] },
+  { metrics: ['visitors', 'events', 'conversion_rate'], dimensions: ['event:goal'] },
+  { metrics: ['visitors', 'group_conversion_rate'], dimensions: ['event:goal', 'visit:device'] },
+  { metrics: ['events'], dimensions: ['event:props:plan', 'event:name'] },
+  {
+    metrics: ['visitors', 'time_on_page', 'scroll_depth'],
+    filters: [['is', 'event:page', ['/pricing']]],
+  },
+  {
+    metrics: ['visitors', 'pageviews', 'visits', 'bounce_rate'],
+    filters: [['is', 'visit:source', ['Google']]],
+  },
+  {
+    metrics: ['visitors', 'visits', 'bounce_rate'],
+    filters: [['is', 'visit:exit_page', ['/pricing']]],
+  },
+  { metrics: HEADLINE.slice(0, 6), filters: [['is', 'event:name', ['Signup']]] },
+  { metrics: ['visits', 'bounce_rate'], filters: [['is', 'event:goal', ['Visit /blog/*']]] },
+  {
+    metrics: ['visitors', 'pageviews'],
+    dimensions: ['event:page'],
+    filters: [
+      [
+        'or',
+        [
+          ['contains', 'visit:entry_page', ['blog']],
+          ['is_not', 'visit:channel', ['Direct']],
+        ],
+      ],
+    ],
+  },
+  { metrics: ['visitors', 'visits', 'pageviews'], date_range: 'all', dimensions: ['visit:os'] },
+]
+
+async function answer(site: string, body: Record<string, unknown>, with_ = deps) {
+  const parsed = parseQueryRequest({ site_id: site, date_range: [YESTERDAY, TODAY], ...body })
+  if (!parsed.ok) throw new Error(parsed.message)
+  const outcome = await runParsed(parsed.query, with_)
+  if (!outcome.ok) throw new Error(outcome.message)
+  const { query, ...rest } = outcome.body
+  return { ...rest, query: { ...query, site_id: undefined } }
+}
+
+describe('stamped and legacy layouts', () => {
+  it('read a period of stamped events from events alone, and older ones from sessions', async () => {
+    const period = resolvePeriod([YESTERDAY, TODAY], 'UTC', at(0, '12:00'), () => undefined)
+    const visitors = {
+      site_id: SITES.stamped,
+      metrics: ['visitors'],
+      date_range: [YESTERDAY, TODAY],
+    }
+    const of = async (site: string, extra: Record<string, unknown> = {}) => {
+      const parsed = parseQueryRequest({ ...visitors, site_id: site, ...extra })
+      if (!parsed.ok) throw new Error(parsed.message)
+      return (await layoutOf(parsed.query, deps, period)).stamped
+    }
+    expect(await of(SITES.stamped)).toBe(true)
+    expect(await of(SITES.legacy)).toBe(false)
+    expect(await of(SITES.mixed)).toBe(false)
+    // The exit page is only in the visit table.
+    expect(await of(SITES.stamped, { dimensions: ['visit:exit_page'] })).toBe(false)
+    const today = resolvePeriod([TODAY, TODAY], 'UTC', at(0, '12:00'), () => undefined)
+    const parsed = parseQueryRequest({ ...visitors, site_id: SITES.mixed })
+    if (!parsed.ok) throw new Error(parsed.message)
+    expect((await layoutOf(parsed.query, deps, today)).stamped).toBe(true)
+    // The days of a period summed in the rollup, whole UTC days only.
+    const rolled = parseQueryRequest({ ...visitors, site_id: SITES.rolled })
+    if (!rolled.ok) throw new Error(rolled.message)
+    expect((await layoutOf(rolled.query, deps, period)).rollup?.days).toEqual([YESTERDAY])
+    const ktm = resolvePeriod([YESTERDAY, TODAY], 'Asia/Kathmandu', at(0, '12:00'), () => undefined)
+    const rolledKtm = parseQueryRequest({ ...visitors, site_id: SITES.rolledKtm })
+    if (!rolledKtm.ok) throw new Error(rolledKtm.message)
+    expect((await layoutOf(rolledKtm.query, deps, ktm)).rollup?.days).toEqual([YESTERDAY])
+    expect((await layoutOf(rolledKtm.query, deps, today)).rollup).toBeUndefined()
+  })
+
+  it.each(QUERIES.map((q, i) => [i, q] as const))('answer alike: query %i', async (_, body) => {
+    const stamped = await answer(SITES.stamped, body)
+    expect(stamped.results.length).toBeGreaterThan(0)
+    expect(await answer(SITES.legacy, body)).toEqual(stamped)
+    expect(await answer(SITES.mixed, body)).toEqual(stamped)
+    expect(await answer(SITES.rolled, body)).toEqual(stamped)
+    expect(await answer(SITES.rolledAll, body)).toEqual(stamped)
+    const ktm = await answer(SITES.stampedKtm, body)
+    expect(await answer(SITES.legacyKtm, body)).toEqual(ktm)
+    expect(await answer(SITES.rolledKtm, body)).toEqual(ktm)
+  })
+
+  it('answer from the daily rollup alone when it holds the whole period', async () => {
+    // No filter; no dimension, or one the rollup keeps, or a day, week or month (UTC).
+    // (Not "all": with no events left, the site has no first day.)
+    const rolled = [0, 1, 2, 4, 5, 7]
+    for (const i of rolled) {
+      const body = QUERIES[i] ?? {}
+      expect(await answer(SITES.rollupOnly, body), `query ${i}`).toEqual(
+        await answer(SITES.stamped, body),
+      )
+    }
+    const weekly = { metrics: ['visitors', 'visits', 'bounce_rate'], dimensions: ['time:week'] }
+    expect(await answer(SITES.rollupOnly, weekly)).toEqual(await answer(SITES.stamped, weekly))
+    // A filter needs the events: there are none left.
+    const filtered = await answer(SITES.rollupOnly, QUERIES[16] ?? {})
+    expect(filtered.results[0]?.metrics).toEqual([0, 0, 0, 0])
+    // Goals of an event name or of one path (no pattern): conversions from the rollup.
+    const literal = {
+      ...deps,
+      goals: (site: string) =>
+        Promise.resolve([
+          { id: 'g1', site, type: 'event' as const, name: 'Signup' },
+          { id: 'g2', site, type: 'page' as const, path: '/pricing' },
+          { id: 'g3', site, type: 'page' as const, path: '/nowhere' },
+        ]),
+    }
+    const goals = {
+      metrics: ['visitors', 'events', 'pageviews', 'conversion_rate'],
+      dimensions: ['event:goal'],
+    }
+    const fromEvents = await answer(SITES.stamped, goals, literal)
+    expect(fromEvents.results).toEqual([
+      { dimensions: ['Visit /pricing'], metrics: [3, 3, 3, 50] },
+      { dimensions: ['Signup'], metrics: [1, 1, 0, 16.67] },
+    ])
+    expect(await answer(SITES.rollupOnly, goals, literal)).toEqual(fromEvents)
+  })
+
+  it('count the hand-worked headline on stamped events', async () => {
+    const { results } = await answer(SITES.stamped, { metrics: HEADLINE })
+    // Visitors: A, B, C (two ids across midnight), D, E = 6; visits: A, B twice, C, D,
+    // E = 6; pageviews 10 (2 of them opted out); bounces: both of B's, D and E = 4 of 6;
+    // durations 360 + 0 + 0 + 1200 + 660 + 60 = 2280 s over 6 visits = 380 s.
+    expect(results).toEqual([{ dimensions: [], metrics: [6, 6, 10, 1.33, 67, 380, 12] }])
+  })
+})
