@@ -7,6 +7,7 @@ export default defineConfig({
       'tracker/**/*.test.ts',
       'dashboard/**/*.test.ts',
       'scripts/**/*.test.ts',
+      'load-tests/**/*.test.ts',
     ],
     globalSetup: ['collector/test/global-setup.ts'],
     // Each test file runs in its own process: the embedded engine is one per process.

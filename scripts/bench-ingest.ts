@@ -18,7 +18,7 @@
  * stopped on every way out (an error, Ctrl-C, SIGTERM). `npm run bench` runs this with
  * the other benchmarks and prints one table.
  */
-import { spawnSync, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
@@ -27,11 +27,13 @@ import { parseArgs } from 'node:util'
 import autocannon from 'autocannon'
 import { openStore } from '../collector/src/store/client.js'
 import {
+  ensureBuilt,
   installed,
   killChildren,
   loadAverage,
   machine,
   spawnTracked,
+  startServer as start,
   stopChild,
   treeCpuSeconds,
   watchPeakRss,
@@ -81,8 +83,6 @@ export interface IngestBenchResult {
   bare: LoadFigures
   collectors: CollectorFigures[]
 }
-
-const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 const USER_AGENTS = [
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36',
@@ -143,33 +143,6 @@ request = function()
   return wrk.format("POST", "/api/event", headers, body)
 end
 `
-
-/** Start a server; resolves with its URLs once it logs that it listens. */
-function start(
-  args: string[],
-  env: Record<string, string>,
-): Promise<{ child: ChildProcess; url: string; metricsUrl: string | undefined }> {
-  const child = spawnTracked(process.execPath, args, {
-    cwd: ROOT,
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  })
-  return new Promise((resolve, reject) => {
-    let output = ''
-    child.stdout?.on('data', (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /"msg":"collector listening","port":(\d+)/.exec(output)
-      const metrics = /"msg":"metrics listening","port":(\d+)/.exec(output)
-      if (match)
-        resolve({
-          child,
-          url: `http://127.0.0.1:${match[1]}`,
-          metricsUrl: metrics === null ? undefined : `http://127.0.0.1:${metrics[1]}`,
-        })
-    })
-    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
-  })
-}
 
 interface RunFigures {
   rps: number
@@ -271,15 +244,6 @@ async function metricsOf(url: string): Promise<Map<string, number>> {
     if (match?.[1] !== undefined) values.set(match[1], Number(match[2]))
   }
   return values
-}
-
-/** Build what `npm start` runs when it is missing or out of date (as `npm start` does). */
-function ensureBuilt(log: (line: string) => void): void {
-  const check = spawnSync(process.execPath, ['scripts/build-check.mjs'], { cwd: ROOT })
-  if (check.status === 0) return
-  log('building the collector (npm run build)…')
-  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
-  if (build.status !== 0) throw new Error('npm run build failed')
 }
 
 export async function benchIngest(options: IngestBenchOptions): Promise<IngestBenchResult> {

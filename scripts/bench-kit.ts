@@ -4,9 +4,13 @@
  * error, Ctrl-C, SIGTERM), a check that a load tool is installed, the CPU time and
  * memory of a process tree read from /proc, and the machine's load.
  */
-import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process'
+import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
+import { fileURLToPath } from 'node:url'
+
+/** The project's root, where the scripts run. */
+export const ROOT = fileURLToPath(new URL('..', import.meta.url))
 
 /** Process groups started and not yet gone. */
 const groups = new Set<ChildProcess>()
@@ -156,3 +160,41 @@ export const loadAverage = (): string =>
   loadavg()
     .map((x) => x.toFixed(1))
     .join(' ')
+
+/** Start a server; resolves with its URLs once it logs that it listens. */
+export function startServer(
+  args: string[],
+  env: Record<string, string>,
+): Promise<{ child: ChildProcess; url: string; metricsUrl: string | undefined }> {
+  const child = spawnTracked(process.execPath, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  })
+  return new Promise((resolve, reject) => {
+    let output = ''
+    child.stdout?.on('data', (chunk: Buffer) => {
+      output += chunk.toString()
+      const match = /"msg":"collector listening","port":(\d+)/.exec(output)
+      const metrics = /"msg":"metrics listening","port":(\d+)/.exec(output)
+      if (match)
+        resolve({
+          child,
+          url: `http://127.0.0.1:${match[1]}`,
+          metricsUrl: metrics === null ? undefined : `http://127.0.0.1:${metrics[1]}`,
+        })
+    })
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
+    // Told to log less than info, it never says it listens: do not wait for ever.
+    setTimeout(() => reject(new Error(`server did not start in 2 minutes: ${output}`)), 120_000).unref()
+  })
+}
+
+/** Build what `npm start` runs when it is missing or out of date (as `npm start` does). */
+export function ensureBuilt(log: (line: string) => void): void {
+  const check = spawnSync(process.execPath, ['scripts/build-check.mjs'], { cwd: ROOT })
+  if (check.status === 0) return
+  log('building the collector (npm run build)…')
+  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  if (build.status !== 0) throw new Error('npm run build failed')
+}

@@ -35,8 +35,6 @@ import {
   type WireSalts,
 } from './wire.js'
 
-/** Longest a hand-off waits for the batch before it to be answered. */
-const MAX_HOLD_MS = 5
 /** How long a worker waits for the owner's salts before making a local one. */
 const SALT_WAIT_MS = 10_000
 
@@ -131,17 +129,11 @@ async function serve(
     answer(message.id, message.salts)
   })
 
-  // Hand-offs travel in batches, one batch at a time: while the owner writes one (its
-  // disk sync takes milliseconds), the next gathers. The owner's group commit would wait
-  // for that sync anyway, so this costs no latency and saves a message per request.
+  // The hand-offs of one turn of the event loop travel in one message. (Holding them
+  // until the owner answered the batch before cost more in latency than it saved: the
+  // owner's group commit takes what arrives while it syncs anyway.)
   let outbox: Array<{ id: number; drafts: WireDraft[] }> = []
-  let unanswered = 0
-  let holdTimer: NodeJS.Timeout | undefined
   const flush = () => {
-    clearTimeout(holdTimer)
-    holdTimer = undefined
-    if (outbox.length === 0) return
-    unanswered += outbox.length
     send({ type: 'events', batch: outbox })
     outbox = []
   }
@@ -149,19 +141,13 @@ async function serve(
     const id = nextId++
     const answered = ask<HandOffResult>(id)
     outbox.push({ id, drafts: drafts.map(toWire) })
-    if (unanswered === 0) {
-      if (outbox.length === 1) setImmediate(flush)
-    } else {
-      holdTimer ??= setTimeout(flush, MAX_HOLD_MS)
-    }
+    if (outbox.length === 1) setImmediate(flush)
     return answered
   }
   handlers.set('written', (message) => {
     if (message.type !== 'written') return
-    unanswered -= message.results.length
     for (const { id, result, failed } of message.results)
       answer(id, result === undefined ? undefined : resultFromWire(result), failed)
-    if (unanswered === 0) flush()
   })
 
   const counters = createCounters()
