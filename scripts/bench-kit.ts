@@ -186,7 +186,10 @@ export function startServer(
     })
     child.once('exit', (code) => reject(new Error(`server exited with ${code}: ${output}`)))
     // Told to log less than info, it never says it listens: do not wait for ever.
-    setTimeout(() => reject(new Error(`server did not start in 2 minutes: ${output}`)), 120_000).unref()
+    setTimeout(
+      () => reject(new Error(`server did not start in 2 minutes: ${output}`)),
+      120_000,
+    ).unref()
   })
 }
 
