@@ -126,7 +126,9 @@ async function runScenario(
   instance?.on('response', (_client, _status: number, _bytes: number, responseTime: number) =>
     times.push(responseTime),
   )
-  const result = await finished
+  // A run that does not end by itself (requests that never return) is stopped.
+  const watchdog = setTimeout(() => instance?.stop(), (duration + 30) * 1000)
+  const result = await finished.finally(() => clearTimeout(watchdog))
   // Errors and timeouts got no answer at all: unexpected too.
   for (let i = 0; i < result.errors + result.timeouts; i++) miss('no answer')
   times.sort((a, b) => a - b)

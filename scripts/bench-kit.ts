@@ -63,15 +63,26 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
   return child
 }
 
-/** Stop a child with SIGTERM and wait for it (and its group) to end. */
-export function stopChild(
-  child: ChildProcess,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<number | null> {
+/**
+ * Stop a child with SIGTERM and wait for it (and its group) to end; after `graceMs`,
+ * SIGKILL the group (a stop that hangs must not hang the benchmark).
+ */
+export function stopChild(child: ChildProcess, graceMs = 60_000): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode)
-    child.once('exit', (code) => resolve(code))
-    child.kill(signal)
+    const timer = setTimeout(() => {
+      process.stderr.write(`a process did not stop in ${graceMs / 1000} s: killed\n`)
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // Gone meanwhile.
+      }
+    }, graceMs)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve(code)
+    })
+    child.kill('SIGTERM')
   })
 }
 
