@@ -126,7 +126,9 @@ async function runScenario(
   instance?.on('response', (_client, _status: number, _bytes: number, responseTime: number) =>
     times.push(responseTime),
   )
-  const result = await finished
+  // A run that does not end by itself (requests that never return) is stopped.
+  const watchdog = setTimeout(() => instance?.stop(), (duration + 30) * 1000)
+  const result = await finished.finally(() => clearTimeout(watchdog))
   // Errors and timeouts got no answer at all: unexpected too.
   for (let i = 0; i < result.errors + result.timeouts; i++) miss('no answer')
   times.sort((a, b) => a - b)
@@ -188,6 +190,8 @@ async function main(): Promise<number> {
       scenarios: { type: 'string', default: path.join(HERE, 'scenarios.json') },
       // Seconds at the scenario's rate before the measured run (a cold process is slow).
       warmup: { type: 'string', default: '3' },
+      // Use dist/ as it is, without building (tests, beside others running the build).
+      'no-build': { type: 'boolean', default: false },
     },
   })
   const warmup = Number(values.warmup)
@@ -204,10 +208,12 @@ async function main(): Promise<number> {
   let apiKey = values['api-key']
   let dataDir: string | undefined
   let server: Awaited<ReturnType<typeof startServer>> | undefined
-  const log = (line: string) => process.stderr.write(`${line}\n`)
+  const started = Date.now()
+  const log = (line: string) =>
+    process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(1)} s] ${line}\n`)
   try {
     if (url === undefined) {
-      ensureBuilt(log)
+      ensureBuilt(log, !values['no-build'])
       dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-load-'))
       const adminToken = Buffer.from(crypto.getRandomValues(new Uint8Array(24))).toString('hex')
       server = await startServer(['dist/collector/src/main.js'], {
@@ -277,7 +283,10 @@ async function main(): Promise<number> {
     process.stdout.write(`\n${lines.join('\n')}\n`)
     return outcomes.some((outcome) => failures(outcome).length > 0) ? 1 : 0
   } finally {
-    if (server !== undefined) await stopChild(server.child)
+    if (server !== undefined) {
+      log('stopping the collector…')
+      await stopChild(server.child)
+    }
     killChildren()
     if (dataDir !== undefined) await rm(dataDir, { recursive: true, force: true })
   }

@@ -46,6 +46,8 @@ export interface IngestBenchOptions {
   load: 'autocannon' | 'wrk'
   /** WORKERS of each collector run; undefined: its default (the number of cores). */
   workers: Array<number | undefined>
+  /** Build what `npm start` runs when it is out of date (false: use dist/ as it is). */
+  build?: boolean
   log?: (line: string) => void
 }
 
@@ -259,7 +261,7 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
   const bare = await measure(options, bareServer.child, bareServer.url)
   await stopChild(bareServer.child)
 
-  ensureBuilt(log)
+  ensureBuilt(log, options.build ?? true)
   const collectors: CollectorFigures[] = []
   for (const workers of options.workers) collectors.push(await benchCollector(options, workers))
   return { options, bare, collectors }
@@ -386,6 +388,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       load: { type: 'string', default: 'autocannon' },
       // Comma-separated WORKERS values, one collector run each ('default': the cores).
       workers: { type: 'string', default: 'default' },
+      // Use dist/ as it is, without building (tests, beside others running the build).
+      'no-build': { type: 'boolean', default: false },
     },
   })
   if (values.load !== 'autocannon' && values.load !== 'wrk') {
@@ -401,6 +405,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       workers: values.workers
         .split(',')
         .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
+      build: !values['no-build'],
       log: (line) => process.stderr.write(`${line}\n`),
     })
     process.stdout.write(

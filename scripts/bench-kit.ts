@@ -5,8 +5,9 @@
  * memory of a process tree read from /proc, and the machine's load.
  */
 import { spawn, spawnSync, type ChildProcess, type SpawnOptions } from 'node:child_process'
-import { readdirSync, readFileSync } from 'node:fs'
+import { existsSync, readdirSync, readFileSync } from 'node:fs'
 import { cpus, loadavg } from 'node:os'
+import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 
 /** The project's root, where the scripts run. */
@@ -62,15 +63,26 @@ export function spawnTracked(command: string, args: string[], options: SpawnOpti
   return child
 }
 
-/** Stop a child with SIGTERM and wait for it (and its group) to end. */
-export function stopChild(
-  child: ChildProcess,
-  signal: NodeJS.Signals = 'SIGTERM',
-): Promise<number | null> {
+/**
+ * Stop a child with SIGTERM and wait for it (and its group) to end; after `graceMs`,
+ * SIGKILL the group (a stop that hangs must not hang the benchmark).
+ */
+export function stopChild(child: ChildProcess, graceMs = 60_000): Promise<number | null> {
   return new Promise((resolve) => {
     if (child.exitCode !== null || child.signalCode !== null) return resolve(child.exitCode)
-    child.once('exit', (code) => resolve(code))
-    child.kill(signal)
+    const timer = setTimeout(() => {
+      process.stderr.write(`a process did not stop in ${graceMs / 1000} s: killed\n`)
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL')
+      } catch {
+        // Gone meanwhile.
+      }
+    }, graceMs)
+    child.once('exit', (code) => {
+      clearTimeout(timer)
+      resolve(code)
+    })
+    child.kill('SIGTERM')
   })
 }
 
@@ -194,10 +206,16 @@ export function startServer(
 }
 
 /** Build what `npm start` runs when it is missing or out of date (as `npm start` does). */
-export function ensureBuilt(log: (line: string) => void): void {
+export function ensureBuilt(log: (line: string) => void, build = true): void {
+  if (!build) {
+    // Told not to build (a test, beside others that run the build): use it as it is.
+    if (!existsSync(path.join(ROOT, 'dist', 'collector', 'src', 'main.js')))
+      throw new Error('the collector is not built: run npm run build')
+    return
+  }
   const check = spawnSync(process.execPath, ['scripts/build-check.mjs'], { cwd: ROOT })
   if (check.status === 0) return
   log('building the collector (npm run build)…')
-  const build = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
-  if (build.status !== 0) throw new Error('npm run build failed')
+  const built = spawnSync('npm', ['run', '-s', 'build'], { cwd: ROOT, stdio: 'inherit' })
+  if (built.status !== 0) throw new Error('npm run build failed')
 }

@@ -60,7 +60,8 @@ async function until(condition: () => boolean, ms: number): Promise<void> {
   }
 }
 
-const SHORT = ['--quick', '--duration', '2', '--warmup', '0', '--query-events', '']
+// The test setup built dist/; other tests run it meanwhile: no build here.
+const SHORT = ['--quick', '--duration', '2', '--warmup', '0', '--query-events', '', '--no-build']
 
 describe('npm run bench', () => {
   it('says the load tool is missing, before starting anything', async () => {

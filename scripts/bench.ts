@@ -42,6 +42,8 @@ const { values } = parseArgs({
     'ship-rows': { type: 'string' },
     'query-events': { type: 'string' },
     'query-runs': { type: 'string' },
+    // Use dist/ as it is, without building (tests, beside others running the build).
+    'no-build': { type: 'boolean', default: false },
   },
 })
 const quick = values.quick
@@ -221,6 +223,7 @@ async function main(): Promise<void> {
     workers: values.workers
       .split(',')
       .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
+    build: !values['no-build'],
     log,
   })
   log(`spool → ClickHouse: ${thousands(options.shipRows)} rows…`)

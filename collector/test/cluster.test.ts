@@ -110,12 +110,16 @@ describe('a collector with two workers', { timeout: 180_000 }, () => {
     const [victim] = await workerPids()
     if (victim === undefined) throw new Error('no worker')
     process.kill(victim, 'SIGKILL')
-    // /healthz says a worker is missing (as soon as the owner has seen it die)...
-    let missing = await send('GET', '/healthz', undefined, {})
-    for (let tries = 0; missing.status === 200 && tries < 50; tries++) {
-      await new Promise((resolve) => setTimeout(resolve, 100))
-      missing = await send('GET', '/healthz', undefined, {})
+    // The owner sees it die (its metrics listener answers at once: one worker)...
+    let workers = await metric('glimpse_workers')
+    for (let tries = 0; workers !== 1 && tries < 100; tries++) {
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      workers = await metric('glimpse_workers')
     }
+    expect(workers).toBe(1)
+    // ...and /healthz, answered by the survivor, says one is missing until the replacement
+    // listens (its start, the geo database's load among it, takes a second or more).
+    const missing = await send('GET', '/healthz', undefined, {})
     expect(missing.status).toBe(503)
     expect(JSON.parse(missing.text)).toMatchObject({ reasons: [{ code: 'workers_missing' }] })
     // ...the survivor takes the visitor's events (a connection the cluster dealt to the
