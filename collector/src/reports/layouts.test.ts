@@ -359,6 +359,36 @@ describe('stamped and legacy layouts', () => {
     expect(await answer(SITES.rollupOnly, goals, literal)).toEqual(fromEvents)
   })
 
+  it('share one read of the layout among the queries asked at once', async () => {
+    // A store whose client counts the layout reads (the same engine underneath).
+    let reads = 0
+    const client = collector.store.client
+    const counting: ReportDeps = {
+      ...deps,
+      store: {
+        ...collector.store,
+        client: new Proxy(client, {
+          get(target, prop, receiver) {
+            if (prop !== 'query') return Reflect.get(target, prop, receiver) as unknown
+            return (args: Parameters<typeof client.query>[0]) => {
+              if (args.query.includes('visit_version = 0')) reads++
+              return target.query(args)
+            }
+          },
+        }),
+      },
+    }
+    const panels = [0, 2, 4, 5, 7].map((i) => QUERIES[i] ?? {})
+    const oneByOne = []
+    for (const body of panels) oneByOne.push(await answer(SITES.rolled, body))
+    const atOnce = await Promise.all(panels.map((body) => answer(SITES.rolled, body, counting)))
+    expect(atOnce).toEqual(oneByOne)
+    expect(reads).toBe(1)
+    // Nothing is kept once read: the next query reads the layout again.
+    await answer(SITES.rolled, panels[0] ?? {}, counting)
+    expect(reads).toBe(2)
+  })
+
   it('count the hand-worked headline on stamped events', async () => {
     const { results } = await answer(SITES.stamped, { metrics: HEADLINE })
     // Visitors: A, B, C (two ids across midnight), D, E = 6; visits: A, B twice, C, D,
