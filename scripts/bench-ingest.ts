@@ -10,9 +10,12 @@
  *
  *   npm run bench:ingest -- [--duration 10] [--connections 50] [--warmup 2]
  *                           [--load autocannon|wrk] [--workers default|N[,N…]]
+ *                           [--profile DIR]
  *
  * --workers 1,default runs the collector twice: as one process, then with WORKERS at
- * its default (the number of cores).
+ * its default (the number of cores). --profile DIR writes each collector process's V8 CPU
+ * profile there (`node --cpu-prof`); `node --import tsx scripts/profile-summary.ts DIR`
+ * prints where the time went.
  *
  * A missing load tool is reported before anything starts; every process it starts is
  * stopped on every way out (an error, Ctrl-C, SIGTERM). `npm run bench` runs this with
@@ -48,6 +51,8 @@ export interface IngestBenchOptions {
   workers: Array<number | undefined>
   /** Build what `npm start` runs when it is out of date (false: use dist/ as it is). */
   build?: boolean
+  /** A directory for the collector's V8 CPU profiles (node --cpu-prof), one per process. */
+  profile?: string
   log?: (line: string) => void
 }
 
@@ -277,7 +282,9 @@ async function benchCollector(
     log(
       `collector (WORKERS=${workers ?? 'default'}): ${options.warmup}s warm-up, ${options.duration}s measured…`,
     )
-    const full = await start(['dist/collector/src/main.js'], {
+    const profile =
+      options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]
+    const full = await start([...profile, 'dist/collector/src/main.js'], {
       PORT: '0',
       HOST: '127.0.0.1',
       METRICS_PORT: '0',
@@ -390,6 +397,8 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       workers: { type: 'string', default: 'default' },
       // Use dist/ as it is, without building (tests, beside others running the build).
       'no-build': { type: 'boolean', default: false },
+      // Write the collector's CPU profiles here (read them with scripts/profile-summary.ts).
+      profile: { type: 'string' },
     },
   })
   if (values.load !== 'autocannon' && values.load !== 'wrk') {
@@ -406,6 +415,7 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         .split(',')
         .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
       build: !values['no-build'],
+      profile: values.profile === undefined ? undefined : path.resolve(values.profile),
       log: (line) => process.stderr.write(`${line}\n`),
     })
     process.stdout.write(

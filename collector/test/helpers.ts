@@ -35,7 +35,15 @@ export async function tempDir(
   prefix = 'glimpse-test-',
 ): Promise<{ dir: string; remove: () => Promise<void> }> {
   const dir = await mkdtemp(path.join(tmpdir(), prefix))
-  return { dir, remove: () => rm(dir, { recursive: true, force: true }) }
+  // The embedded engine may still finish a merge in the directory after its session
+  // closed: retry, and never fail a test over a temporary directory left behind.
+  const remove = () =>
+    rm(dir, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 }).catch(
+      (error: unknown) => {
+        process.stderr.write(`could not remove ${dir}: ${String(error)}\n`)
+      },
+    )
+  return { dir, remove }
 }
 
 /** The files under `root` whose bytes contain `needle` (directories may vanish meanwhile). */
