@@ -324,7 +324,13 @@ export async function createCollector(
     anonymizedKey: (c) => {
       const principal = c.get('principal')
       return principal?.kind === 'key' && principal.scope === 'anonymized'
-        ? { id: principal.id, ...(principal.noise === undefined ? {} : { noise: principal.noise }) }
+        ? {
+            id: principal.id,
+            ...(principal.noise === undefined ? {} : { noise: principal.noise }),
+            ...(principal.pagePrefixDepth === undefined
+              ? {}
+              : { pagePrefixDepth: principal.pagePrefixDepth }),
+          }
         : undefined
     },
   })

@@ -1,8 +1,9 @@
 /**
  * API keys for the Stats API, for admins (mounted at /api/admin/keys):
  *   POST   /      { name, sites: 'all' | [domain…], scope: 'full' | 'anonymized',
- *                   noise_epsilon? }  → 201 with the key, shown this once (stored only
- *                 as its SHA-256); noise only for `anonymized` keys, fixed for the key
+ *                   noise_epsilon?, page_prefix_depth? }  → 201 with the key, shown this
+ *                 once (stored only as its SHA-256); noise and page coarsening only for
+ *                 `anonymized` keys, fixed for the key
  * Making and revoking a key are written to the audit log (ids and settings, no key).
  *   GET    /      every key, revoked ones too, with its last use
  *   DELETE /:id   revoke: refused at once on this collector, within seconds elsewhere
@@ -10,6 +11,7 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
+import { PAGE_PREFIX_DEPTHS } from '../anonymize/policy.js'
 import type { AccountStore } from '../auth/store.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
@@ -34,11 +36,22 @@ export const createKeyBody = z
     scope: z.enum(['full', 'anonymized']),
     /** ε of sticky discrete-Laplace noise on the key's counts (smaller: more noise). */
     noise_epsilon: z.number().min(0.01).max(10).optional(),
+    /** Page paths cut to their first N segments (`/blog/post-a` → `/blog/*` at 1). */
+    page_prefix_depth: z
+      .number()
+      .int()
+      .min(PAGE_PREFIX_DEPTHS.min)
+      .max(PAGE_PREFIX_DEPTHS.max)
+      .optional(),
   })
   .strict()
   .refine((body) => body.noise_epsilon === undefined || body.scope === 'anonymized', {
     message: 'noise applies to keys scoped anonymized only',
     path: ['noise_epsilon'],
+  })
+  .refine((body) => body.page_prefix_depth === undefined || body.scope === 'anonymized', {
+    message: 'page coarsening applies to keys scoped anonymized only',
+    path: ['page_prefix_depth'],
   })
 
 const keyFields = {
@@ -47,6 +60,7 @@ const keyFields = {
   sites: siteScope,
   scope: z.enum(['full', 'anonymized']),
   noise_epsilon: z.number().nullable(),
+  page_prefix_depth: z.number().nullable(),
   created_at: z.string(),
 }
 const createdKeyJson = z.object({ ...keyFields, key: z.string() })
@@ -126,6 +140,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
       sites.sites,
       body.value.scope,
       body.value.noise_epsilon ?? null,
+      body.value.page_prefix_depth ?? null,
     )
     await deps.privacy.note('key_create', auditSite(record.sites), {
       id: record.id,
@@ -133,6 +148,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
       sites: record.sites,
       scope: record.scope,
       noise_epsilon: record.noiseEpsilon,
+      page_prefix_depth: record.pagePrefixDepth,
     })
     return c.json(
       {
@@ -142,6 +158,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
         sites: record.sites,
         scope: record.scope,
         noise_epsilon: record.noiseEpsilon,
+        page_prefix_depth: record.pagePrefixDepth,
         created_at: fromClickHouseTime(record.createdAt),
       },
       201,
@@ -157,6 +174,7 @@ export function createKeyAdminApp(deps: KeyAdminDeps): Hono {
         sites: key.sites,
         scope: key.scope,
         noise_epsilon: key.noiseEpsilon,
+        page_prefix_depth: key.pagePrefixDepth,
         created_at: fromClickHouseTime(key.createdAt),
         last_used_at: key.lastUsedAt === null ? null : fromClickHouseTime(key.lastUsedAt),
         revoked: key.revoked,

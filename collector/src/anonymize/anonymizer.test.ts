@@ -7,7 +7,14 @@ import fc from 'fast-check'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { dayOf, startTestCollector, type TestCollector } from '../../test/helpers.js'
 import { anonymize, OTHER, type AnonymizeDeps, type AnonymizedMeta } from './anonymizer.js'
-import { ANONYMIZED_DIMENSIONS, ANONYMIZED_METRICS, type Grant } from './policy.js'
+import {
+  ANONYMIZED_DIMENSIONS,
+  ANONYMIZED_METRICS,
+  PAGE_PREFIX_DEPTHS,
+  type Grant,
+} from './policy.js'
+import { coarsenPath, pagePrefixSql } from '../reports/columns.js'
+import { Params } from '../reports/params.js'
 
 let collector: TestCollector
 let deps: AnonymizeDeps
@@ -315,6 +322,101 @@ describe('the anonymizer on hand-made figures (k = 5)', () => {
   })
 })
 
+describe('pages coarsened to a prefix (k = 5)', () => {
+  const site = 'pages.test'
+  beforeAll(async () => {
+    await seed(
+      site,
+      makeVisitors([
+        ['Paris', D1, 6, ['/', '/blog/a']],
+        ['Paris', D1, 3, ['/', '/blog/b']],
+        ['Paris', D1, 1, ['/', '/blog/only-one-reader']],
+        ['Berlin', D1, 4, ['/', '/docs/x/y']],
+        ['Berlin', D1, 2, ['/', '/docs/z']],
+      ]),
+    )
+  })
+  const pages = { metrics: ['visitors'], date_range: [D1, D1], dimensions: ['event:page'] }
+
+  it('the engine cuts paths as coarsenPath does', async () => {
+    const segment = fc.constantFrom('', 'a', 'blog', 'x y', 'é', '*', '.', 'index.html')
+    const paths = fc.sample(
+      fc
+        .tuple(fc.boolean(), fc.array(segment, { maxLength: 7 }))
+        .map(([rooted, parts]) => `${rooted ? '/' : ''}${parts.join('/')}`),
+      { numRuns: 300, seed: 8 },
+    )
+    for (let depth = PAGE_PREFIX_DEPTHS.min; depth <= PAGE_PREFIX_DEPTHS.max; depth++) {
+      const params = new Params()
+      const sql = `SELECT p, ${pagePrefixSql('p', depth, params)} AS c FROM (SELECT arrayJoin({paths:Array(String)}) AS p)`
+      const rows = await collector.rows<{ p: string; c: string }>(sql, {
+        ...params.values,
+        paths,
+      })
+      expect(rows).toHaveLength(paths.length)
+      for (const row of rows) expect(row.c, `${row.p} at ${depth}`).toBe(coarsenPath(row.p, depth))
+    }
+    expect(coarsenPath('/blog/post-a', 1)).toBe('/blog/*')
+    expect(coarsenPath('/blog/', 1)).toBe('/blog/*')
+    expect(coarsenPath('/blog', 1)).toBe('/blog')
+    expect(coarsenPath('/', 1)).toBe('/')
+    expect(coarsenPath('/docs/a/b/c', 2)).toBe('/docs/a/*')
+  })
+
+  it('whole paths: the rare pages fold into "(other)"', async () => {
+    k = 5
+    const answer = await ask(site, pages)
+    expect(answer.results).toEqual([
+      { dimensions: ['/'], metrics: [16] },
+      { dimensions: ['/blog/a'], metrics: [6] },
+      { dimensions: [OTHER], metrics: [10] },
+    ])
+    expect(answer.meta.anonymized).toMatchObject({ suppressed: 4, page_prefix: null })
+  })
+
+  it('at depth 1 pages merge into sections before the k rule: nothing suppressed', async () => {
+    k = 5
+    const answer = await ask(site, pages, grantFor(site, { pagePrefixDepth: 1 }))
+    expect(answer.results).toEqual([
+      { dimensions: ['/'], metrics: [16] },
+      { dimensions: ['/blog/*'], metrics: [10] },
+      { dimensions: ['/docs/*'], metrics: [6] },
+    ])
+    expect(answer.meta.anonymized).toMatchObject({
+      suppressed: 0,
+      other: false,
+      page_prefix: { depth: 1, dimensions: ['event:page', 'visit:entry_page', 'visit:exit_page'] },
+    })
+    // Depth 2 keeps /blog/a whole; /docs/x/y becomes /docs/x/* (4, under k: folded).
+    const two = await ask(site, pages, grantFor(site, { pagePrefixDepth: 2 }))
+    expect(two.results).toEqual([
+      { dimensions: ['/'], metrics: [16] },
+      { dimensions: ['/blog/a'], metrics: [6] },
+      { dimensions: [OTHER], metrics: [10] },
+    ])
+    expect(two.meta.anonymized.suppressed).toBe(4)
+  })
+
+  it('a filter on a page, whole or coarsened, is refused: no way to a finer group', async () => {
+    const coarse = grantFor(site, { pagePrefixDepth: 1 })
+    for (const value of ['/blog/only-one-reader', '/blog/*'])
+      for (const dimension of ['event:page', 'visit:entry_page', 'visit:exit_page']) {
+        const outcome = await anonymize(
+          {
+            site_id: site,
+            metrics: ['visitors'],
+            date_range: [D1, D1],
+            filters: [['is', dimension, [value]]],
+          },
+          coarse,
+          deps,
+        )
+        expect(outcome.ok).toBe(false)
+        if (!outcome.ok) expect(outcome.status).toBe(400)
+      }
+  })
+})
+
 // ---------------------------------------------------------------------------------------
 // Properties
 
@@ -331,12 +433,16 @@ const VISITOR = fc.record({
   day: fc.constantFrom(D1, D1, D2),
   mobile: fc.boolean(),
   pages: fc
-    .subarray(['/', '/', '/a', '/b', '/rare'].slice(1), { minLength: 1 })
+    .subarray(['/a', '/b', '/rare', '/blog/x', '/blog/y/', '/docs/a/b', '/docs/a/rare'], {
+      minLength: 1,
+    })
     .map((p) => [...new Set(['/', ...p])]),
 })
 const SITE_DATA = fc.record({
   k: fc.constantFrom(2, 3, 5),
   visitors: fc.array(VISITOR, { minLength: 0, maxLength: 70 }),
+  // Page coarsening (a share's page prefix depth) in about half of the runs.
+  depth: fc.constantFrom(undefined, undefined, 1, 2),
 })
 
 type Dim = 'visit:country' | 'visit:region' | 'visit:city' | 'visit:device' | 'event:page'
@@ -369,8 +475,8 @@ const QUERY = fc.record({
   range: fc.constantFrom<[string, string]>([D1, D1], [D2, D2], [D1, D2]),
 })
 
-/** A visitor's value of a dimension. */
-function valueOf(v: Visitor, dim: string): string[] {
+/** A visitor's value of a dimension (pages cut to the share's prefix depth, if any). */
+function valueOfVisitor(v: Visitor, dim: string, depth?: number): string[] {
   const [country, region, city] = PLACES[v.city] ?? ['', '', '']
   switch (dim) {
     case 'visit:country':
@@ -382,7 +488,7 @@ function valueOf(v: Visitor, dim: string): string[] {
     case 'visit:device':
       return [v.mobile ? 'Mobile' : 'Desktop']
     default:
-      return v.pages
+      return depth === undefined ? v.pages : v.pages.map((p) => coarsenPath(p, depth))
   }
 }
 
@@ -410,6 +516,11 @@ describe('properties', () => {
         async (data, queries) => {
           k = data.k
           const site = `p${nextId++}.test`
+          const grant = grantFor(
+            site,
+            data.depth === undefined ? {} : { pagePrefixDepth: data.depth },
+          )
+          const valueOf = (v: Visitor, dim: string) => valueOfVisitor(v, dim, data.depth)
           const visitors = data.visitors.map((v) => ({ ...v, id: nextId++ }))
           await seed(site, visitors)
           for (const q of queries) {
@@ -425,8 +536,14 @@ describe('properties', () => {
               q.filter === undefined || values === undefined
                 ? true
                 : valueOf(v, q.filter.dim).some((x) => values.includes(x))
-            const answer = await ask(site, body(q.range, q.filter?.values))
+            const answer = await ask(site, body(q.range, q.filter?.values), grant)
             const meta = answer.meta.anonymized
+            expect(meta.page_prefix?.depth).toBe(data.depth)
+            // Coarsened, no whole path deeper than the prefix is ever shown.
+            if (data.depth !== undefined)
+              for (const row of answer.results)
+                for (const value of row.dimensions)
+                  if (value.startsWith('/')) expect(coarsenPath(value, data.depth)).toBe(value)
             const foldedValues = new Set([OTHER, ...meta.coarsened.map((c) => c.value)])
             const groups = answer.results.filter((r) => !foldedValues.has(r.dimensions[0] ?? OTHER))
             // 1. No returned cell stands for fewer than k visitors.
@@ -474,12 +591,16 @@ describe('properties', () => {
               }
             }
             // 4. Differencing: without the filter, with one more value, over an overlapping range.
-            const variants: Answer[] = [await ask(site, body(q.range))]
+            const variants: Answer[] = [await ask(site, body(q.range), grant)]
             if (q.filter !== undefined)
               variants.push(
-                await ask(site, body(q.range, [...new Set([...q.filter.values, q.filter.extra])])),
+                await ask(
+                  site,
+                  body(q.range, [...new Set([...q.filter.values, q.filter.extra])]),
+                  grant,
+                ),
               )
-            variants.push(await ask(site, body([D1, D2], q.filter?.values)))
+            variants.push(await ask(site, body([D1, D2], q.filter?.values), grant))
             const byLabel = (a: Answer) =>
               new Map(
                 a.results
@@ -501,7 +622,7 @@ describe('properties', () => {
           }
         },
       ),
-      { numRuns: 12 },
+      { numRuns: 16 },
     )
   }, 120_000)
 })

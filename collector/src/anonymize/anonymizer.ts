@@ -19,7 +19,10 @@
  *     passes, or everything is folded (the total itself is under k and nothing shows).
  *     Hence total − shown rows is always 0 or a group of at least k.
  *  4. Noise (optional): counts get sticky discrete-Laplace noise after the decisions.
- *  5. Comparisons: the comparison period must itself be a period the credential may
+ *  5. Pages: a credential may name a page prefix depth; then every page path the engine
+ *     groups or filters by is cut to that prefix in SQL before any count is taken, so
+ *     the rules above decide on the coarse groups (`/blog/*`), never on whole paths.
+ *  6. Comparisons: the comparison period must itself be a period the credential may
  *     ask for, and is answered by the same rules on its own; a row's comparison value
  *     is that answer's value for the same group, or null (suppressed or absent: never
  *     a zero that could be told apart from a group under k). "(other)" and coarsened
@@ -34,6 +37,7 @@ import {
   type ResultRow,
 } from '../reports/runner.js'
 import { defaultOrder } from '../reports/builder.js'
+import { PAGE_DIMENSIONS } from '../reports/columns.js'
 import { dayRange, isoInZone, type Day } from '../reports/date-range.js'
 import { comparisonPeriod, PeriodError } from '../reports/periods.js'
 import {
@@ -78,6 +82,11 @@ export interface AnonymizedMeta {
   suppressed_query: boolean
   /** Rows that stand for several groups of the breakdown, and what they are. */
   coarsened: { dimension: string; value: string; as: string }[]
+  /**
+   * Page paths (event:page, visit:entry_page, visit:exit_page) cut to their first N
+   * segments before any decision (`/blog/post-a` → `/blog/*`); null: whole paths.
+   */
+  page_prefix: { depth: number; dimensions: string[] } | null
   other: boolean
   /** What the comparison period's own answer suppressed, when one was asked for. */
   comparison?: { suppressed: number; suppressed_buckets: number; suppressed_query: boolean }
@@ -276,6 +285,10 @@ class Anonymizer {
       suppressed_buckets: 0,
       suppressed_query: false,
       coarsened: [],
+      page_prefix:
+        grant.pagePrefixDepth === undefined
+          ? null
+          : { depth: grant.pagePrefixDepth, dimensions: [...PAGE_DIMENSIONS] },
       other: false,
       noise:
         noise === undefined
@@ -309,7 +322,12 @@ class Anonymizer {
         pagination: { limit: ROW_CAP, offset: 0 },
       },
       this.deps,
-      { exact: true },
+      {
+        exact: true,
+        ...(this.grant.pagePrefixDepth === undefined
+          ? {}
+          : { pagePrefixDepth: this.grant.pagePrefixDepth }),
+      },
     )
     if (!outcome.ok) throw new Refusal(outcome)
     if ((outcome.body.meta.total_rows ?? 0) > ROW_CAP)

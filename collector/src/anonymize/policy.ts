@@ -75,16 +75,26 @@ export interface Grant {
   dateRanges?: readonly [Day, Day][]
   /** Sticky discrete-Laplace noise on counts; the secret never leaves the server. */
   noise?: { epsilon: number; secret: Uint8Array }
+  /**
+   * Page paths (event:page, visit:entry_page, visit:exit_page) are cut to their first N
+   * segments before any decision (`/blog/post-a` → `/blog/*` at 1), so pages merge into
+   * sections and fewer cells fall under k. None: whole paths.
+   */
+  pagePrefixDepth?: number
 }
+
+/** Page prefix depths a credential may name: 1 (`/blog/*`) to 5. */
+export const PAGE_PREFIX_DEPTHS = { min: 1, max: 5 } as const
 
 /**
  * The grant of an API key scoped `anonymized`: every allowed dimension, days, and the
- * key's noise if it was made with some.
+ * key's noise and page prefix depth if it was made with them.
  */
 export function keyGrant(
   keyId: string,
   site: string,
   noise?: { epsilon: number; secret: string },
+  pagePrefixDepth?: number,
 ): Grant {
   return {
     credential: `key:${keyId}`,
@@ -92,6 +102,7 @@ export function keyGrant(
     dimensions: ANONYMIZED_DIMENSIONS,
     metrics: ANONYMIZED_METRICS,
     granularity: 'day',
+    ...(pagePrefixDepth === undefined ? {} : { pagePrefixDepth }),
     ...(noise === undefined
       ? {}
       : {

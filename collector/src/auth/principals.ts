@@ -32,6 +32,7 @@ export function createPrincipalLookups(
         ...(found.noiseEpsilon === null
           ? {}
           : { noise: { epsilon: found.noiseEpsilon, secret: found.noiseSecret } }),
+        ...(found.pagePrefixDepth === null ? {} : { pagePrefixDepth: found.pagePrefixDepth }),
       }
     },
   }

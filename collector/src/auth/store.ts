@@ -36,6 +36,8 @@ export interface ApiKey {
   noiseEpsilon: number | null
   /** Hex secret that makes the noise sticky per cell ('' without noise). */
   noiseSecret: string
+  /** Page paths cut to their first N segments (scope `anonymized` only); null: whole paths. */
+  pagePrefixDepth: number | null
 }
 
 export interface LoginSession {
@@ -73,7 +75,7 @@ const selectUsers = defineQuery({
 
 const selectKeys = defineQuery({
   sql: (store) => `SELECT id, key_hash, name, all_sites, sites, scope, created_at, revoked,
-                          noise_epsilon, noise_secret
+                          noise_epsilon, noise_secret, page_prefix_depth
                    FROM ${store.table('api_keys')} FINAL ORDER BY created_at, id`,
   params: z.object({}),
   row: z
@@ -88,6 +90,7 @@ const selectKeys = defineQuery({
       revoked: z.boolean(),
       noise_epsilon: z.coerce.number().nullable(),
       noise_secret: z.string(),
+      page_prefix_depth: z.coerce.number().int().nullable(),
     })
     .transform((row): ApiKey => ({
       id: row.id,
@@ -99,6 +102,7 @@ const selectKeys = defineQuery({
       revoked: row.revoked,
       noiseEpsilon: row.noise_epsilon,
       noiseSecret: row.noise_secret,
+      pagePrefixDepth: row.page_prefix_depth,
     })),
 })
 
@@ -204,6 +208,7 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
     revoked: key.revoked,
     noise_epsilon: key.noiseEpsilon,
     noise_secret: key.noiseSecret,
+    page_prefix_depth: key.pagePrefixDepth,
   })
 
   return {
@@ -291,6 +296,7 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
       sites: SiteScope,
       scope: KeyScope,
       noiseEpsilon: number | null = null,
+      pagePrefixDepth: number | null = null,
     ): Promise<{ key: string; record: ApiKey }> {
       const key = newApiKey()
       const record: ApiKey = {
@@ -303,6 +309,7 @@ export function createAccountStore(store: Store, options: AccountStoreOptions) {
         revoked: false,
         noiseEpsilon,
         noiseSecret: noiseEpsilon === null ? '' : newNoiseSecret(),
+        pagePrefixDepth,
       }
       await insert('api_keys', keyRow(record))
       return { key, record }

@@ -1,6 +1,7 @@
 /**
  * Exports, mounted at /api/v1/export:
  *   GET /api/v1/export?site_id=&date_range=&dimensions=&metrics=&format=csv|json|parquet
+ *   GET /api/v1/export?site_id=&date_range=&format=zip   (the Plausible layout, plausible.ts)
  * Aggregates only. A `full` credential (admin, full API key) gets the engine's rows,
  * streamed from the store as they come; a third party (share token, API key scoped
  * `anonymized`) gets the anonymizer's answer, and nothing else. CSV follows RFC 4180
@@ -26,12 +27,15 @@ import type { RouteDoc } from '../http/openapi.js'
 import { normalizeDomain } from '../sites/settings.js'
 import { z } from 'zod'
 import { THIRD_PARTY_HEADERS } from '../share/third-party.js'
+import { csvLine } from './csv.js'
+import { fullArchive, thirdPartyArchive, type ArchiveOutcome } from './plausible.js'
 
 export interface ExportDeps {
   reports: ReportDeps
   authorize: (c: Context, site: string) => Access | Promise<Access>
   /** The third-party door: share tokens and anonymized keys get only its answers. */
   thirdParty: ThirdPartyQuery & {
+    grant(c: Context, site: string | undefined): Promise<Grant | Response>
     answer(
       c: Context,
       body: Record<string, unknown>,
@@ -44,17 +48,12 @@ const FORMATS = {
   csv: 'text/csv; charset=utf-8; header=present',
   json: 'application/x-ndjson; charset=utf-8',
   parquet: 'application/vnd.apache.parquet',
+  zip: 'application/zip',
 } as const
-const EXTENSIONS = { csv: 'csv', json: 'jsonl', parquet: 'parquet' } as const
+const EXTENSIONS = { csv: 'csv', json: 'jsonl', parquet: 'parquet', zip: 'zip' } as const
 type Format = keyof typeof FORMATS
 
-/** One CSV field, quoted when RFC 4180 needs it. */
-export function csvField(value: string | number | null): string {
-  const text = value === null ? '' : String(value)
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
-}
-
-const csvLine = (fields: (string | number | null)[]) => `${fields.map(csvField).join(',')}\r\n`
+export { csvField } from './csv.js'
 
 function serializer(format: Format, dimensions: string[], metrics: string[]) {
   const names = [...dimensions, ...metrics]
@@ -173,14 +172,14 @@ export const exportRouteDocs: RouteDoc[] = [
     path: '/api/v1/export',
     tag: 'reports',
     summary:
-      'Aggregates as CSV (RFC 4180), JSON lines or Parquet: raw for full access, anonymized for a share or an anonymized key.',
+      "Aggregates as CSV (RFC 4180), JSON lines, Parquet, or a zip of per-report CSV files in the layout of Plausible's CSV export (format=zip; no dimensions or metrics): raw for full access, anonymized for a share or an anonymized key.",
     security: 'user',
     query: z.object({
       site_id: z.string().optional(),
       date_range: z.string().optional(),
       dimensions: z.string().optional(),
       metrics: z.string().optional(),
-      format: z.enum(['csv', 'json', 'parquet']).optional(),
+      format: z.enum(['csv', 'json', 'parquet', 'zip']).optional(),
     }),
     responses: {
       200: { description: 'The rows, streamed.', contentType: 'text/csv' },
@@ -191,13 +190,85 @@ export const exportRouteDocs: RouteDoc[] = [
   },
 ]
 
+/** The zip's response, or the refusal; audited once the archive is about to start. */
+async function zipResponse(
+  c: Context,
+  deps: ExportDeps,
+  outcome: ArchiveOutcome | Response,
+  credential: string,
+  site: string,
+  extra: Record<string, string>,
+): Promise<Response> {
+  if (outcome instanceof Response) return outcome
+  if (!outcome.ok) return errorResponse(c, outcome.status, outcome.code, outcome.message, extra)
+  const { archive } = outcome
+  await deps.audit('export', site, {
+    credential,
+    format: 'zip',
+    layout: 'plausible',
+    date_range: [archive.first, archive.last],
+    files: archive.files,
+    omitted: archive.omitted,
+  })
+  return streamedBytes(archive.bytes, {
+    'Content-Type': FORMATS.zip,
+    'Content-Disposition': `attachment; filename="${archive.filename}"`,
+    'X-Content-Type-Options': 'nosniff',
+    'X-Export-Omitted': archive.omitted.join(','),
+    ...extra,
+  })
+}
+
+/**
+ * `format=zip`: the Plausible layout (plausible.ts). Its files and columns are fixed, so
+ * `dimensions` and `metrics` are refused rather than ignored.
+ */
+async function plausibleZip(c: Context, deps: ExportDeps): Promise<Response> {
+  if (c.req.query('dimensions') !== undefined || c.req.query('metrics') !== undefined)
+    return errorResponse(
+      c,
+      400,
+      'invalid_query',
+      'format=zip has fixed files and columns (the Plausible layout): leave out dimensions and metrics.',
+    )
+  const rawRange = c.req.query('date_range') ?? '30d'
+  const range = rawRange.includes(',') ? rawRange.split(',').map((s) => s.trim()) : rawRange
+  const rawSite = c.req.query('site_id')
+  const site = rawSite === undefined ? undefined : normalizeDomain(rawSite)
+  const forThirdParty = async () => {
+    const grant = await deps.thirdParty.grant(c, site ?? rawSite)
+    if (grant instanceof Response) return grant
+    const outcome = await thirdPartyArchive(
+      c,
+      grant,
+      (ctx, body) => deps.thirdParty.answer(ctx, body),
+      range,
+      deps.reports.now(),
+    )
+    return zipResponse(c, deps, outcome, grant.credential, grant.site, THIRD_PARTY_HEADERS)
+  }
+  if (deps.thirdParty.owns(c)) return forThirdParty()
+  if (site === undefined)
+    return errorResponse(c, 400, 'invalid_query', 'site_id: a site domain is required.')
+  const access = await deps.authorize(c, site)
+  if (access === 'anonymized') return forThirdParty()
+  if (access === 'unauthenticated')
+    return errorResponse(c, 401, 'unauthorized', 'Sign in, or send an API key as a Bearer token.', {
+      'WWW-Authenticate': 'Bearer',
+    })
+  if (access !== 'full' || deps.reports.timeZoneOf(site) === undefined)
+    return errorResponse(c, 404, 'site_not_found', 'No such site, or no access to it.')
+  return zipResponse(c, deps, await fullArchive(deps.reports, site, range), 'full', site, {})
+}
+
 export function createExportApp(deps: ExportDeps): Hono {
   const app = new Hono()
   app.get('/', async (c) => {
     const q = (name: string) => c.req.query(name)
     const format = (q('format') ?? 'csv') as Format
     if (!(format in FORMATS))
-      return errorResponse(c, 400, 'invalid_query', 'format: must be csv, json or parquet.')
+      return errorResponse(c, 400, 'invalid_query', 'format: must be csv, json, parquet or zip.')
+    if (format === 'zip') return plausibleZip(c, deps)
     const list = (text: string | undefined) =>
       text === undefined || text === '' ? [] : text.split(',').map((s) => s.trim())
     const rawRange = q('date_range') ?? '30d'

@@ -28,6 +28,8 @@ export type Principal =
       scope: 'full' | 'anonymized'
       /** The key's sticky noise (scope `anonymized` only); the secret stays on the server. */
       noise?: { epsilon: number; secret: string }
+      /** Page paths cut to their first N segments (scope `anonymized` only). */
+      pagePrefixDepth?: number
     }
   | { kind: 'token' }
 

@@ -75,6 +75,12 @@ export interface BuildContext {
    * millions of rows runs in bounded memory.
    */
   export?: boolean
+  /**
+   * Page paths (event:page, entry and exit page) in dimensions and filters are cut to
+   * their first N segments (columns.ts, pagePrefixSql): a third party's page coarsening.
+   * The daily rollup, which sums visitors of whole paths, is not read then.
+   */
+  pagePrefixDepth?: number
 }
 
 /** Memory a streamed export's grouping or sort may take before it spills to disk. */
@@ -148,17 +154,33 @@ class Builder {
     const { buckets } = this.ctx
     if (side === 'events') {
       if (dimension === 'event:goal') return this.goalMatch(this.goalsOf(filter))
-      return this.match(filter, dimensionSql(dimension, 'events', this.params, buckets, stamped))
+      return this.match(
+        filter,
+        dimensionSql(dimension, 'events', this.params, buckets, stamped, this.ctx.pagePrefixDepth),
+      )
     }
     if (dimension === 'event:page')
-      return this.match(filter, stamped ? 'e.entry_page' : 's.entry_page')
+      return this.match(
+        filter,
+        dimensionSql(
+          dimension,
+          'sessions',
+          this.params,
+          buckets,
+          stamped,
+          this.ctx.pagePrefixDepth,
+        ),
+      )
     if (isEventDimension(dimension)) {
       // Visits that hold at least one matching event.
       if (stamped)
         return `e.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.visitRows()} AND ${this.condition(filter, 'events')})`
       return `s.session_id IN (SELECT e.session_id FROM ${this.ctx.events} AS e WHERE ${this.eventRange(DAY_MS)} AND ${this.condition(filter, 'events')})`
     }
-    return this.match(filter, dimensionSql(dimension, 'sessions', this.params, buckets, stamped))
+    return this.match(
+      filter,
+      dimensionSql(dimension, 'sessions', this.params, buckets, stamped, this.ctx.pagePrefixDepth),
+    )
   }
 
   goalMatch(goals: readonly Goal[]): string {
@@ -292,7 +314,7 @@ function sideSql(
   const dims = dimensions.map((d) =>
     d === 'event:goal'
       ? goalDimension(b, ctx.goals)
-      : dimensionSql(d, spec.side, b.params, ctx.buckets, stamped),
+      : dimensionSql(d, spec.side, b.params, ctx.buckets, stamped, ctx.pagePrefixDepth),
   )
   const where: string[] = []
   dimensions.forEach((d, i) => {
@@ -448,6 +470,7 @@ function canRoll(
   return (
     ctx.stamped === true &&
     ctx.rollup !== undefined &&
+    ctx.pagePrefixDepth === undefined &&
     rollupFilter(filters, dimensions, spec.side) !== null &&
     spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
     rollupDimension(dimensions, ctx.buckets.timeZone, ctx.goals) !== undefined

@@ -109,6 +109,30 @@ export const SESSION_AGGREGATES: Record<string, string> = {
   device: 'any(device)',
 }
 
+/** Dimensions whose values are page paths (coarsened to a prefix for some third parties). */
+export const PAGE_DIMENSIONS: ReadonlySet<string> = new Set([
+  'event:page',
+  'visit:entry_page',
+  'visit:exit_page',
+])
+
+/**
+ * A page path cut to its first `depth` segments: a path with more than `depth` slashes
+ * becomes those segments and `/*` (`/blog/post-a` → `/blog/*` at depth 1, `/blog/` too);
+ * shorter paths stay as they are. The same rule as {@link coarsenPath}.
+ */
+export function pagePrefixSql(expr: string, depth: number, params: Params): string {
+  const d = params.add(depth, 'UInt32')
+  const parts = `splitByChar('/', ${expr})`
+  return `if(length(${parts}) - 1 > ${d}, concat('/', arrayStringConcat(arraySlice(${parts}, 2, ${d}), '/'), '/*'), ${expr})`
+}
+
+/** {@link pagePrefixSql} in TypeScript. */
+export function coarsenPath(path: string, depth: number): string {
+  const parts = path.split('/')
+  return parts.length - 1 > depth ? `/${parts.slice(1, depth + 1).join('/')}/*` : path
+}
+
 /** Column names of the visit table referred to by an expression (`s.name`). */
 export function sessionColumnsIn(sql: string): string[] {
   return [...sql.matchAll(/\bs\.([a-z_]+)/g)].map((m) => m[1] ?? '')
@@ -148,6 +172,20 @@ export function dimensionSql(
   params: Params,
   buckets: TimeBuckets,
   stamped = false,
+  pagePrefixDepth?: number,
+): string {
+  const sql = rawDimensionSql(dimension, side, params, buckets, stamped)
+  return pagePrefixDepth !== undefined && PAGE_DIMENSIONS.has(dimension)
+    ? pagePrefixSql(sql, pagePrefixDepth, params)
+    : sql
+}
+
+function rawDimensionSql(
+  dimension: Exclude<Dimension, 'event:goal'>,
+  side: Side,
+  params: Params,
+  buckets: TimeBuckets,
+  stamped: boolean,
 ): string {
   // Stamped, both sides read events; legacy, the sessions side reads the visit (`s`).
   const visit = stamped ? 'e' : 's'

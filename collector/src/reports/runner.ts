@@ -221,6 +221,8 @@ export interface RunOptions {
   exact?: boolean
   /** Built for a streamed export (see the builder's `export`). */
   export?: boolean
+  /** Page paths cut to their first N segments (see the builder's `pagePrefixDepth`). */
+  pagePrefixDepth?: number
 }
 
 /** A query checked and resolved: its periods, goals and filters, ready to build. */
@@ -315,6 +317,9 @@ async function build(
       stamped,
       ...(rollup === undefined ? {} : { rollup }),
       export: options.export === true,
+      ...(options.pagePrefixDepth === undefined
+        ? {}
+        : { pagePrefixDepth: options.pagePrefixDepth }),
     },
   )
 }

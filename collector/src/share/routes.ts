@@ -2,17 +2,24 @@
  * Share links. For the shared view, mounted at /api/v1/share:
  *   GET    /          with `Authorization: Bearer gls_…` (and X-Share-Password) → what the
  *                     link allows: {site, label, dimensions, metrics, date_ranges,
- *                     granularity, noise_epsilon, k, time_zone, expires_at}
+ *                     granularity, noise_epsilon, page_prefix_depth, k, time_zone,
+ *                      expires_at}
  * For admins, mounted at /api/admin/shares:
  *   POST   /          {site, dimensions, metrics?, date_ranges?, granularity?, expires_at?,
- *                      password?, noise_epsilon?, label?}  → 201 {id, token, url, …}
+ *                      password?, noise_epsilon?, page_prefix_depth?, label?}
+ *                                                          → 201 {id, token, url, …}
  *   GET    /          → {shares: [...]} (never the token, the password or the noise secret)
  *   DELETE /:id       → 204; the link stops working at once
  * Creation and revocation are audited.
  */
 import { Hono, type Context, type Next } from 'hono'
 import { z } from 'zod'
-import { ANONYMIZED_DIMENSIONS, ANONYMIZED_METRICS, GRANULARITIES } from '../anonymize/policy.js'
+import {
+  ANONYMIZED_DIMENSIONS,
+  ANONYMIZED_METRICS,
+  GRANULARITIES,
+  PAGE_PREFIX_DEPTHS,
+} from '../anonymize/policy.js'
 import { isDay } from '../reports/date-range.js'
 import { errorResponse } from '../http/errors.js'
 import { readJsonBody } from '../http/json-body.js'
@@ -53,6 +60,13 @@ export const shareInputSchema = z
     expires_at: z.iso.datetime({ offset: true }).optional(),
     password: z.string().min(8).max(200).optional(),
     noise_epsilon: z.number().min(0.01).max(10).optional(),
+    /** Cut page paths to their first N segments (`/blog/post-a` → `/blog/*` at 1). */
+    page_prefix_depth: z
+      .number()
+      .int()
+      .min(PAGE_PREFIX_DEPTHS.min)
+      .max(PAGE_PREFIX_DEPTHS.max)
+      .optional(),
   })
   .strict()
 
@@ -68,6 +82,7 @@ export function shareView(share: Share, now: number) {
     date_ranges: share.dateRanges,
     granularity: share.granularity,
     noise_epsilon: share.noiseEpsilon,
+    page_prefix_depth: share.pagePrefixDepth,
     password: share.passwordHash !== '',
     expires_at: iso(share.expiresAt),
     created_at: iso(share.createdAt),
@@ -91,7 +106,7 @@ export const shareRouteDocs: RouteDoc[] = [
     responses: {
       200: {
         description:
-          'The site, label, dimensions, metrics, date windows, granularity, noise, k, time zone and expiry.',
+          'The site, label, dimensions, metrics, date windows, granularity, noise, page prefix depth, k, time zone and expiry.',
         schema: z.object({
           site: z.string(),
           label: z.string(),
@@ -100,6 +115,7 @@ export const shareRouteDocs: RouteDoc[] = [
           date_ranges: z.array(z.tuple([z.string(), z.string()])),
           granularity: z.enum(GRANULARITIES),
           noise_epsilon: z.number().nullable(),
+          page_prefix_depth: z.number().nullable(),
           k: z.number(),
           time_zone: z.string(),
           expires_at: z.string().nullable(),
@@ -186,6 +202,7 @@ export function createShareAdminApp(deps: ShareAdminDeps): Hono {
       dateRanges: input.date_ranges,
       granularity: input.granularity,
       noiseEpsilon: input.noise_epsilon ?? null,
+      pagePrefixDepth: input.page_prefix_depth ?? null,
       password: input.password ?? null,
       expiresAt,
     })
@@ -195,6 +212,7 @@ export function createShareAdminApp(deps: ShareAdminDeps): Hono {
       metrics: share.metrics,
       granularity: share.granularity,
       noise_epsilon: share.noiseEpsilon,
+      page_prefix_depth: share.pagePrefixDepth,
       password: share.passwordHash !== '',
       expires_at: iso(share.expiresAt),
     })

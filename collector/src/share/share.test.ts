@@ -179,6 +179,7 @@ describe('share links', () => {
       date_ranges: [[D1, D1]],
       granularity: 'day',
       noise_epsilon: 1,
+      page_prefix_depth: null,
       k: 5,
       time_zone: 'UTC',
       expires_at: null,

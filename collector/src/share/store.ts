@@ -1,5 +1,5 @@
 /**
- * Share links in the store (`shares`, migration 011). A token is `gls_` and 256 random
+ * Share links in the store (`shares`, migrations 011 and 020). A token is `gls_` and 256 random
  * bits, shown once; the store keeps its SHA-256 only, and every request looks it up
  * again (no cache), so revocation and expiry hold at once on every collector. Creation
  * and revocation are written to the audit log, with no personal data.
@@ -22,6 +22,8 @@ export interface Share {
   dateRanges: [string, string][]
   granularity: Granularity
   noiseEpsilon: number | null
+  /** Page paths cut to their first N segments for this share; null: whole paths. */
+  pagePrefixDepth: number | null
   /** Hex random bytes keying the share's noise. */
   noiseSecret: string
   passwordHash: string
@@ -38,6 +40,7 @@ export interface ShareInput {
   dateRanges: [string, string][]
   granularity: Granularity
   noiseEpsilon: number | null
+  pagePrefixDepth: number | null
   password: string | null
   expiresAt: number | null
 }
@@ -67,6 +70,7 @@ const shareRow = z.object({
   date_ranges: z.array(z.tuple([z.string(), z.string()])),
   granularity: z.enum(['day', 'week', 'month']),
   noise_epsilon: z.coerce.number().nullable(),
+  page_prefix_depth: z.coerce.number().int().min(1).max(5).nullable(),
   noise_secret: z.string(),
   password_hash: z.string(),
   expires_at: time.nullable(),
@@ -75,7 +79,7 @@ const shareRow = z.object({
 })
 
 const COLUMNS =
-  'id, site_id, label, dimensions, metrics, date_ranges, granularity, noise_epsilon, noise_secret, password_hash, expires_at, created_at, revoked'
+  'id, site_id, label, dimensions, metrics, date_ranges, granularity, noise_epsilon, page_prefix_depth, noise_secret, password_hash, expires_at, created_at, revoked'
 
 const readByHash = defineQuery({
   sql: (store) =>
@@ -105,6 +109,7 @@ const toShare = (row: z.output<typeof shareRow>): Share => ({
   dateRanges: row.date_ranges,
   granularity: row.granularity,
   noiseEpsilon: row.noise_epsilon,
+  pagePrefixDepth: row.page_prefix_depth,
   noiseSecret: row.noise_secret,
   passwordHash: row.password_hash,
   expiresAt: row.expires_at,
@@ -137,6 +142,7 @@ export function createShareStore(store: Store, now: () => number = Date.now): Sh
           date_ranges: share.dateRanges,
           granularity: share.granularity,
           noise_epsilon: share.noiseEpsilon,
+          page_prefix_depth: share.pagePrefixDepth,
           noise_secret: share.noiseSecret,
           password_hash: share.passwordHash,
           expires_at: share.expiresAt === null ? null : toClickHouseTime(share.expiresAt),
@@ -160,6 +166,7 @@ export function createShareStore(store: Store, now: () => number = Date.now): Sh
         dateRanges: input.dateRanges,
         granularity: input.granularity,
         noiseEpsilon: input.noiseEpsilon,
+        pagePrefixDepth: input.pagePrefixDepth,
         noiseSecret: newNoiseSecret(),
         passwordHash: input.password === null ? '' : await hashPassword(input.password),
         expiresAt: input.expiresAt,

@@ -36,7 +36,9 @@ export interface ThirdPartyDeps {
   /** The API key scoped `anonymized` the request carries, if any. */
   anonymizedKey: (
     c: Context,
-  ) => { id: string; noise?: { epsilon: number; secret: string } } | undefined
+  ) =>
+    | { id: string; noise?: { epsilon: number; secret: string }; pagePrefixDepth?: number }
+    | undefined
 }
 
 export interface ThirdPartyDoor {
@@ -72,6 +74,7 @@ export function shareGrant(share: Share): Grant {
     ),
     granularity: share.granularity,
     dateRanges: share.dateRanges,
+    ...(share.pagePrefixDepth === null ? {} : { pagePrefixDepth: share.pagePrefixDepth }),
     ...(share.noiseEpsilon === null
       ? {}
       : {
@@ -147,7 +150,7 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
       const key = deps.anonymizedKey(c)
       if (key === undefined || site === undefined)
         return refuse(c, 401, 'unauthorized', 'A share token or an API key is required.')
-      return keyGrant(key.id, site, key.noise)
+      return keyGrant(key.id, site, key.noise, key.pagePrefixDepth)
     },
     async answer(c, body) {
       const site = typeof body.site_id === 'string' ? body.site_id : undefined
@@ -180,6 +183,7 @@ export function createThirdPartyDoor(deps: ThirdPartyDeps): ThirdPartyDoor {
           date_ranges: share.dateRanges,
           granularity: share.granularity,
           noise_epsilon: share.noiseEpsilon,
+          page_prefix_depth: share.pagePrefixDepth,
           k: Math.max(MIN_K, Math.floor(deps.anonymize.kOf(share.site))),
           time_zone: deps.anonymize.reports.timeZoneOf(share.site) ?? 'UTC',
           expires_at: share.expiresAt === null ? null : new Date(share.expiresAt).toISOString(),
