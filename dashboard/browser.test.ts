@@ -529,6 +529,46 @@ describe('a share link', { timeout: 120_000 }, () => {
     expect(await violations(shared)).toEqual([])
     await guest.close()
   })
+
+  it('can show pages as sections: the list says so and the link sees only sections', async () => {
+    await page.goto(`${collector.url}/sites/${SITE}/settings`)
+    await page.getByRole('link', { name: 'Share links' }).click()
+    await page.getByRole('heading', { name: 'Create a share link' }).waitFor()
+    await page.getByLabel(/^Name/).fill('Sections only')
+    await page.getByLabel(/^Periods/).selectOption('week')
+    await page.getByLabel(/^Pages shown as/).selectOption('1')
+    await page.getByRole('button', { name: 'Create share link' }).click()
+    const address = page.getByLabel('Share link address')
+    await address.waitFor()
+    const url = (await address.textContent()) ?? ''
+    const row = page.getByRole('table', { name: 'Share links' }).getByRole('row', {
+      name: /Sections only/,
+    })
+    await row.getByText('pages cut to 1 segment').waitFor()
+    const yesterday = new Date(`${dayOf(-1)}T00:00:00Z`)
+    const sunday = -1 - (yesterday.getUTCDay() % 7)
+    const answer = await fetch(`${collector.url}/api/v2/query`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Authorization: `Bearer ${url.slice(url.indexOf('#') + 1)}`,
+      },
+      body: JSON.stringify({
+        metrics: ['visitors'],
+        date_range: [dayOf(sunday - 27), dayOf(sunday)],
+        dimensions: ['event:page'],
+      }),
+    })
+    expect(answer.status).toBe(200)
+    const body = (await answer.json()) as {
+      results: { dimensions: string[] }[]
+      meta: { anonymized: { page_prefix: { depth: number } | null } }
+    }
+    expect(body.meta.anonymized.page_prefix?.depth).toBe(1)
+    const pages = body.results.map((r) => r.dimensions[0] ?? '')
+    expect(pages).toContain('/blog/*')
+    for (const path of pages) expect(path).toMatch(/^(\/[^/]*(\/\*)?|\(other\))$/)
+  })
 })
 
 describe('erasure and the audit log', { timeout: 90_000 }, () => {

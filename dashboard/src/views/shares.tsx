@@ -26,11 +26,22 @@ interface ShareLink {
   date_ranges: [string, string][]
   granularity: 'day' | 'week' | 'month'
   noise_epsilon: number | null
+  page_prefix_depth: number | null
   password: boolean
   expires_at: string | null
   created_at: string
   status: 'active' | 'expired' | 'revoked'
 }
+
+/** How far page paths are cut for the share (the API's page_prefix_depth, 1–5). */
+const PREFIX_DEPTHS = [
+  { value: '', label: 'Full paths (/blog/2024/launch)' },
+  { value: '1', label: 'First segment (/blog/*)' },
+  { value: '2', label: 'Two segments (/blog/2024/*)' },
+  { value: '3', label: 'Three segments' },
+  { value: '4', label: 'Four segments' },
+  { value: '5', label: 'Five segments' },
+] as const
 
 const GRANULARITY_TEXT = { day: 'Days', week: 'Whole weeks', month: 'Whole months' } as const
 function when(value: string | null): string {
@@ -52,6 +63,7 @@ function ShareForm({ site, onCreated }: { site: Site; onCreated: (url: string) =
   const [password, setPassword] = useState('')
   const [noise, setNoise] = useState(false)
   const [epsilon, setEpsilon] = useState('1')
+  const [prefixDepth, setPrefixDepth] = useState('')
   const [error, setError] = useState<string | undefined>(undefined)
   const [busy, setBusy] = useState(false)
   const counts = SHARE_METRICS.filter((m) => m.count).map((m) => m.metric as string)
@@ -80,6 +92,7 @@ function ShareForm({ site, onCreated }: { site: Site; onCreated: (url: string) =
       ...(expires === '' ? {} : { expires_at: new Date(`${expires}T23:59:59`).toISOString() }),
       ...(password === '' ? {} : { password }),
       ...(noise ? { noise_epsilon: Number(epsilon) } : {}),
+      ...(prefixDepth === '' ? {} : { page_prefix_depth: Number(prefixDepth) }),
     }).then(
       (created) => {
         setBusy(false)
@@ -183,6 +196,19 @@ function ShareForm({ site, onCreated }: { site: Site; onCreated: (url: string) =
         </label>
       </div>
       <p class="hint">Empty dates: any ended days. Today is never shown.</p>
+      <label>
+        Pages shown as
+        <select value={prefixDepth} onChange={(e) => setPrefixDepth(e.currentTarget.value)}>
+          {PREFIX_DEPTHS.map((depth) => (
+            <option key={depth.value} value={depth.value}>
+              {depth.label}
+            </option>
+          ))}
+        </select>
+        <span class="hint">
+          Shorter paths merge pages into sections, so fewer of them fall under k and are hidden.
+        </span>
+      </label>
       <label>
         Password
         <input
@@ -318,6 +344,8 @@ export function SiteShares({ site }: { site: Site }) {
                       k = {site.k}
                       {share.password && ' · password'}
                       {share.noise_epsilon !== null && ` · noise ε ${share.noise_epsilon}`}
+                      {share.page_prefix_depth !== null &&
+                        ` · pages cut to ${share.page_prefix_depth} segment${share.page_prefix_depth === 1 ? '' : 's'}`}
                     </td>
                     <td>{when(share.expires_at)}</td>
                     <td>
