@@ -111,3 +111,18 @@ export const EPSILONS = [
   { value: '1', label: 'Standard (ε = 1)' },
   { value: '2', label: 'Light (ε = 2)' },
 ]
+
+/** How far page paths are cut for the share for a share or an anonymized key (the API's page_prefix_depth, 1–5). */
+export const PREFIX_DEPTHS = [
+  { value: '', label: 'Full paths (/blog/2024/launch)' },
+  { value: '1', label: 'First segment (/blog/*)' },
+  { value: '2', label: 'Two segments (/blog/2024/*)' },
+  { value: '3', label: 'Three segments' },
+  { value: '4', label: 'Four segments' },
+  { value: '5', label: 'Five segments' },
+] as const
+
+/** What a page prefix depth does, in a list of shares or keys. */
+export function prefixText(depth: number): string {
+  return `pages cut to ${depth} segment${depth === 1 ? '' : 's'}`
+}

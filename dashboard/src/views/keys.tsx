@@ -4,7 +4,7 @@ import { api, messageOf } from '../api.js'
 import { fetchSites, type Site } from '../auth.js'
 import { CopyBlock } from '../components/copy.js'
 import { Empty, ErrorBox, Spinner } from '../components/states.js'
-import { EPSILONS } from '../share/dimensions.js'
+import { EPSILONS, PREFIX_DEPTHS, prefixText } from '../share/dimensions.js'
 
 interface Key {
   id: string
@@ -12,6 +12,7 @@ interface Key {
   sites: 'all' | string[]
   scope: 'full' | 'anonymized'
   noise_epsilon?: number | null
+  page_prefix_depth?: number | null
   created_at: string
   last_used_at: string | null
   revoked: boolean
@@ -33,6 +34,7 @@ export function Keys() {
   const [scope, setScope] = useState<'full' | 'anonymized'>('anonymized')
   const [chosen, setChosen] = useState<string>('all')
   const [noise, setNoise] = useState('')
+  const [prefixDepth, setPrefixDepth] = useState('')
   const [created, setCreated] = useState<{ name: string; key: string } | undefined>(undefined)
   const load = useCallback(() => {
     setError(undefined)
@@ -50,6 +52,9 @@ export function Keys() {
       sites: chosen === 'all' ? 'all' : [chosen],
       scope,
       ...(scope === 'anonymized' && noise !== '' ? { noise_epsilon: Number(noise) } : {}),
+      ...(scope === 'anonymized' && prefixDepth !== ''
+        ? { page_prefix_depth: Number(prefixDepth) }
+        : {}),
     }).then(
       (body) => {
         setCreated({ name: body.name, key: body.key })
@@ -114,6 +119,9 @@ export function Keys() {
                     {key.scope}
                     {key.noise_epsilon !== null && key.noise_epsilon !== undefined && (
                       <div class="hint">noise ε {key.noise_epsilon}</div>
+                    )}
+                    {key.page_prefix_depth !== null && key.page_prefix_depth !== undefined && (
+                      <div class="hint">{prefixText(key.page_prefix_depth)}</div>
                     )}
                   </td>
                   <td>{when(key.created_at)}</td>
@@ -185,6 +193,18 @@ export function Keys() {
               Random noise on the key's counts, the same for the same question (only counts then, no
               rates or durations).
             </span>
+          </label>
+        )}
+        {scope === 'anonymized' && (
+          <label>
+            Pages shown as
+            <select value={prefixDepth} onChange={(e) => setPrefixDepth(e.currentTarget.value)}>
+              {PREFIX_DEPTHS.map((depth) => (
+                <option key={depth.value} value={depth.value}>
+                  {depth.label}
+                </option>
+              ))}
+            </select>
           </label>
         )}
         <button type="submit" class="button primary">

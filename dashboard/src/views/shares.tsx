@@ -11,6 +11,8 @@ import { Empty, ErrorBox, Spinner } from '../components/states.js'
 import { formatDay, isoDay } from '../format.js'
 import {
   DEFAULT_GROUPS,
+  PREFIX_DEPTHS,
+  prefixText,
   EPSILONS,
   groupsOf,
   SHARE_GROUPS,
@@ -32,16 +34,6 @@ interface ShareLink {
   created_at: string
   status: 'active' | 'expired' | 'revoked'
 }
-
-/** How far page paths are cut for the share (the API's page_prefix_depth, 1–5). */
-const PREFIX_DEPTHS = [
-  { value: '', label: 'Full paths (/blog/2024/launch)' },
-  { value: '1', label: 'First segment (/blog/*)' },
-  { value: '2', label: 'Two segments (/blog/2024/*)' },
-  { value: '3', label: 'Three segments' },
-  { value: '4', label: 'Four segments' },
-  { value: '5', label: 'Five segments' },
-] as const
 
 const GRANULARITY_TEXT = { day: 'Days', week: 'Whole weeks', month: 'Whole months' } as const
 function when(value: string | null): string {
@@ -345,7 +337,7 @@ export function SiteShares({ site }: { site: Site }) {
                       {share.password && ' · password'}
                       {share.noise_epsilon !== null && ` · noise ε ${share.noise_epsilon}`}
                       {share.page_prefix_depth !== null &&
-                        ` · pages cut to ${share.page_prefix_depth} segment${share.page_prefix_depth === 1 ? '' : 's'}`}
+                        ` · ${prefixText(share.page_prefix_depth)}`}
                     </td>
                     <td>{when(share.expires_at)}</td>
                     <td>
