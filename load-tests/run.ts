@@ -1,6 +1,6 @@
 /**
- * `npm run load`: the load scenarios of scenarios.json, run with autocannon at their
- * fixed rates, each checked against its thresholds (p95, p99, rate of unexpected
+ * `npm run load`: the load scenarios of scenarios.json, each sent at its fixed rate, the
+ * requests evenly spaced (an open loop, as k6's constant-arrival-rate), each checked against its thresholds (p95, p99, rate of unexpected
  * answers, and the rate itself kept). Exits 1 when a threshold fails.
  *
  *   npm run load -- [--scenario ingest|reports|all] [--url URL --api-key KEY]
@@ -20,11 +20,11 @@
  * 400 for the invalid ones), or no answer. The same scenarios for k6: load-tests/k6/.
  */
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import http from 'node:http'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
-import autocannon from 'autocannon'
 import { z } from 'zod'
 import {
   ensureBuilt,
@@ -88,47 +88,66 @@ async function runScenario(
     unexpected++
     byKind.set(key, (byKind.get(key) ?? 0) + 1)
   }
-  interface Context {
-    expected?: number
-    kind?: string
+  // Open loop, evenly paced: request i is due at start + i / rate, whatever the answers
+  // before it (autocannon's rate limit sends each second's requests in a burst at its
+  // start, which measures the burst, not the server). At most `connections` requests are
+  // in flight (keep-alive sockets); one due while all are busy waits for a socket, and
+  // its latency counts from when it was due, so a slow server cannot hide its queue.
+  const agent = new http.Agent({ keepAlive: true, maxSockets: config.connections })
+  const target = new URL(path, url)
+  const total = Math.max(1, Math.round(rate * duration))
+  let errors = 0
+  let timeouts = 0
+  const send = (due: number): Promise<void> => {
+    const { body, headers, expected, kind } = next()
+    return new Promise<void>((resolve) => {
+      const request = http.request(
+        target,
+        {
+          method: 'POST',
+          agent,
+          headers: { ...headers, 'Content-Length': String(Buffer.byteLength(body)) },
+          timeout: 10_000,
+        },
+        (response) => {
+          response.resume()
+          response.once('end', () => {
+            times.push(performance.now() - due)
+            if (response.statusCode !== expected) miss(`${kind} → ${response.statusCode}`)
+            resolve()
+          })
+          response.once('error', () => {
+            errors++
+            resolve()
+          })
+        },
+      )
+      let timedOut = false
+      request.once('timeout', () => {
+        timedOut = true
+        timeouts++
+        request.destroy()
+      })
+      request.once('error', () => {
+        if (!timedOut) errors++
+        resolve()
+      })
+      request.end(body)
+    })
   }
-  let instance: autocannon.Instance | undefined
-  const finished = new Promise<autocannon.Result>((resolve, reject) => {
-    instance = autocannon(
-      {
-        url,
-        connections: config.connections,
-        duration,
-        overallRate: rate,
-        timeout: 10,
-        requests: [
-          {
-            method: 'POST',
-            path,
-            setupRequest: (request: autocannon.Request, context: Context) => {
-              const { body, headers, expected, kind } = next()
-              context.expected = expected
-              context.kind = kind
-              return { ...request, body, headers }
-            },
-            onResponse: (status: number, _body: string, context: Context) => {
-              if (status !== context.expected) miss(`${context.kind ?? '?'} → ${status}`)
-            },
-          },
-        ],
-      },
-      (error: unknown, result) =>
-        error === null || error === undefined
-          ? resolve(result)
-          : reject(error instanceof Error ? error : new Error('autocannon failed')),
-    )
-  })
-  instance?.on('response', (_client, _status: number, _bytes: number, responseTime: number) =>
-    times.push(responseTime),
-  )
-  // A run that does not end by itself (requests that never return) is stopped.
-  const watchdog = setTimeout(() => instance?.stop(), (duration + 30) * 1000)
-  const result = await finished.finally(() => clearTimeout(watchdog))
+  const inFlight: Array<Promise<void>> = []
+  const started = performance.now()
+  for (let i = 0; i < total; i++) {
+    const due = started + (i * 1000) / rate
+    const wait = due - performance.now()
+    if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait))
+    inFlight.push(send(due))
+  }
+  await Promise.all(inFlight)
+  // Answered per second until the last answer: a server slower than the rate falls behind.
+  const elapsed = Math.max(duration, (performance.now() - started) / 1000)
+  agent.destroy()
+  const result = { errors, timeouts }
   // Errors and timeouts got no answer at all: unexpected too.
   for (let i = 0; i < result.errors + result.timeouts; i++) miss('no answer')
   times.sort((a, b) => a - b)
@@ -137,7 +156,7 @@ async function runScenario(
     name,
     scenario: config,
     rate,
-    achieved: requests / duration,
+    achieved: requests / elapsed,
     requests,
     p50: percentile(times, 50),
     p95: percentile(times, 95),

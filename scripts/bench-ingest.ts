@@ -12,8 +12,8 @@
  *                           [--load autocannon|wrk] [--workers default|N[,N…]]
  *                           [--profile DIR]
  *
- * --workers 1,default runs the collector twice: as one process, then with WORKERS at
- * its default (the number of cores). --profile DIR writes each collector process's V8 CPU
+ * --workers 1,2 runs the collector twice: as one process, then with two workers
+ * ('default': WORKERS unset, as `npm start` runs it). --profile DIR writes each collector process's V8 CPU
  * profile there (`node --cpu-prof`); `node --import tsx scripts/profile-summary.ts DIR`
  * prints where the time went.
  *

@@ -382,8 +382,10 @@ async function main(): Promise<void> {
       },
     ]
 
-    // With a filter (a dashboard after a click): the rollup holds no filtered figures,
-    // so these read the events of the whole period. Timed alone, not in the overview.
+    // With a filter (a dashboard after a click), timed alone, not in the overview: one
+    // value of a dimension the rollup keeps, with no other dimension, reads the rollup's
+    // row of that value; a filter on one dimension with a breakdown by another reads the
+    // events of the whole period.
     const filtered: Panel[] = [
       {
         name: 'filtered: headline, source Google',

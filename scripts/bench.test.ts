@@ -75,10 +75,10 @@ describe('npm run bench', () => {
 
   it('leaves nothing behind when stopped while a collector with workers runs', async () => {
     const marker = `bench-stopped-${process.pid}-${Date.now()}`
-    const bench = startBench([...SHORT, '--workers', 'default'], marker)
-    await until(() => bench.output().includes('collector (WORKERS=default)'), 120_000)
+    const bench = startBench([...SHORT, '--workers', '2'], marker)
+    await until(() => bench.output().includes('collector (WORKERS=2)'), 120_000)
     // Its workers are up once the load is running.
-    await until(() => /WORKERS=default[^]*listening; load running/.test(bench.output()), 120_000)
+    await until(() => /WORKERS=2[^]*listening; load running/.test(bench.output()), 120_000)
     expect((await processesWith(marker)).length).toBeGreaterThanOrEqual(3)
     bench.child.kill('SIGTERM')
     expect(await bench.exited).toBe(130)

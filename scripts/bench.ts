@@ -1,13 +1,13 @@
 /**
  * `npm run bench`: every benchmark in one run, one table. Ingest over loopback (a bare
- * Hono handler, then the full collector as one process and with WORKERS at its
- * default: events/s, p50/p99, server CPU per event and the ratios, peak memory, acked
+ * Hono handler, then the full collector as one process and with WORKERS workers (one
+ * per core, at least 2): events/s, p50/p99, server CPU per event and the ratios, peak memory, acked
  * against stored), spool → ClickHouse alone (rows/s), and the report queries at 1 M and
  * 10 M events (`scripts/bench-query.ts`). The load average is printed beside each
  * figure: on a shared machine it says how far to trust it.
  *
  *   npm run bench -- [--quick] [--duration 10] [--connections 50] [--load autocannon|wrk]
- *                    [--workers 1,default] [--ship-rows 200000]
+ *                    [--workers 1,N] [--ship-rows 200000]
  *                    [--query-events 1000000,10000000] [--query-runs 5]
  *
  * --quick: 5 s of ingest, 50 000 rows shipped, the query bench at 1 M events with 3
@@ -18,6 +18,7 @@
  * starts (and what those start) is killed on every way out: the end, an error, Ctrl-C.
  */
 import { execFileSync } from 'node:child_process'
+import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { killChildren, loadAverage, machine, spawnTracked } from './bench-kit.js'
@@ -38,7 +39,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '50' },
     warmup: { type: 'string', default: '2' },
     load: { type: 'string', default: 'autocannon' },
-    workers: { type: 'string', default: '1,default' },
+    // One process, then workers (as many as cores, at least 2: on 2 cores the default is 1).
+    workers: { type: 'string', default: `1,${Math.max(2, availableParallelism())}` },
     'ship-rows': { type: 'string' },
     'query-events': { type: 'string' },
     'query-runs': { type: 'string' },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ConfigError, DEMO_SITES, loadConfig } from './config.js'
+import { ConfigError, DEMO_SITES, defaultWorkers, loadConfig } from './config.js'
 
 describe('loadConfig', () => {
   it('has defaults a newcomer can start with', () => {
@@ -13,6 +13,13 @@ describe('loadConfig', () => {
     expect(config.CLICKHOUSE_URL).toBeUndefined()
     expect(config.TRUSTED_PROXIES).toEqual([])
     expect(config.GEOIP_DB).toHaveLength(2)
+  })
+
+  it('runs one process on 1 or 2 cores and a worker per core from 3 up, unless told', () => {
+    expect([1, 2, 3, 4, 16].map(defaultWorkers)).toEqual([1, 1, 3, 4, 16])
+    expect(loadConfig({ WORKERS: '2' }).WORKERS).toBe(2)
+    expect(() => loadConfig({ WORKERS: '0' })).toThrow(ConfigError)
+    expect(() => loadConfig({ WORKERS: '257' })).toThrow(ConfigError)
   })
 
   it('parses lists', () => {

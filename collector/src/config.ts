@@ -63,10 +63,19 @@ const envSchema = z.object({
   BOT_MARKERS_FILE: z.string().optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   // Processes that take requests; 1 is a single process doing everything.
-  WORKERS: int(1, 256, availableParallelism()),
+  WORKERS: int(1, 256, defaultWorkers(availableParallelism())),
 })
 
 export type Config = z.infer<typeof envSchema>
+
+/**
+ * WORKERS when unset: one per core from 3 cores up; a single process on 1 or 2 cores,
+ * where workers measured slower than one process (the hand-off between processes costs
+ * more CPU than it frees; README, "Performance: ingest").
+ */
+export function defaultWorkers(cores: number): number {
+  return cores >= 3 ? cores : 1
+}
 
 /** Parse the environment (or any string map) into a {@link Config}. */
 export function loadConfig(env: Record<string, string | undefined>): Config {

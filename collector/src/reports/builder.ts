@@ -356,6 +356,7 @@ function sideSql(
         ctx,
         spec,
         dimensions,
+        filters,
         dims,
         where,
         canRoll(ctx, spec, dimensions, filters),
@@ -396,6 +397,7 @@ function sideSql(
       b,
       ctx,
       dimensions,
+      filters,
       spec.metrics.map((m) => `sum(r.${m}) AS ${metricAlias(m)}`),
       'sum(r.events) > 0',
     )
@@ -423,6 +425,7 @@ function stampedVisitsSql(
   ctx: BuildContext,
   spec: SideSpec,
   dimensions: readonly Dimension[],
+  filters: readonly Filter[],
   dims: string[],
   where: string[],
   rolled: boolean,
@@ -449,7 +452,7 @@ function stampedVisitsSql(
       'sum(r.duration_ms) AS c_duration',
       'sum(r.visit_pageviews) AS c_pageviews',
     ]
-    parts.push(rolledSql(b, ctx, dimensions, sums, undefined, 'sessions'))
+    parts.push(rolledSql(b, ctx, dimensions, filters, sums, undefined, 'sessions'))
   }
   const visits = 'sum(c_visits)'
   const rates: Partial<Record<Metric, string>> = {
@@ -481,10 +484,38 @@ function canRoll(
     ctx.stamped === true &&
     ctx.rollup !== undefined &&
     ctx.pagePrefixDepth === undefined &&
-    filters.length === 0 &&
+    rollupFilter(filters, dimensions, spec.side) !== null &&
     spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
     rollupDimension(dimensions, ctx.buckets.timeZone, ctx.goals) !== undefined
   )
+}
+
+/**
+ * The rows of the rollup that answer a query's filters: none (undefined) without
+ * filters; with one case-sensitive `is` filter on a dimension the rollup keeps by its
+ * own values (not a `_name` form, not a property or goal), the rows of that dimension and
+ * those values, when the query has no other dimension than time (then one value only:
+ * visitors of several values do not add up) or breaks down by that same dimension. On
+ * the sessions side only dimensions with a visit value (visit and place dimensions, and
+ * the entry page for event:page), as the filter means there. Otherwise null: the rollup
+ * cannot answer.
+ */
+export function rollupFilter(
+  filters: readonly Filter[],
+  dimensions: readonly Dimension[],
+  side: Side,
+): { stored: string; values: string[] } | undefined | null {
+  if (filters.length === 0) return undefined
+  const [filter] = filters
+  if (filters.length > 1 || filter === undefined || !isSimpleFilter(filter)) return null
+  const [op, dimension, values, modifiers] = filter
+  if (op !== 'is' || modifiers?.case_sensitive === false) return null
+  if (storedDimension(dimension) !== dimension || dimension === 'event:goal') return null
+  if (side === 'sessions' && dimension !== 'event:page' && isEventDimension(dimension)) return null
+  if (values.length === 0 || values.some((v) => v === '')) return null
+  const others = dimensions.filter((d) => !isTimeDimension(d))
+  if (others.length === 0) return values.length === 1 ? { stored: dimension, values } : null
+  return others.length === 1 && others[0] === dimension ? { stored: dimension, values } : null
 }
 
 /**
@@ -522,6 +553,7 @@ function rolledSql(
   b: Builder,
   ctx: BuildContext,
   dimensions: readonly Dimension[],
+  filters: readonly Filter[],
   sums: string[],
   having: string | undefined,
   side: Side = 'events',
@@ -549,10 +581,14 @@ function rolledSql(
       return `toString(greatest(toStartOfMonth(r.day), ${first})) AS ${alias(i)}`
     return `toString(r.day) AS ${alias(i)}`
   })
+  const filter = rollupFilter(filters, dimensions, side)
+  if (filter === null) throw new Error('the rollup cannot answer these filters')
   const rows =
-    dimension.stored === 'event:goal'
-      ? `(${goalRows.map(([dim, value]) => `(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)})`).join(' OR ') || '0'})`
-      : `r.dimension = ${p.text(dimension.stored)}`
+    filter !== undefined
+      ? `r.dimension = ${p.text(filter.stored)} AND r.value IN ${p.texts(filter.values)}`
+      : dimension.stored === 'event:goal'
+        ? `(${goalRows.map(([dim, value]) => `(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)})`).join(' OR ') || '0'})`
+        : `r.dimension = ${p.text(dimension.stored)}`
   const conditions = [
     `r.site_id = ${p.text(ctx.site)}`,
     rows,

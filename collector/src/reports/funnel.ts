@@ -51,12 +51,18 @@ export interface FunnelStep {
 
 const levelRow = z.object({ level: z.coerce.number(), visitors: z.coerce.number() })
 
-export async function runFunnel(
+/**
+ * The statement of a funnel: the visitors whose furthest step (over their visits in the
+ * period) is each level. It reads only the columns of the events' `funnel_steps`
+ * projection (migration 016), so the engine can read the granules of the steps' names
+ * and paths alone.
+ */
+export function funnelStatement(
   store: Store,
   site: string,
   range: ResolvedRange,
   request: FunnelRequest,
-): Promise<FunnelStep[]> {
+): { sql: string; params: Record<string, unknown>; steps: Goal[] } {
   const params = new Params()
   const steps: Goal[] = request.steps.map((step, i) =>
     step.type === 'page'
@@ -75,7 +81,25 @@ export async function runFunnel(
         AND e.session_id != 0 AND (${conditions.join(' OR ')})
       GROUP BY e.session_id HAVING level > 0
     ) GROUP BY visitor_id) GROUP BY level`
-  const rows = await runQuery(store, sql, params.values, levelRow)
+  return { sql, params: params.values, steps }
+}
+
+export async function runFunnel(
+  store: Store,
+  site: string,
+  range: ResolvedRange,
+  request: FunnelRequest,
+  /** Engine settings for this run (tests compare the read paths with them). */
+  settings?: Record<string, string | number>,
+): Promise<FunnelStep[]> {
+  const { sql, params, steps } = funnelStatement(store, site, range, request)
+  const rows = await runQuery(
+    store,
+    sql,
+    params,
+    levelRow,
+    settings === undefined ? {} : { settings },
+  )
   const atLevel = new Map(rows.map((row) => [row.level, row.visitors]))
   // Visitors who reached step i reached every level ≥ i: add from the top.
   const reached: number[] = []

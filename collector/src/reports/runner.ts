@@ -96,6 +96,33 @@ const periodLayout = defineQuery({
 
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
 
+type LayoutParams = Parameters<typeof periodLayout>[1]
+type LayoutRows = Awaited<ReturnType<typeof periodLayout>>
+/** Layout reads under way, per store, by their parameters. */
+const layoutReads = new WeakMap<Store, Map<string, Promise<LayoutRows>>>()
+
+/**
+ * The period's layout, read once for the queries that ask for it while the same read is
+ * under way: the panels of a dashboard ask at once for the same period, and the
+ * embedded engine runs parameterized queries one at a time, so each read of its own
+ * would wait for the others (~10–20 ms each). Only reads under way are shared and an
+ * answer is never kept once it has arrived: a query sees a layout read at most one read's
+ * time before it started, as it would if its own read had waited behind another.
+ */
+function sharedRead(store: Store, params: LayoutParams): Promise<LayoutRows> {
+  let reads = layoutReads.get(store)
+  if (reads === undefined) {
+    reads = new Map()
+    layoutReads.set(store, reads)
+  }
+  const key = JSON.stringify(params)
+  const pending = reads.get(key)
+  if (pending !== undefined) return pending
+  const read = periodLayout(store, params).finally(() => reads.delete(key))
+  reads.set(key, read)
+  return read
+}
+
 export interface Layout {
   /** Every event the query reads carries its visit (see builder.ts, BuildContext). */
   stamped: boolean
@@ -117,7 +144,7 @@ export async function layoutOf(
   if (!used.every(isStampedDimension)) return { stamped: false }
   const first = Math.ceil(period.from / DAY_MS) * DAY_MS
   const last = Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS
-  const [row] = await periodLayout(deps.store, {
+  const [row] = await sharedRead(deps.store, {
     site: query.site_id,
     from: utcDate(period.from),
     to: utcDate(period.to + DAY_MS - 1),
