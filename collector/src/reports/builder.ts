@@ -85,6 +85,19 @@ export interface BuildContext {
 
 /** Memory a streamed export's grouping or sort may take before it spills to disk. */
 const EXPORT_SPILL_BYTES = 8 * 1024 * 1024
+/**
+ * A streamed export's settings (README, "Exports": measured with `npm run bench:export`).
+ * The engine's memory ratios (`max_bytes_ratio_before_external_*`, 0.5 by default) take
+ * precedence over the byte limits: set to 0, the grouping and the sort of a large
+ * breakdown spill at 8 MiB (without it the sort never spilled and held the whole
+ * result). One thread and small blocks keep the engine's buffers small; an export is
+ * read once and needs no parallel speed.
+ */
+const EXPORT_SETTINGS =
+  `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
+  `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}` +
+  ', max_bytes_ratio_before_external_group_by = 0, max_bytes_ratio_before_external_sort = 0' +
+  ', max_threads = 1, max_block_size = 8192'
 
 export interface BuiltQuery {
   sql: string
@@ -669,10 +682,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
     (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
     ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
     ' SETTINGS join_use_nulls = 1' +
-    (ctx.export === true
-      ? `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
-        `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}`
-      : '')
+    (ctx.export === true ? EXPORT_SETTINGS : '')
   return {
     sql,
     params: b.params.values,
