@@ -1,8 +1,6 @@
 /** Migrations, salts and sites against the embedded engine (a real ClickHouse). */
-import { readdir, readFile } from 'node:fs/promises'
-import path from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { at, dayOf, tempDir } from '../../test/helpers.js'
+import { at, dayOf, filesContaining, tempDir } from '../../test/helpers.js'
 import { openStore, type Store } from './client.js'
 import { migrate, readMigrations, renderMigration } from './migrate.js'
 import { createSaltKeeper } from './salts.js'
@@ -23,15 +21,6 @@ afterAll(async () => {
 
 const query = async <T>(sql: string, params: Record<string, unknown> = {}) =>
   (await store.client.query({ query: sql, query_params: params, format: 'JSONEachRow' })).json<T>()
-
-async function* walk(root: string): AsyncGenerator<string> {
-  // Directories can vanish while parts are merged and cleaned up: nothing to read there.
-  for (const entry of await readdir(root, { withFileTypes: true }).catch(() => [])) {
-    const full = path.join(root, entry.name)
-    if (entry.isDirectory()) yield* walk(full)
-    else if (entry.isFile()) yield full
-  }
-}
 
 describe('migrations', () => {
   it('apply once, record themselves, and are idempotent', async () => {
@@ -149,12 +138,8 @@ describe('salts', () => {
     expect(left).toEqual([])
     // Not in any part on disk either: the mutation rewrote the parts, and the replaced
     // ones are removed by the engine's cleanup within seconds (old_parts_lifetime).
-    const filesWithSecret = async () => {
-      const hits: string[] = []
-      for await (const file of walk(dir.dir))
-        if ((await readFile(file)).includes(secret)) hits.push(file)
-      return hits
-    }
+    // (Parts may vanish during the walk: a file removed meanwhile holds nothing.)
+    const filesWithSecret = () => filesContaining(dir.dir, secret)
     const deadline = Date.now() + 20_000
     let hits = await filesWithSecret()
     while (hits.length > 0 && Date.now() < deadline) {
