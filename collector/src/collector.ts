@@ -339,7 +339,7 @@ export async function createCollector(
     sites,
     ...front,
     salts,
-    sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000),
+    sessions: createSessionTracker(config.SESSION_IDLE_MINUTES * 60 * 1000, config.SESSIONS_MAX),
     sink,
     counters,
   }

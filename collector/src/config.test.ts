@@ -22,6 +22,13 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ WORKERS: '257' })).toThrow(ConfigError)
   })
 
+  it('bounds the open visits kept in memory', () => {
+    expect(loadConfig({}).SESSIONS_MAX).toBe(1_000_000)
+    expect(loadConfig({ SESSIONS_MAX: '1000' }).SESSIONS_MAX).toBe(1000)
+    expect(() => loadConfig({ SESSIONS_MAX: '999' })).toThrow(ConfigError)
+    expect(() => loadConfig({ SESSIONS_MAX: '10000001' })).toThrow(ConfigError)
+  })
+
   it('parses lists', () => {
     const config = loadConfig({
       SITES: 'WWW.Example.com, blog.example.org ',

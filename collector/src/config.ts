@@ -62,6 +62,8 @@ const envSchema = z.object({
   REFERRER_SPAM_FILE: z.string().optional(),
   BOT_MARKERS_FILE: z.string().optional(),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
+  // Open visits kept in memory (about 0.4–0.7 KB each); past it the least recently seen go.
+  SESSIONS_MAX: int(1_000, 10_000_000, 1_000_000),
   // Processes that take requests; 1 is a single process doing everything.
   WORKERS: int(1, 256, defaultWorkers(availableParallelism())),
 })

@@ -64,6 +64,19 @@ describe('session tracker', () => {
     expect(next.start).toBe(30 * MIN + 1)
   })
 
+  it('keeps at most its cap of open visits, forgetting the least recently seen', () => {
+    const tracker = createSessionTracker(30 * MIN, 2)
+    const one = tracker.touch(1n, 0, view).session
+    const two = tracker.touch(2n, MIN, view).session
+    expect(tracker.touch(1n, 2 * MIN, view).session.id).toBe(one.id)
+    tracker.touch(3n, 3 * MIN, view)
+    expect(tracker.size).toBe(2)
+    // 2 was the least recently seen: forgotten, its next event begins a new visit; that
+    // makes 1 the least recently seen, forgotten in turn.
+    expect(tracker.touch(2n, 4 * MIN, view).session.id).not.toBe(two.id)
+    expect(tracker.touch(1n, 5 * MIN, view).session.id).not.toBe(one.id)
+  })
+
   it('keeps visitors apart', () => {
     const tracker = createSessionTracker(30 * MIN)
     expect(tracker.touch(1n, 0, view).session.id).not.toBe(tracker.touch(2n, 0, view).session.id)
