@@ -9,6 +9,16 @@ import { serve, type ServerType } from '@hono/node-server'
 /** Headers up to this size reach the app, which answers oversized ones with JSON. */
 export const MAX_HEADER_BYTES = 256 * 1024
 
+/**
+ * A listen address as the log says it: the logger writes every IP address as `[ip]`, so
+ * the usual ones get words (another address still reads `[ip]`; the setting names it).
+ */
+export function describeHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'all interfaces'
+  if (host === '127.0.0.1' || host === '::1' || host === 'localhost') return 'loopback'
+  return host
+}
+
 /** Listen, or reject with a message naming the address (a port in use, say). */
 export function listen(options: Parameters<typeof serve>[0], what: string): Promise<ServerType> {
   return new Promise((resolve, reject) => {

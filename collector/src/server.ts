@@ -16,6 +16,7 @@ import {
   answerClientErrors,
   closeHttpServer,
   closeMetrics,
+  describeHost,
   listen,
   MAX_HEADER_BYTES,
 } from './listener.js'
@@ -109,10 +110,10 @@ export async function startCollector(config: Config, logger: Logger): Promise<Ru
   answerClientErrors(server)
   const port = (server.address() as AddressInfo).port
   const metricsPort = (metricsServer.address() as AddressInfo).port
-  logger.info('metrics listening', { port: metricsPort, host: config.METRICS_HOST })
+  logger.info('metrics listening', { port: metricsPort, host: describeHost(config.METRICS_HOST) })
   logger.info('collector listening', {
     port,
-    host: config.HOST,
+    host: describeHost(config.HOST),
     store: collector.store.embedded ? 'embedded' : 'server',
     sites: collector.sites.list(),
   })

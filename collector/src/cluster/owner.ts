@@ -26,7 +26,13 @@ import type { Config } from '../config.js'
 import { createTimings, sumCounters, type ProcessFigures } from '../http/metrics.js'
 import { sameSecret } from '../http/secret.js'
 import type { Logger } from '../logger.js'
-import { closeHttpServer, closeMetrics, listen, MAX_HEADER_BYTES } from '../listener.js'
+import {
+  closeHttpServer,
+  closeMetrics,
+  describeHost,
+  listen,
+  MAX_HEADER_BYTES,
+} from '../listener.js'
 import {
   closeCollector,
   listenForMetrics,
@@ -279,11 +285,11 @@ export async function startOwner(config: Config, logger: Logger): Promise<Runnin
     started = true
     logger.info('metrics listening', {
       port: (metricsServer.address() as AddressInfo).port,
-      host: config.METRICS_HOST,
+      host: describeHost(config.METRICS_HOST),
     })
     logger.info('collector listening', {
       port,
-      host: config.HOST,
+      host: describeHost(config.HOST),
       store: owned.store.embedded ? 'embedded' : 'server',
       sites: owned.sites.list(),
       workers: config.WORKERS,
