@@ -147,11 +147,10 @@ async function runScenario(
   // Answered per second until the last answer: a server slower than the rate falls behind.
   const elapsed = Math.max(duration, (performance.now() - started) / 1000)
   agent.destroy()
-  const result = { errors, timeouts }
   // Errors and timeouts got no answer at all: unexpected too.
-  for (let i = 0; i < result.errors + result.timeouts; i++) miss('no answer')
+  for (let i = 0; i < errors + timeouts; i++) miss('no answer')
   times.sort((a, b) => a - b)
-  const requests = times.length + result.errors + result.timeouts
+  const requests = times.length + errors + timeouts
   return {
     name,
     scenario: config,

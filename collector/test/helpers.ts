@@ -145,3 +145,23 @@ export function postEvent(
     }),
   )
 }
+
+/** A JSON request to a test collector's app, with `Authorization: Bearer <token>` when given. */
+export function requestJson(
+  collector: { app: Collector['app'] },
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+): Promise<Response> {
+  return Promise.resolve(
+    collector.app.request(path, {
+      method,
+      headers: {
+        'Content-Type': 'application/json',
+        ...(token === undefined ? {} : { Authorization: `Bearer ${token}` }),
+      },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    }),
+  )
+}

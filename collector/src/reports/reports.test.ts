@@ -9,6 +9,7 @@ import {
   dayOf,
   IPHONE_UA,
   postEvent,
+  requestJson,
   startTestCollector,
   type TestCollector,
 } from '../../test/helpers.js'
@@ -80,15 +81,8 @@ afterAll(async () => {
   await collector.close()
 })
 
-function admin(method: string, path: string, body?: unknown): Promise<Response> {
-  return Promise.resolve(
-    collector.app.request(path, {
-      method,
-      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  )
-}
+const admin = (method: string, path: string, body?: unknown) =>
+  requestJson(collector, method, path, body, TOKEN)
 
 interface Answer {
   results: {

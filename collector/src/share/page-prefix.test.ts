@@ -11,6 +11,7 @@ import {
   dayOf,
   IPHONE_UA,
   postEvent,
+  requestJson,
   startTestCollector,
   type TestCollector,
 } from '../../test/helpers.js'
@@ -24,15 +25,8 @@ const D1 = dayOf(-1)
 const K = 5
 let collector: TestCollector
 
-function request(method: string, path: string, body?: unknown, token = TOKEN) {
-  return Promise.resolve(
-    collector.app.request(path, {
-      method,
-      headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${token}` },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    }),
-  )
-}
+const request = (method: string, path: string, body?: unknown, token = TOKEN) =>
+  requestJson(collector, method, path, body, token)
 
 let address = 1
 /** One visitor (an address of its own behind the trusted proxy) viewing pages in order. */
