@@ -7,7 +7,8 @@ import { createLogger, type Logger } from '../logger.js'
 import { openStore, type Store } from '../store/client.js'
 import { createEventInsert, type EventInsert } from '../store/insert.js'
 import { migrate, readMigrations } from '../store/migrate.js'
-import { Shipper } from './shipper.js'
+import { decodeRecords, encodeTextRecord } from './records.js'
+import { joinLines, Shipper } from './shipper.js'
 import { Spool } from './spool.js'
 
 const logger = createLogger('silent')
@@ -199,5 +200,32 @@ describe('shipper', () => {
     expect(log.errors[0]).toContain('glimpse_rows_missing_after_insert_total')
     await shipper.stop(Date.now() + 1000)
     await spool.close()
+  })
+})
+
+describe('joinLines', () => {
+  it("makes JSON lines of a segment's records in place, skipping damage and malformed records", () => {
+    const rows = ['{"a":1}', '{"b":"two"}', 'not json', '{"c":[3]}']
+    const encoded = rows.map((row) => encodeTextRecord(row))
+    // Damage between the second and third record: bytes no record claims.
+    const data = Buffer.concat([
+      encoded[0]!,
+      encoded[1]!,
+      Buffer.from('\xa5garbage'),
+      ...encoded.slice(2),
+    ])
+    const records = decodeRecords(data).records.filter((record) => record[0] === 0x7b)
+    const body = joinLines(records)
+    expect(body.buffer).toBe(data.buffer)
+    expect(
+      String(body)
+        .split('\n')
+        .map((line) => JSON.parse(line) as unknown),
+    ).toEqual([{ a: 1 }, { b: 'two' }, { c: [3] }])
+  })
+
+  it('copies records that do not lie in order in one buffer', () => {
+    const records = [Buffer.from('{"x":2}'), Buffer.from('{"x":1}')].reverse()
+    expect(String(joinLines(records))).toBe('{"x":1}\n{"x":2}')
   })
 })

@@ -15,10 +15,40 @@ import type { EventInsert } from '../store/insert.js'
 import type { Spool } from './spool.js'
 
 const NEWLINE = Buffer.from('\n')
+const SPACE = 0x20
+const LINE_FEED = 0x0a
 
-/** Records one a line, without a last newline (the engine's connection trims one by copying). */
-const joinLines = (records: Buffer[]) =>
-  Buffer.concat(records.flatMap((record, i) => (i === 0 ? [record] : [NEWLINE, record])))
+/**
+ * The records as JSONEachRow text. Records read from one segment lie in order in one
+ * buffer, separated by their framing (and by damaged or malformed bytes that were
+ * skipped): those gaps are overwritten with blanks and a newline, which JSON lines
+ * allow between rows, so the text is the segment's own bytes, without a copy. Records
+ * from elsewhere are copied together, a newline between each two.
+ */
+export function joinLines(records: Buffer[]): Buffer {
+  const first = records[0]
+  if (first === undefined) return Buffer.alloc(0)
+  // In place only when each record starts after the end of the one before (a gap of at
+  // least one byte: the framing is nine) in the same memory.
+  let end = -1
+  for (const record of records) {
+    if (record.buffer !== first.buffer || record.byteOffset <= end) {
+      return Buffer.concat(records.flatMap((r, i) => (i === 0 ? [r] : [NEWLINE, r])))
+    }
+    end = record.byteOffset + record.length
+  }
+  const whole = Buffer.from(first.buffer, first.byteOffset, end - first.byteOffset)
+  let gapStart = first.length
+  for (const record of records) {
+    const start = record.byteOffset - first.byteOffset
+    if (start > 0) {
+      whole.fill(SPACE, gapStart, start - 1)
+      whole[start - 1] = LINE_FEED
+    }
+    gapStart = start + record.length
+  }
+  return whole
+}
 
 const errorType = (error: unknown): string | undefined => {
   const { type, code } = (error ?? {}) as { type?: unknown; code?: unknown }
