@@ -138,10 +138,11 @@ export function createSessionTracker(idleMs: number, maxSessions = 1_000_000): S
 
   return {
     touch(key, now, event, previousKey) {
-      let session = sessions.get(key)
+      // Peeked: the set below counts as the use.
+      let session = sessions.peek(key)
       if (!isOpen(session, now) && previousKey !== undefined) {
         const oldKey = previousKey()
-        const carried = oldKey === undefined ? undefined : sessions.get(oldKey)
+        const carried = oldKey === undefined ? undefined : sessions.peek(oldKey)
         if (oldKey !== undefined && isOpen(carried, now)) {
           sessions.delete(oldKey)
           session = carried
