@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { decodeRecords, encodeRecord, encodeTextRecord } from './records.js'
+import { decodeRecords, encodeRecord, encodeRecords, encodeTextRecord } from './records.js'
 
 const text = (value: string) => Buffer.from(value)
 const encodeAll = (values: string[]) =>
@@ -60,5 +60,14 @@ describe('text records', () => {
     for (const value of ['', '{"a":"é💥"}', 'x'.repeat(5000)]) {
       expect(encodeTextRecord(value)).toEqual(encodeRecord(Buffer.from(value)))
     }
+  })
+
+  it('encode together as they would one after the other', () => {
+    const values = ['', '{"a":"é💥"}', 'x'.repeat(5000)]
+    const mixed = [values[0]!, Buffer.from(values[1]!), values[2]!]
+    expect(encodeRecords(mixed)).toEqual(
+      Buffer.concat(values.map((value) => encodeTextRecord(value))),
+    )
+    expect(decodeRecords(encodeRecords(values)).records.map(String)).toEqual(values)
   })
 })

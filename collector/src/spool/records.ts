@@ -23,6 +23,30 @@ export function encodeTextRecord(text: string): Buffer {
   return record
 }
 
+/**
+ * Several records in one buffer, as {@link encodeTextRecord} and {@link encodeRecord}
+ * would make them one after the other: one allocation and one write for a group commit.
+ */
+export function encodeRecords(payloads: ReadonlyArray<Uint8Array | string>): Buffer {
+  const lengths = payloads.map((payload) =>
+    typeof payload === 'string' ? Buffer.byteLength(payload) : payload.length,
+  )
+  const total = lengths.reduce((sum, length) => sum + HEADER_BYTES + length, 0)
+  const batch = Buffer.allocUnsafe(total)
+  let offset = 0
+  for (const [i, payload] of payloads.entries()) {
+    const length = lengths[i] ?? 0
+    const start = offset + HEADER_BYTES
+    if (typeof payload === 'string') batch.write(payload, start)
+    else batch.set(payload, start)
+    batch[offset] = MAGIC
+    batch.writeUInt32LE(length, offset + 1)
+    batch.writeUInt32LE(crc32(batch.subarray(start, start + length)), offset + 5)
+    offset = start + length
+  }
+  return batch
+}
+
 export function encodeRecord(payload: Uint8Array): Buffer {
   const record = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
   record[0] = MAGIC

@@ -33,7 +33,7 @@ import {
   type SpoolFile,
   type SpoolFs,
 } from './fs.js'
-import { decodeRecords, encodeRecord, encodeTextRecord } from './records.js'
+import { decodeRecords, encodeRecords } from './records.js'
 
 const SEGMENT = /^(\d{16})\.log$/
 /** After a storage fault, how long appends are refused before the disk is tried again. */
@@ -96,7 +96,8 @@ class ActiveSegment {
   firstAppendAt = 0
   /** A failed write could not be cut back: this segment takes no more appends. */
   broken: unknown = undefined
-  private pending: Buffer[] = []
+  /** Payloads waiting for the next write, encoded together when it starts. */
+  private pending: Array<Uint8Array | string> = []
   private waiters: Waiter[] = []
   private flushing: Promise<void> | undefined
 
@@ -108,9 +109,9 @@ class ActiveSegment {
     private readonly report: { written: () => void; failed: (error: unknown) => void },
   ) {}
 
-  append(records: Buffer[], now: number): Promise<void> {
+  append(payloads: ReadonlyArray<Uint8Array | string>, now: number): Promise<void> {
     if (this.records === 0 && this.pending.length === 0) this.firstAppendAt = now
-    this.pending.push(...records)
+    for (const payload of payloads) this.pending.push(payload)
     const done = new Promise<void>((resolve, reject) => this.waiters.push({ resolve, reject }))
     this.flushing ??= this.flush()
     return done
@@ -118,7 +119,7 @@ class ActiveSegment {
 
   private async flush(): Promise<void> {
     while (this.pending.length > 0) {
-      const buffers = this.pending
+      const payloads = this.pending
       const waiters = this.waiters
       this.pending = []
       this.waiters = []
@@ -126,19 +127,21 @@ class ActiveSegment {
         for (const waiter of waiters) waiter.reject(this.broken)
         continue
       }
-      const size = buffers.reduce((sum, buffer) => sum + buffer.length, 0)
       try {
+        // One buffer for the whole group: one allocation, one iovec.
+        const batch = encodeRecords(payloads)
+        const size = batch.length
         // A full disk can end a write short without an error: that is a failure too.
-        const written = await this.file.writev(buffers)
+        const written = await this.file.writev([batch])
         if (written !== size) throw new ShortWriteError(written, size)
         const started = performance.now()
         await this.file.datasync()
         this.stats.syncs++
         this.stats.syncMs += performance.now() - started
         this.bytes += size
-        this.records += buffers.length
+        this.records += payloads.length
         this.stats.bytes += size
-        this.stats.appended += buffers.length
+        this.stats.appended += payloads.length
         this.report.written()
         for (const waiter of waiters) waiter.resolve()
       } catch (error) {
@@ -292,11 +295,8 @@ export class Spool {
   async append(payloads: Array<Uint8Array | string>, now = Date.now()): Promise<boolean> {
     if (this.full) return false
     if (this.fault !== undefined && this.now() < this.fault.retryAt) throw this.fault.error
-    const records = payloads.map((payload) =>
-      typeof payload === 'string' ? encodeTextRecord(payload) : encodeRecord(payload),
-    )
     if (this.active.broken !== undefined) await this.rotate()
-    await this.active.append(records, now)
+    await this.active.append(payloads, now)
     return true
   }
 
