@@ -27,7 +27,8 @@ export async function finishAndWrite(
   const rows: EventRow[] = []
   const dropped: DropReason[] = []
   for (const draft of drafts) {
-    const result = await finishPipeline(draft, deps)
+    let result = finishPipeline(draft, deps)
+    if (result instanceof Promise) result = await result
     if (result.ok) rows.push(result.row)
     else dropped.push(result.reason)
   }

@@ -117,17 +117,21 @@ const locate: Step = (draft, { lookupGeo }) => {
 }
 
 /** The last use of the IP: after this step the draft no longer holds it. */
-const identifyVisitor: Step = async (draft, { salts, hashVisitor }) => {
+const identifyVisitor: Step = (draft, deps) => {
   const ip = draft.ip ?? ''
   draft.ip = undefined
   if (draft.optedOut) return
   const day = utcDay(draft.now)
-  let salt = salts.saltFor(day)
-  if (salt === undefined) {
-    // A new day before the periodic refresh ran; if the store is away, a local salt.
-    await salts.refresh(draft.now).catch(() => undefined)
-    salt = salts.saltFor(day) ?? salts.makeLocal(day)
-  }
+  const salt = deps.salts.saltFor(day)
+  if (salt !== undefined) return hashIds(draft, deps, salt, ip)
+  // A new day before the periodic refresh ran; if the store is away, a local salt.
+  return deps.salts
+    .refresh(draft.now)
+    .catch(() => undefined)
+    .then(() => hashIds(draft, deps, deps.salts.saltFor(day) ?? deps.salts.makeLocal(day), ip))
+}
+
+function hashIds(draft: EventDraft, { salts, hashVisitor }: PipelineDeps, salt: Salt, ip: string) {
   draft.visitorId = hashVisitor(salt, draft.site, ip, draft.userAgent)
   const previousSalt = salts.saltFor(utcDay(draft.now - DAY_MS))
   // Yesterday's id is computed only if the session step needs it (just after midnight).
@@ -191,41 +195,58 @@ const OWNER_FROM = STEPS.findIndex(([name]) => name === 'session')
 export const FRONT_STEPS = STEPS.slice(0, OWNER_FROM)
 export const OWNER_STEPS = STEPS.slice(OWNER_FROM)
 
-async function runSteps(
+/** A value now, or a promise of it when a step had to wait. */
+export type MaybePromise<T> = T | Promise<T>
+
+/**
+ * Run the steps from `from`. Most steps are synchronous, and then so is this: no
+ * promise is made for an event unless a step returns one (a salt or a shared session
+ * to wait for).
+ */
+function runSteps(
   steps: ReadonlyArray<readonly [string, Step]>,
   draft: EventDraft,
   deps: PipelineDeps,
-): Promise<DropReason | undefined> {
-  for (const [, step] of steps) {
-    let reason = step(draft, deps)
-    // Most steps are synchronous; await only the ones that are not.
-    if (reason instanceof Promise) reason = await reason
+  from = 0,
+): MaybePromise<DropReason | undefined> {
+  for (let i = from; i < steps.length; i++) {
+    const step = steps[i]![1]
+    const reason = step(draft, deps)
+    if (reason instanceof Promise) {
+      return reason.then((waited) =>
+        waited === undefined ? runSteps(steps, draft, deps, i + 1) : waited,
+      )
+    }
     if (reason !== undefined) return reason
   }
   return undefined
 }
 
+const toResult = (draft: EventDraft, reason: DropReason | undefined): PipelineResult =>
+  reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
+
 /** Every step, then the row: the whole pipeline in one process. */
 export async function runPipeline(draft: EventDraft, deps: PipelineDeps): Promise<PipelineResult> {
-  const reason = await runSteps(STEPS, draft, deps)
-  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
+  return toResult(draft, await runSteps(STEPS, draft, deps))
 }
 
 /** The front steps only; the draft, without the IP, then goes to {@link finishPipeline}. */
 export function runFrontSteps(
   draft: EventDraft,
   deps: PipelineDeps,
-): Promise<DropReason | undefined> {
+): MaybePromise<DropReason | undefined> {
   return runSteps(FRONT_STEPS, draft, deps)
 }
 
 /** The owner's steps (the session and after), then the row. */
-export async function finishPipeline(
+export function finishPipeline(
   draft: EventDraft,
   deps: PipelineDeps,
-): Promise<PipelineResult> {
-  const reason = await runSteps(OWNER_STEPS, draft, deps)
-  return reason === undefined ? { ok: true, row: toRow(draft) } : { ok: false, reason }
+): MaybePromise<PipelineResult> {
+  const reason = runSteps(OWNER_STEPS, draft, deps)
+  return reason instanceof Promise
+    ? reason.then((waited) => toResult(draft, waited))
+    : toResult(draft, reason)
 }
 
 function toRow(draft: EventDraft): EventRow {

@@ -156,7 +156,8 @@ export function createIngestHandler(deps: IngestRouteDeps) {
         previousVisitorId: undefined,
         session: undefined,
       }
-      const reason = await runFrontSteps(draft, deps)
+      let reason = runFrontSteps(draft, deps)
+      if (reason instanceof Promise) reason = await reason
       if (reason === undefined) drafts.push(draft)
       else outcomes.push(reason)
     }
