@@ -175,7 +175,8 @@ export function funnelBoundStatement(
   const late = `greatest(${range2n.map((i) => `last${i}`).join(', ')}) > lo1 + ${params.add(WINDOW_MS, 'UInt64')}`
   const undecided = [...range2n.map((i) => `maybe${i}`), 'late'].join(' OR ')
   const sql = `SELECT level, countIf(NOT open) AS visitors, countIf(open) AS undecided_visitors,
-        groupArrayIf(${Math.max(1, Math.trunc(openLimit))})(undecided, open) AS pending
+        groupArrayIf(${Math.max(1, Math.trunc(openLimit))})(
+          arrayMap(id -> toString(id), undecided), open) AS pending
       FROM (
         SELECT visitor, max(sure) AS level, groupArrayIf(session, undecided_visit) AS undecided,
           length(undecided) > 0 AND level < ${n} AS open
@@ -233,16 +234,17 @@ async function furthestLevels(
   request: FunnelRequest,
   options: FunnelOptions,
 ): Promise<Map<number, number>> {
-  const run = { settings: options.settings ?? {} }
+  // Without settings, a read may share a statement with others (store/read-batch.ts).
+  const run = options.settings === undefined ? {} : { settings: options.settings }
   const exact = async () => {
     options.onPath?.('exact')
     const { sql, params } = funnelStatement(store, site, range, request)
-    const rows = await runQuery(store, sql, params, levelRow, { settings: run.settings })
+    const rows = await runQuery(store, sql, params, levelRow, run)
     return new Map(rows.map((row) => [row.level, row.visitors]))
   }
   if (options.mode === 'exact') return await exact()
   const { sql, params } = funnelBoundStatement(store, site, range, request, options.openLimit)
-  const rows = await runQuery(store, sql, params, boundRow, { settings: run.settings })
+  const rows = await runQuery(store, sql, params, boundRow, run)
   const atLevel = new Map(rows.map((row) => [row.level, row.visitors]))
   const pending = rows.flatMap((row) => row.pending.map((visits) => ({ level: row.level, visits })))
   if (rows.some((row) => row.undecided_visitors > row.pending.length)) return await exact()
