@@ -10,7 +10,7 @@
  *
  *   npm run bench:ingest -- [--duration 10] [--connections 50] [--warmup 2]
  *                           [--load autocannon|wrk] [--workers default|N[,N…]]
- *                           [--profile DIR]
+ *                           [--profile DIR] [--store embedded|server]
  *
  * --workers 1,2 runs the collector twice: as one process, then with two workers
  * ('default': WORKERS unset, as `npm start` runs it). --profile DIR writes each collector process's V8 CPU
@@ -53,6 +53,12 @@ export interface IngestBenchOptions {
   build?: boolean
   /** A directory for the collector's V8 CPU profiles (node --cpu-prof), one per process. */
   profile?: string
+  /**
+   * embedded (default): the engine inside the collector, as `npm start` runs it. server:
+   * the collector on CLICKHOUSE_URL, the engine in a process of its own (as beside a
+   * ClickHouse server); the collector's CPU is then counted apart from the engine's.
+   */
+  store?: 'embedded' | 'server'
   log?: (line: string) => void
 }
 
@@ -74,6 +80,8 @@ export interface LoadFigures {
 
 export interface CollectorFigures extends LoadFigures {
   workers: number
+  /** Server mode: the engine process's CPU per answered request, µs (not in cpuUs). */
+  engineCpuUs?: number
   peakRssMb: number
   /** Rows per second of insert time, spool → ClickHouse, during the run. */
   insertRowsPerSecond: number
@@ -227,19 +235,27 @@ async function measure(
   options: IngestBenchOptions,
   server: ChildProcess,
   url: string,
-): Promise<LoadFigures & { warmupOk: number }> {
+  /** A process whose CPU is counted apart (the engine in server mode). */
+  apart?: ChildProcess,
+): Promise<LoadFigures & { warmupOk: number; apartCpuUs?: number }> {
   const run = options.load === 'wrk' ? runWrk : runAutocannon
   const warm = options.warmup > 0 ? await run(url, options.warmup, options.connections) : undefined
   const pid = server.pid ?? 0
   const cpuBefore = treeCpuSeconds(pid)
+  const apartBefore = apart === undefined ? 0 : treeCpuSeconds(apart.pid ?? 0)
   const figures = await run(url, options.duration, options.connections)
   const cpu = treeCpuSeconds(pid) - cpuBefore
+  const perRequest = (seconds: number) =>
+    figures.requests > 0 ? (seconds * 1e6) / figures.requests : NaN
   return {
     ...figures,
-    cpuUs: figures.requests > 0 ? (cpu * 1e6) / figures.requests : NaN,
+    cpuUs: perRequest(cpu),
     cores: cpu / options.duration,
     loadAverage: loadAverage(),
     warmupOk: warm?.ok ?? 0,
+    ...(apart === undefined
+      ? {}
+      : { apartCpuUs: perRequest(treeCpuSeconds(apart.pid ?? 0) - apartBefore) }),
   }
 }
 
@@ -272,7 +288,7 @@ export async function benchIngest(options: IngestBenchOptions): Promise<IngestBe
   return { options, bare, collectors }
 }
 
-async function benchCollector(
+export async function benchCollector(
   options: IngestBenchOptions,
   workers: number | undefined,
 ): Promise<CollectorFigures> {
@@ -284,7 +300,12 @@ async function benchCollector(
     )
     const profile =
       options.profile === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profile}`]
+    const engine =
+      options.store === 'server'
+        ? await start(['--import', 'tsx', 'scripts/bench-engine-server.ts', dataDir], {})
+        : undefined
     const full = await start([...profile, 'dist/collector/src/main.js'], {
+      ...(engine === undefined ? {} : { CLICKHOUSE_URL: engine.url }),
       PORT: '0',
       HOST: '127.0.0.1',
       METRICS_PORT: '0',
@@ -300,7 +321,7 @@ async function benchCollector(
     log('  listening; load running…')
     const pid = full.child.pid ?? 0
     const rss = watchPeakRss(pid)
-    const figures = await measure(options, full.child, full.url)
+    const { apartCpuUs, ...figures } = await measure(options, full.child, full.url, engine?.child)
     const peakRssMb = rss.stop()
     // The load tool stops with requests in flight: wait until the collector has answered
     // them (its count of accepted events stops moving) before reading its figures.
@@ -320,6 +341,7 @@ async function benchCollector(
     const insertSeconds = metrics.get('glimpse_insert_seconds_total') ?? 0
     const shipped = metrics.get('glimpse_events_shipped_total') ?? 0
     if ((await stopChild(full.child)) !== 0) throw new Error('the collector did not stop cleanly')
+    if (engine !== undefined) await stopChild(engine.child)
 
     const store = await openStore({ user: 'default', password: '', database: 'glimpse', dataDir })
     let stored: number
@@ -335,6 +357,7 @@ async function benchCollector(
     }
     return {
       ...figures,
+      ...(apartCpuUs === undefined ? {} : { engineCpuUs: apartCpuUs }),
       workers: metrics.get('glimpse_workers') ?? 1,
       peakRssMb,
       insertRowsPerSecond: insertSeconds > 0 ? shipped / insertSeconds : NaN,
@@ -349,19 +372,24 @@ async function benchCollector(
 }
 
 export const collectorName = (figures: CollectorFigures): string =>
-  `collector (${figures.workers === 1 ? '1 process' : `${figures.workers} workers`})`
+  `collector (${figures.workers === 1 ? '1 process' : `${figures.workers} workers`}${figures.engineCpuUs === undefined ? '' : ', server'})`
 
 /** One line per server and one ratio per collector: the CLI's table. */
 export function ingestTable(result: IngestBenchResult): string[] {
   const { bare } = result
   const row = (name: string, f: LoadFigures) =>
-    `${name.padEnd(26)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(9)} ${f.cores.toFixed(2).padStart(6)} ${String(f.other).padStart(6)}  ${f.loadAverage}`
+    `${name.padEnd(30)} ${f.rps.toFixed(0).padStart(8)} ${f.p50.toFixed(1).padStart(7)} ${f.p99.toFixed(1).padStart(7)} ${f.cpuUs.toFixed(0).padStart(9)} ${f.cores.toFixed(2).padStart(6)} ${String(f.other).padStart(6)}  ${f.loadAverage}`
   return [
-    'server                     events/s  p50 ms  p99 ms  CPU µs/ev  cores  errors  load average',
+    'server                         events/s  p50 ms  p99 ms  CPU µs/ev  cores  errors  load average',
     row('bare Hono handler', bare),
     ...result.collectors.flatMap((full) => [
       row(collectorName(full), full),
-      `${'  ÷ bare'.padEnd(26)} ${`${((full.rps / bare.rps) * 100).toFixed(0)} %`.padStart(8)} ${''.padStart(15)} ${`${(full.cpuUs / bare.cpuUs).toFixed(2)}×`.padStart(9)}`,
+      `${'  ÷ bare'.padEnd(30)} ${`${((full.rps / bare.rps) * 100).toFixed(0)} %`.padStart(8)} ${''.padStart(15)} ${`${(full.cpuUs / bare.cpuUs).toFixed(2)}×`.padStart(9)}`,
+      ...(full.engineCpuUs === undefined
+        ? []
+        : [
+            `${'  + engine process'.padEnd(30)} ${''.padStart(8)} ${''.padStart(15)} ${full.engineCpuUs.toFixed(0).padStart(9)}  (its own process: not in the row above)`,
+          ]),
     ]),
   ]
 }
@@ -399,10 +427,16 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
       'no-build': { type: 'boolean', default: false },
       // Write the collector's CPU profiles here (read them with scripts/profile-summary.ts).
       profile: { type: 'string' },
+      // embedded (as npm start runs it) or server (the engine in a process of its own).
+      store: { type: 'string', default: 'embedded' },
     },
   })
   if (values.load !== 'autocannon' && values.load !== 'wrk') {
     process.stderr.write(`--load must be autocannon or wrk, not "${values.load}"\n`)
+    process.exit(2)
+  }
+  if (values.store !== 'embedded' && values.store !== 'server') {
+    process.stderr.write(`--store must be embedded or server, not "${values.store}"\n`)
     process.exit(2)
   }
   try {
@@ -416,11 +450,12 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
         .map((item) => (item.trim() === 'default' ? undefined : Number(item))),
       build: !values['no-build'],
       profile: values.profile === undefined ? undefined : path.resolve(values.profile),
+      store: values.store,
       log: (line) => process.stderr.write(`${line}\n`),
     })
     process.stdout.write(
       [
-        `ingest benchmark (${values.load}): ${values.connections} connections, ${values.duration}s measured after ${values.warmup}s warm-up, loopback; ${machine()}`,
+        `ingest benchmark (${values.load}, ${values.store === 'server' ? 'server mode: the engine in a process of its own' : 'embedded engine'}): ${values.connections} connections, ${values.duration}s measured after ${values.warmup}s warm-up, loopback; ${machine()}`,
         '',
         ...ingestTable(result),
         '',

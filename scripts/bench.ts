@@ -8,8 +8,11 @@
  *
  *   npm run bench -- [--quick] [--duration 10] [--connections 50] [--load autocannon|wrk]
  *                    [--workers 1,N] [--ship-rows 200000]
- *                    [--query-events 1000000,10000000] [--query-runs 5]
+ *                    [--query-events 1000000,10000000] [--query-runs 5] [--no-server]
  *
+ * After the collector runs of --workers, one more as one process in server mode: the
+ * engine in a process of its own (as beside a ClickHouse server), its CPU per event
+ * printed apart from the collector's (--no-server leaves it out).
  * --quick: 5 s of ingest, 50 000 rows shipped, the query bench at 1 M events with 3
  * runs (a few minutes). The default runs everything (10 M events take the longest: on
  * a 2-core machine count 20–30 minutes in all). --query-events '' skips the queries.
@@ -23,6 +26,7 @@ import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { killChildren, loadAverage, machine, spawnTracked } from './bench-kit.js'
 import {
+  benchCollector,
   benchIngest,
   collectorName,
   deliveryCheck,
@@ -46,6 +50,8 @@ const { values } = parseArgs({
     'query-runs': { type: 'string' },
     // Use dist/ as it is, without building (tests, beside others running the build).
     'no-build': { type: 'boolean', default: false },
+    // Also the collector in server mode (the engine in a process of its own), one process.
+    server: { type: 'boolean', default: true },
   },
 })
 const quick = values.quick
@@ -151,9 +157,15 @@ function table(
       `${((full.rps / bare.rps) * 100).toFixed(0)} % of events/s, ${(full.cpuUs / bare.cpuUs).toFixed(2)}× CPU per event`,
       '',
     ])
+    if (full.engineCpuUs !== undefined)
+      rows.push([
+        `  ${name}: engine process`,
+        `${full.engineCpuUs.toFixed(0)} µs CPU/ev more, in the engine's own process (not counted above)`,
+        '',
+      ])
     rows.push([
       `  ${name}: peak memory`,
-      `${full.peakRssMb.toFixed(0)} MB resident (all processes)`,
+      `${full.peakRssMb.toFixed(0)} MB resident (${full.engineCpuUs === undefined ? 'all processes' : "the collector's; the engine's apart"})`,
       '',
     ])
     rows.push([`  ${name}: delivery`, deliveryCheck(full, ingest.options.connections), ''])
@@ -228,6 +240,13 @@ async function main(): Promise<void> {
     build: !values['no-build'],
     log,
   })
+  if (values.server) {
+    // Beside a ClickHouse server the engine's work leaves the collector's machine: its
+    // CPU is counted apart, and the ratios are the collector's own.
+    ingest.collectors.push(
+      await benchCollector({ ...ingest.options, build: false, store: 'server', log }, 1),
+    )
+  }
   log(`spool → ClickHouse: ${thousands(options.shipRows)} rows…`)
   const ship = await benchShip(options.shipRows, 5000)
   const queries: QueryFigures[] = []

@@ -6,6 +6,7 @@
  */
 import type { z } from 'zod'
 import type { PortableStore } from './portable.js'
+import { readBatcher } from './read-batch.js'
 
 export interface QueryDefinition<P extends z.ZodType, R extends z.ZodType> {
   /** SQL with `{name:Type}` placeholders; a function of the store for table names. */
@@ -44,13 +45,19 @@ export async function runQuery<R extends z.ZodType>(
   row: R,
   options: { signal?: AbortSignal; settings?: Record<string, string | number> } = {},
 ): Promise<z.output<R>[]> {
-  const result = await store.client.query({
-    query,
-    query_params: params,
-    format: 'JSONEachRow',
-    abort_signal: options.signal,
-    clickhouse_settings: options.settings,
-  })
-  const rows = await result.json<unknown>()
+  // On the embedded engine, reads asked together share a statement (read-batch.ts);
+  // a read with its own settings or an abort signal goes alone.
+  const rows =
+    store.embedded && options.settings === undefined && options.signal === undefined
+      ? await readBatcher(store.client).read(query, params)
+      : await (
+          await store.client.query({
+            query,
+            query_params: params,
+            format: 'JSONEachRow',
+            abort_signal: options.signal,
+            clickhouse_settings: options.settings,
+          })
+        ).json<unknown>()
   return rows.map((value) => row.parse(value))
 }
