@@ -1,15 +1,24 @@
 /**
- * Funnels read through the events' `funnel_steps` projection (migration 016) answer as
- * the table itself does. Seeded visits (several per visitor, steps in and out of order,
- * repeated steps, events at the same millisecond, visits across UTC midnight) are asked
- * for several funnels, once as the engine chooses (the projection, checked to be used)
- * and once with projections turned off; the answers must be equal, including for parts
- * written without the projection beside parts with it.
+ * Funnels answer the same whichever way they are read: the bounded statement (per-visit
+ * first and last times of each step), with the undecided visits settled apart or, past
+ * the limit, the whole exact statement (windowFunnel over every visit); through the
+ * events' `funnel_steps` projection (migration 016) or the table itself. Seeded visits
+ * (several per visitor, steps in and out of order, repeated steps, events at the same
+ * millisecond, visits across UTC midnight) are asked for several funnels every way; the
+ * answers must be equal, including for parts written without the projection beside
+ * parts with it, and each way must be taken.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempStore } from '../../test/helpers.js'
 import type { Store } from '../store/client.js'
-import { funnelStatement, runFunnel, type FunnelRequest } from './funnel.js'
+import {
+  funnelBoundStatement,
+  funnelStatement,
+  runFunnel,
+  type FunnelOptions,
+  type FunnelRequest,
+  type FunnelStep,
+} from './funnel.js'
 import { resolvePeriod } from './periods.js'
 import { addDays } from './date-range.js'
 import { DAY_MS, utcDay } from '../time.js'
@@ -82,17 +91,50 @@ const RANGES: [string, string][] = [
   [addDays(TODAY, -2), addDays(TODAY, -2)],
 ]
 
+const NO_PROJECTION = { optimize_use_projections: 0 }
+
+/** Every way of reading a funnel; the first is the reference. */
+const WAYS: FunnelOptions[] = [
+  { mode: 'exact', settings: NO_PROJECTION },
+  { mode: 'exact' },
+  {},
+  { settings: NO_PROJECTION },
+  // Undecided visitors past the limit: the exact statement over every visit.
+  { openLimit: 1 },
+]
+
+/** Runs a funnel every way, checks the answers are equal, returns the ways taken. */
+async function allWays(
+  site: string,
+  range: [string, string],
+  steps: FunnelRequest['steps'],
+): Promise<{ answer: FunnelStep[]; paths: Set<string> }> {
+  const period = resolvePeriod(range, 'UTC', now, () => undefined)
+  const request: FunnelRequest = { site_id: site, date_range: range, steps }
+  const paths = new Set<string>()
+  let reference: FunnelStep[] | undefined
+  for (const way of WAYS) {
+    const answer = await runFunnel(store, site, period, request, {
+      ...way,
+      onPath: (path) => paths.add(path),
+    })
+    if (reference === undefined) reference = answer
+    else expect(answer).toEqual(reference)
+  }
+  return { answer: reference ?? [], paths }
+}
+
 async function compareAll(): Promise<void> {
+  const paths = new Set<string>()
   for (const range of RANGES) {
-    const period = resolvePeriod(range, 'UTC', now, () => undefined)
     for (const steps of FUNNELS) {
-      const request: FunnelRequest = { site_id: SITE, date_range: range, steps }
-      const table = await runFunnel(store, SITE, period, request, { optimize_use_projections: 0 })
-      const projected = await runFunnel(store, SITE, period, request)
-      expect(projected).toEqual(table)
-      expect(table[0]?.visitors ?? 0).toBeGreaterThan(0)
+      const result = await allWays(SITE, range, steps)
+      expect(result.answer[0]?.visitors ?? 0).toBeGreaterThan(0)
+      for (const path of result.paths) paths.add(path)
     }
   }
+  // The seeded visits leave some visitors undecided by first and last times alone.
+  expect([...paths].sort()).toEqual(['bounded', 'exact', 'settled'])
 }
 
 beforeAll(async () => {
@@ -107,18 +149,20 @@ afterAll(async () => {
 describe('funnel through the funnel_steps projection', () => {
   it('is read through the projection', async () => {
     const range = RANGES[0] ?? ['', '']
-    const { sql, params } = funnelStatement(
-      store,
-      SITE,
-      resolvePeriod(range, 'UTC', now, () => undefined),
-      { site_id: SITE, date_range: range, steps: FUNNELS[0] ?? [] },
-    )
-    const result = await store.client.query({
-      query: `EXPLAIN projections = 1 ${sql}`,
-      query_params: params,
-      format: 'TabSeparatedRaw',
-    })
-    expect(await result.text()).toContain('funnel_steps')
+    for (const statement of [funnelStatement, funnelBoundStatement]) {
+      const { sql, params } = statement(
+        store,
+        SITE,
+        resolvePeriod(range, 'UTC', now, () => undefined),
+        { site_id: SITE, date_range: range, steps: FUNNELS[0] ?? [] },
+      )
+      const result = await store.client.query({
+        query: `EXPLAIN projections = 1 ${sql}`,
+        query_params: params,
+        format: 'TabSeparatedRaw',
+      })
+      expect(await result.text()).toContain('funnel_steps')
+    }
   })
 
   it('answers as the table does', async () => {
@@ -168,9 +212,77 @@ describe('funnel through the funnel_steps projection', () => {
       date_range: range,
       steps: FUNNELS[0] ?? [],
     }
-    for (const settings of [undefined, { optimize_use_projections: 0 }]) {
-      const steps = await runFunnel(store, 'hand.example', period, request, settings)
+    for (const way of WAYS) {
+      const steps = await runFunnel(store, 'hand.example', period, request, way)
       expect(steps.map((s) => s.visitors)).toEqual([3, 2, 1])
     }
   })
+
+  it('settles visits that first and last times leave undecided', async () => {
+    // Visit 41: /pricing, /, Signup, /pricing. From the first / at 1 min, the first
+    // /pricing at or after it is at 3 min, and no Signup follows: step 2. First and last
+    // times alone (/pricing from 0 to 3 min, Signup at 2 min) cannot tell.
+    // Visit 51: /pricing, /, /pricing, Signup, /pricing: step 3, equally undecided.
+    // Visit 61 (a visitor with another visit, 62, at step 2): as 41, stays at step 2.
+    const base = Date.parse(`${addDays(TODAY, -1)}T09:00:00Z`)
+    const rows: [number, number, number, string, string][] = [
+      [4, 41, 0, 'pageview', '/pricing'],
+      [4, 41, 60_000, 'pageview', '/'],
+      [4, 41, 120_000, 'Signup', '/'],
+      [4, 41, 180_000, 'pageview', '/pricing'],
+      [5, 51, 0, 'pageview', '/pricing'],
+      [5, 51, 60_000, 'pageview', '/'],
+      [5, 51, 120_000, 'pageview', '/pricing'],
+      [5, 51, 150_000, 'Signup', '/pricing'],
+      [5, 51, 180_000, 'pageview', '/pricing'],
+      [6, 61, 0, 'pageview', '/pricing'],
+      [6, 61, 60_000, 'pageview', '/'],
+      [6, 61, 120_000, 'Signup', '/'],
+      [6, 61, 180_000, 'pageview', '/pricing'],
+      [6, 62, 7_200_000, 'pageview', '/'],
+      [6, 62, 7_260_000, 'pageview', '/pricing'],
+    ]
+    await insertRows('settle.example', base, rows)
+    const range: [string, string] = [addDays(TODAY, -1), addDays(TODAY, -1)]
+    const { answer, paths } = await allWays('settle.example', range, FUNNELS[0] ?? [])
+    expect(answer.map((s) => s.visitors)).toEqual([3, 3, 1])
+    expect(paths.has('settled')).toBe(true)
+  })
+
+  it('keeps the window of a day from the first step', async () => {
+    // One visit over more than a day (events never 30 minutes apart, in principle):
+    // / at 0, / at 20 h, /pricing at 26 h: within a day of the second /, so step 2;
+    // visit 81: / at 0, /pricing at 25 h: step 1 only.
+    const base = Date.parse(`${addDays(TODAY, -3)}T06:00:00Z`)
+    const hour = 3_600_000
+    const rows: [number, number, number, string, string][] = [
+      [7, 71, 0, 'pageview', '/'],
+      [7, 71, 20 * hour, 'pageview', '/'],
+      [7, 71, 26 * hour, 'pageview', '/pricing'],
+      [8, 81, 0, 'pageview', '/'],
+      [8, 81, 25 * hour, 'pageview', '/pricing'],
+    ]
+    await insertRows('window.example', base, rows)
+    const range: [string, string] = [addDays(TODAY, -3), addDays(TODAY, -1)]
+    const { answer, paths } = await allWays('window.example', range, FUNNELS[0] ?? [])
+    expect(answer.map((s) => s.visitors)).toEqual([2, 1, 0])
+    expect(paths.has('bounded')).toBe(false)
+  })
 })
+
+/** Events (visitor, visit, ms after `base`, name, path), each visit begun at `base`. */
+async function insertRows(
+  site: string,
+  base: number,
+  rows: [number, number, number, string, string][],
+): Promise<void> {
+  const values = rows
+    .map(
+      ([visitor, session, offset, name, path]) =>
+        `('${site}', fromUnixTimestamp64Milli(${base + offset}, 'UTC'), '${name}', '${path}', ${visitor}, ${session}, fromUnixTimestamp64Milli(${base}, 'UTC'), 1)`,
+    )
+    .join(', ')
+  await store.client.command({
+    query: `INSERT INTO ${store.table('events')} (site_id, timestamp, name, pathname, visitor_id, session_id, session_start, visit_version) VALUES ${values}`,
+  })
+}

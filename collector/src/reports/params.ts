@@ -3,7 +3,14 @@
  * placeholder, never as text. The builder asks for a placeholder and gets its name.
  */
 export type ParamType =
-  'String' | 'Array(String)' | 'Int64' | 'UInt32' | 'UInt64' | 'Date' | 'Array(Date)'
+  | 'String'
+  | 'Array(String)'
+  | 'Int64'
+  | 'UInt32'
+  | 'UInt64'
+  | 'Array(UInt64)'
+  | 'Date'
+  | 'Array(Date)'
 
 export class Params {
   readonly values: Record<string, unknown> = {}
