@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  optimizeFinal,
   postEvent,
   startTestCollector,
   type TestCollector,
@@ -116,7 +117,7 @@ describe('personal data in events', () => {
     expect((await postEvent(collector, controlEvent, headers)).status).toBe(202)
     await collector.flush()
     for (const table of ['events', 'sessions'])
-      await collector.store.client.command({ query: `OPTIMIZE TABLE glimpse.${table} FINAL` })
+      await optimizeFinal(collector.store, `glimpse.${table}`)
 
     const [row] = await collector.rows<Record<string, unknown>>(
       "SELECT * FROM glimpse.events WHERE site_id = 'example.com'",

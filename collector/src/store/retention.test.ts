@@ -5,7 +5,7 @@
  * Then a whole collector, set to those retentions by setting or admin API, stopped.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { postEvent, tempDir } from '../../test/helpers.js'
+import { optimizeFinal, postEvent, tempDir } from '../../test/helpers.js'
 import { createCollector } from '../collector.js'
 import { loadConfig } from '../config.js'
 import { createLogger } from '../logger.js'
@@ -38,7 +38,7 @@ async function one<T>(store: Store, sql: string): Promise<T> {
 /** Run the TTL merges now, then count a site's events and visits. */
 async function stored(store: Store, site: string) {
   for (const table of ['events', 'sessions']) {
-    await store.client.command({ query: `OPTIMIZE TABLE glimpse.${table} FINAL` })
+    await optimizeFinal(store, `glimpse.${table}`)
   }
   const events = await one<{ n: string; months: number[] }>(
     store,
