@@ -6,9 +6,9 @@ import { createCollector, type Collector } from '../src/collector.js'
 import { loadConfig } from '../src/config.js'
 import { openStore, type Store } from '../src/store/client.js'
 import { migrate, readMigrations } from '../src/store/migrate.js'
+import { optimizeFinal as optimizeNow } from '../src/store/optimize.js'
 import { createLogger, type Logger } from '../src/logger.js'
 import type { SpoolFs } from '../src/spool/fs.js'
-import type { PortableStore } from '../src/store/portable.js'
 
 export const CHROME_UA =
   'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36'
@@ -66,24 +66,9 @@ export async function filesContaining(root: string, needle: string | Buffer): Pr
 }
 
 /** A migrated embedded store in a temporary directory (no collector around it). */
-/**
- * Merge a table's parts now (`OPTIMIZE … FINAL`: TTLs and replacements applied). The
- * engine skips it without a word when a background merge holds the parts (a busy
- * machine): told to say so, it is tried again until it runs.
- */
-export async function optimizeFinal(store: PortableStore, table: string): Promise<void> {
-  for (let attempt = 1; ; attempt++) {
-    try {
-      await store.client.command({
-        query: `OPTIMIZE TABLE ${table} FINAL SETTINGS optimize_throw_if_noop = 1`,
-      })
-      return
-    } catch (error) {
-      if (attempt >= 50) throw error
-      await new Promise((resolve) => setTimeout(resolve, 200))
-    }
-  }
-}
+/** Merge a table's parts now, waiting out background merges on a busy machine. */
+export const optimizeFinal = (store: Store, table: string): Promise<void> =>
+  optimizeNow(store, table, { attempts: 100 })
 
 export async function tempStore(): Promise<{ store: Store; remove: () => Promise<void> }> {
   const dir = await tempDir()

@@ -12,6 +12,7 @@ import { TupleParam } from '@clickhouse/client'
 import { z } from 'zod'
 import type { Histogram } from '../http/metrics.js'
 import type { Logger } from '../logger.js'
+import { optimizeFinal } from './optimize.js'
 import { fromClickHouseTime, toClickHouseTime } from '../time.js'
 import type { Store } from './client.js'
 import { defineQuery } from './query.js'
@@ -219,8 +220,13 @@ export function createErasureQueue(options: {
       })),
       format: 'JSONEachRow',
     })
-    // The scheduled rows (with their ids) leave at once rather than at the next merge.
-    await store.client.command({ query: `OPTIMIZE TABLE ${requests} FINAL` })
+    // The scheduled rows (with their ids) leave at once rather than at the next merge;
+    // if a background merge holds the parts past the attempts, they leave with it.
+    await optimizeFinal(store, requests).catch((error: unknown) =>
+      logger.warn('could not merge the forget requests now; the next merge removes them', {
+        error,
+      }),
+    )
     await store.client.insert({
       table: store.table('audit_log'),
       values: [
