@@ -11,7 +11,7 @@
  */
 import { Hono } from 'hono'
 import { z } from 'zod'
-import { PAGE_PREFIX_DEPTHS } from '../anonymize/policy.js'
+import { credentialFields } from '../anonymize/policy.js'
 import type { AccountStore } from '../auth/store.js'
 import type { PrivacyOps } from '../store/privacy.js'
 import { errorResponse } from '../http/errors.js'
@@ -34,15 +34,7 @@ export const createKeyBody = z
     name: z.string().trim().min(1).max(100),
     sites: siteScope,
     scope: z.enum(['full', 'anonymized']),
-    /** ε of sticky discrete-Laplace noise on the key's counts (smaller: more noise). */
-    noise_epsilon: z.number().min(0.01).max(10).optional(),
-    /** Page paths cut to their first N segments (`/blog/post-a` → `/blog/*` at 1). */
-    page_prefix_depth: z
-      .number()
-      .int()
-      .min(PAGE_PREFIX_DEPTHS.min)
-      .max(PAGE_PREFIX_DEPTHS.max)
-      .optional(),
+    ...credentialFields,
   })
   .strict()
   .refine((body) => body.noise_epsilon === undefined || body.scope === 'anonymized', {

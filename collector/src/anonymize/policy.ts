@@ -5,6 +5,7 @@
  * granularity), no hour buckets, no realtime. A request that asks for
  * more is refused with a 400 naming what is not allowed; nothing is silently dropped.
  */
+import { z } from 'zod'
 import {
   addDays,
   dayIn,
@@ -85,6 +86,19 @@ export interface Grant {
 
 /** Page prefix depths a credential may name: 1 (`/blog/*`) to 5. */
 export const PAGE_PREFIX_DEPTHS = { min: 1, max: 5 } as const
+
+/** Request fields of every third-party credential (share links, anonymized API keys). */
+export const credentialFields = {
+  /** ε of sticky discrete-Laplace noise on the counts (smaller: more noise). */
+  noise_epsilon: z.number().min(0.01).max(10).optional(),
+  /** Page paths cut to their first N segments (`/blog/post-a` → `/blog/*` at 1). */
+  page_prefix_depth: z
+    .number()
+    .int()
+    .min(PAGE_PREFIX_DEPTHS.min)
+    .max(PAGE_PREFIX_DEPTHS.max)
+    .optional(),
+}
 
 /**
  * The grant of an API key scoped `anonymized`: every allowed dimension, days, and the

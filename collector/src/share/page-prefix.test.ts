@@ -28,6 +28,15 @@ let collector: TestCollector
 const request = (method: string, path: string, body?: unknown, token = TOKEN) =>
   requestJson(collector, method, path, body, token)
 
+/** A Stats API query on example.com: visitors on D2 unless the body says otherwise. */
+const query = (body: Record<string, unknown>, token: string) =>
+  request(
+    'POST',
+    '/api/v2/query',
+    { site_id: 'example.com', metrics: ['visitors'], date_range: [D2, D2], ...body },
+    token,
+  )
+
 let address = 1
 /** One visitor (an address of its own behind the trusted proxy) viewing pages in order. */
 async function visit(days: number, paths: string[], ua?: string): Promise<void> {
@@ -80,17 +89,7 @@ interface Answer {
 describe('page coarsening through a share link', () => {
   it('breakdowns by page, entry and exit page show sections, never the whole paths', async () => {
     const ask = async (dimension: string) => {
-      const response = await request(
-        'POST',
-        '/api/v2/query',
-        {
-          site_id: 'example.com',
-          metrics: ['visitors'],
-          date_range: [D2, D2],
-          dimensions: [dimension],
-        },
-        shareToken,
-      )
+      const response = await query({ dimensions: [dimension] }, shareToken)
       expect(response.status).toBe(200)
       return (await response.json()) as Answer
     }
@@ -142,17 +141,7 @@ describe('page coarsening through a share link', () => {
     expect(created.status).toBe(201)
     const key = (await created.json()) as { key: string; page_prefix_depth: number }
     expect(key.page_prefix_depth).toBe(1)
-    const response = await request(
-      'POST',
-      '/api/v2/query',
-      {
-        site_id: 'example.com',
-        metrics: ['visitors'],
-        date_range: [D2, D2],
-        dimensions: ['event:page'],
-      },
-      key.key,
-    )
+    const response = await query({ dimensions: ['event:page'] }, key.key)
     expect(response.status).toBe(200)
     const body = (await response.json()) as Answer
     expect(body.results.map((r) => r.dimensions[0])).toEqual(['/blog/*', '/docs/*'])
@@ -219,11 +208,8 @@ describe('attack: single out the one reader of a page under a coarsened share', 
     for (const range of ranges)
       for (const filter of filters)
         for (const dimensions of breakdowns) {
-          const response = await request(
-            'POST',
-            '/api/v2/query',
+          const response = await query(
             {
-              site_id: 'example.com',
               metrics: ['visitors', 'pageviews'],
               date_range: range,
               dimensions,
@@ -245,17 +231,7 @@ describe('attack: single out the one reader of a page under a coarsened share', 
     // Filters on pages, whole or coarsened, are refused outright.
     for (const dimension of ['event:page', 'visit:entry_page', 'visit:exit_page'])
       for (const value of [SECRET, '/blog/*']) {
-        const response = await request(
-          'POST',
-          '/api/v2/query',
-          {
-            site_id: 'example.com',
-            metrics: ['visitors'],
-            date_range: [D2, D2],
-            filters: [['is', dimension, [value]]],
-          },
-          shareToken,
-        )
+        const response = await query({ filters: [['is', dimension, [value]]] }, shareToken)
         expect(response.status).toBe(400)
       }
     // Differencing: two answers whose ranges nest and whose filters nest never differ by

@@ -18,7 +18,7 @@ import {
   ANONYMIZED_DIMENSIONS,
   ANONYMIZED_METRICS,
   GRANULARITIES,
-  PAGE_PREFIX_DEPTHS,
+  credentialFields,
 } from '../anonymize/policy.js'
 import { isDay } from '../reports/date-range.js'
 import { errorResponse } from '../http/errors.js'
@@ -59,14 +59,7 @@ export const shareInputSchema = z
     granularity: z.enum(GRANULARITIES).default('day'),
     expires_at: z.iso.datetime({ offset: true }).optional(),
     password: z.string().min(8).max(200).optional(),
-    noise_epsilon: z.number().min(0.01).max(10).optional(),
-    /** Cut page paths to their first N segments (`/blog/post-a` → `/blog/*` at 1). */
-    page_prefix_depth: z
-      .number()
-      .int()
-      .min(PAGE_PREFIX_DEPTHS.min)
-      .max(PAGE_PREFIX_DEPTHS.max)
-      .optional(),
+    ...credentialFields,
   })
   .strict()
 

@@ -11,21 +11,9 @@ export const HEADER_BYTES = 9
 /** Larger lengths are damage, not records (a record is one event, a few KB at most). */
 export const MAX_RECORD_BYTES = 1 << 20
 
-/** A record from text: the UTF-8 bytes are written once, straight into the record. */
-export function encodeTextRecord(text: string): Buffer {
-  const length = Buffer.byteLength(text)
-  const record = Buffer.allocUnsafe(HEADER_BYTES + length)
-  record.write(text, HEADER_BYTES)
-  const payload = record.subarray(HEADER_BYTES)
-  record[0] = MAGIC
-  record.writeUInt32LE(length, 1)
-  record.writeUInt32LE(crc32(payload), 5)
-  return record
-}
-
 /**
- * Several records in one buffer, as {@link encodeTextRecord} and {@link encodeRecord}
- * would make them one after the other: one allocation and one write for a group commit.
+ * Records in one buffer, one after the other: one allocation and one write for a group
+ * commit. Text is written once, as UTF-8, straight into its record.
  */
 export function encodeRecords(payloads: ReadonlyArray<Uint8Array | string>): Buffer {
   const lengths = payloads.map((payload) =>
@@ -47,14 +35,11 @@ export function encodeRecords(payloads: ReadonlyArray<Uint8Array | string>): Buf
   return batch
 }
 
-export function encodeRecord(payload: Uint8Array): Buffer {
-  const record = Buffer.allocUnsafe(HEADER_BYTES + payload.length)
-  record[0] = MAGIC
-  record.writeUInt32LE(payload.length, 1)
-  record.writeUInt32LE(crc32(payload), 5)
-  record.set(payload, HEADER_BYTES)
-  return record
-}
+/** One record of bytes. */
+export const encodeRecord = (payload: Uint8Array): Buffer => encodeRecords([payload])
+
+/** One record of text. */
+export const encodeTextRecord = (text: string): Buffer => encodeRecords([text])
 
 export interface Decoded {
   records: Buffer[]
