@@ -88,9 +88,10 @@ async function readCsv(csv: string): Promise<Record<string, string | number | nu
 }
 
 let address = 1
+/** One visit: its events a minute apart; `u` is a path, or a whole URL. */
 async function visit(
   days: number,
-  events: { n?: string; u: string; r?: string }[],
+  events: { n?: string; u: string; r?: string; sd?: number; e?: number }[],
   ua?: string,
 ): Promise<void> {
   const visitor = `198.51.100.${address++}`
@@ -103,8 +104,9 @@ async function visit(
       {
         d: 'example.com',
         n: event.n ?? 'pageview',
-        u: `https://example.com${event.u}`,
+        u: event.u.startsWith('https://') ? event.u : `https://example.com${event.u}`,
         r: event.r,
+        ...(event.sd === undefined ? {} : { sd: event.sd, e: event.e ?? 1000 }),
       },
       { 'X-Forwarded-For': visitor, ...(ua === undefined ? {} : { 'User-Agent': ua }) },
     )
@@ -123,6 +125,23 @@ beforeAll(async () => {
   for (let i = 0; i < 5; i++) await visit(-2, [{ u: '/blog/a' }], IPHONE_UA)
   await visit(-2, [{ u: '/secret-page', r: 'https://rare.example/' }])
   for (let i = 0; i < 5; i++) await visit(-3, [{ u: '/' }])
+  // Days 5 and 4 before today: campaigns, two hostnames, engagement beacons.
+  const campaign = '/landing?utm_source=news&utm_medium=email'
+  await visit(-4, [
+    { u: `${campaign}&utm_campaign=fall&utm_content=top&utm_term=shoes` },
+    { n: 'engagement', u: '/landing', sd: 40 },
+    { n: 'engagement', u: '/landing', sd: 70 },
+    { u: '/pricing' },
+    { n: 'engagement', u: '/pricing', sd: 100 },
+  ])
+  await visit(-4, [{ u: campaign }, { n: 'engagement', u: '/landing', sd: 20 }])
+  await visit(-4, [{ u: '/landing' }, { n: 'engagement', u: '/landing', sd: 90 }])
+  await visit(-4, [{ u: 'https://blog.example.com/landing' }])
+  await visit(-4, [{ u: '/landing', r: 'https://www.google.com/' }])
+  await visit(-5, [
+    { u: `${campaign}&utm_campaign=fall` },
+    { n: 'engagement', u: '/landing', sd: 50 },
+  ])
   await collector.flush()
   collector.clock.now = at(0, '12:00')
 })
@@ -257,6 +276,24 @@ describe('the Plausible-layout export', () => {
     const pages = await readCsv(files.get(`imported_pages${suffix}`) ?? '')
     // The one visitor of /secret-page is never a row of their own.
     expect(pages.filter((r) => r.date === D2).map((r) => r.page)).not.toContain('/secret-page')
+    // One dimension per file: no hostname, no UTM field; scroll depth is not a third party's.
+    for (const row of pages)
+      expect([row.hostname, row.total_scroll_depth, row.total_scroll_depth_visits]).toEqual([
+        null,
+        null,
+        null,
+      ])
+    const sources = await readCsv(files.get(`imported_sources${suffix}`) ?? '')
+    expect(sources.length).toBeGreaterThan(0)
+    for (const row of sources)
+      expect([
+        row.referrer,
+        row.utm_source,
+        row.utm_medium,
+        row.utm_campaign,
+        row.utm_content,
+        row.utm_term,
+      ]).toEqual([null, null, null, null, null, null])
     // Bounces and durations need the bounce rate and duration: not in this share's metrics.
     const visitors = await readCsv(files.get(`imported_visitors${suffix}`) ?? '')
     expect(visitors.map((r) => [r.date, r.visitors, r.bounces, r.visit_duration])).toEqual([
@@ -270,5 +307,137 @@ describe('the Plausible-layout export', () => {
     expect(bad.status).toBe(400)
     const none = await collector.app.request('/api/v1/export?site_id=example.com&format=zip')
     expect(none.status).toBe(401)
+  })
+})
+
+/** Column types of Plausible's CSV importer (what a file is read as when imported). */
+const IMPORTED_TYPES: Record<string, string> = {
+  imported_visitors:
+    'date Date, visitors UInt64, pageviews UInt64, bounces UInt64, visits UInt64, visit_duration UInt64',
+  imported_sources:
+    'date Date, source String, referrer String, utm_source String, utm_medium String, utm_campaign String, utm_content String, utm_term String, pageviews UInt64, visitors UInt64, visits UInt64, visit_duration UInt64, bounces UInt32',
+  imported_pages:
+    'date Date, hostname String, page String, visits UInt64, visitors UInt64, pageviews UInt64, total_scroll_depth UInt64, total_scroll_depth_visits UInt64',
+}
+
+describe('the columns Glimpse fills: UTM fields, hostnames, scroll depth', () => {
+  const D5 = dayOf(-5)
+  const D4 = dayOf(-4)
+  const tail = `_${D5.replaceAll('-', '')}_${D4.replaceAll('-', '')}.csv`
+  let files: Map<string, string>
+  const csv = (name: string) => readCsv(files.get(`${name}${tail}`) ?? '')
+  /** A file read with the importer's types, then summed per date as a reading of imported figures does. */
+  const imported = async (name: string, sums: string) =>
+    collector.rows<Record<string, string | number>>(
+      `SELECT toString(date) AS date, ${sums} FROM format(CSVWithNames, {types:String}, {csv:String}) GROUP BY date ORDER BY date`,
+      { types: IMPORTED_TYPES[name] ?? '', csv: files.get(`${name}${tail}`) ?? '' },
+    )
+  const engine = async (body: Record<string, unknown>) => {
+    const response = await collector.app.request('/api/v2/query', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: JSON.stringify({ site_id: 'example.com', date_range: [D5, D4], ...body }),
+    })
+    expect(response.status).toBe(200)
+    return ((await response.json()) as { results: { dimensions: string[]; metrics: number[] }[] })
+      .results
+  }
+
+  beforeAll(async () => {
+    const response = await get(
+      `/api/v1/export?site_id=example.com&date_range=${D5},${D4}&format=zip`,
+    )
+    expect(response.status).toBe(200)
+    files = readZip(Buffer.from(await response.arrayBuffer()))
+  })
+
+  it('sources: a row per day, source, referrer and UTM fields; visits without UTM kept', async () => {
+    const rows = (await csv('imported_sources')).map((r) => [
+      r.date,
+      r.source,
+      r.referrer,
+      r.utm_source,
+      r.utm_medium,
+      r.utm_campaign,
+      r.utm_content,
+      r.utm_term,
+      r.pageviews,
+      r.visitors,
+      r.visits,
+    ])
+    expect(rows).toEqual([
+      [D5, 'news', null, 'news', 'email', 'fall', null, null, 1, 1, 1],
+      // Two direct visits, one of them on another hostname.
+      [D4, null, null, null, null, null, null, null, 2, 2, 2],
+      [D4, 'Google', 'https://google.com', null, null, null, null, null, 1, 1, 1],
+      [D4, 'news', null, 'news', 'email', null, null, null, 1, 1, 1],
+      [D4, 'news', null, 'news', 'email', 'fall', 'top', 'shoes', 2, 1, 1],
+    ])
+  })
+
+  it('pages: a row per day, path and hostname, with the scroll depth totals', async () => {
+    const rows = (await csv('imported_pages')).map((r) => [
+      r.date,
+      r.hostname,
+      r.page,
+      r.visits,
+      r.visitors,
+      r.pageviews,
+      r.total_scroll_depth,
+      r.total_scroll_depth_visits,
+    ])
+    expect(rows).toEqual([
+      [D5, 'example.com', '/landing', 1, 1, 1, 50, 1],
+      [D4, 'blog.example.com', '/landing', 1, 1, 1, 0, 0],
+      // The deepest scroll of each visit: 70 (not 40), 20, 90; the fourth sent none.
+      [D4, 'example.com', '/landing', 4, 4, 4, 180, 3],
+      [D4, 'example.com', '/pricing', 1, 1, 1, 100, 1],
+    ])
+  })
+
+  it("read as Plausible's importer types them and summed per date: Glimpse's own figures", async () => {
+    const totals = await engine({
+      metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'],
+      dimensions: ['time:day'],
+    })
+    const byDay = totals.map((r) => {
+      const [visitors, visits, pageviews, bounceRate, duration] = r.metrics
+      return {
+        date: r.dimensions[0],
+        visitors,
+        visits,
+        pageviews,
+        bounces: Math.round(((bounceRate ?? 0) * (visits ?? 0)) / 100),
+        visit_duration: Math.round((duration ?? 0) * (visits ?? 0)),
+      }
+    })
+    const sums =
+      'toUInt64(sum(visitors)) AS visitors, toUInt64(sum(visits)) AS visits, toUInt64(sum(pageviews)) AS pageviews'
+    const sessionSums = `${sums}, toUInt64(sum(bounces)) AS bounces, toUInt64(sum(visit_duration)) AS visit_duration`
+    const numbers = (rows: Record<string, string | number>[]) =>
+      rows.map((r) =>
+        Object.fromEntries(Object.entries(r).map(([k, v]) => [k, k === 'date' ? v : Number(v)])),
+      )
+    // Every visit of these days has one source: the sources add up to the totals.
+    expect(numbers(await imported('imported_sources', sessionSums))).toEqual(byDay)
+    expect(numbers(await imported('imported_visitors', sessionSums))).toEqual(byDay)
+    const pageviews = await imported('imported_pages', 'toUInt64(sum(pageviews)) AS pageviews')
+    expect(numbers(pageviews)).toEqual(byDay.map((r) => ({ date: r.date, pageviews: r.pageviews })))
+
+    // Scroll depth per day and page: the importer's mean of the totals is the engine's figure.
+    const scroll = await collector.rows<{ date: string; page: string; depth: number }>(
+      `SELECT toString(date) AS date, page, round(sum(total_scroll_depth) / sum(total_scroll_depth_visits)) AS depth
+       FROM format(CSVWithNames, {types:String}, {csv:String})
+       GROUP BY date, page HAVING sum(total_scroll_depth_visits) > 0 ORDER BY date, page`,
+      { types: IMPORTED_TYPES.imported_pages ?? '', csv: files.get(`imported_pages${tail}`) ?? '' },
+    )
+    const depths = await engine({
+      metrics: ['scroll_depth'],
+      dimensions: ['time:day', 'event:page'],
+    })
+    expect(scroll.map((r) => [r.date, r.page, Number(r.depth)])).toEqual(
+      depths.filter((r) => r.metrics[0] !== null).map((r) => [...r.dimensions, r.metrics[0]]),
+    )
+    expect(scroll.map((r) => Number(r.depth))).toEqual([50, 60, 100])
   })
 })

@@ -6,12 +6,17 @@
  * streamed from the store) or from the anonymizer (a third party: one dimension per file,
  * every answer checked by the k rule first; "(other)" rows stay, as the anonymizer gave them).
  *
- * What Glimpse cannot fill is left empty (an importer reads an empty number as 0): scroll
- * depth totals, hostnames, link URLs; the UTM columns of the sources file (a breakdown by
- * a UTM field leaves out visits without it, so they cannot share a file with the sources);
- * region and city of the locations file (Plausible wants ISO subdivision codes and GeoNames
- * ids, Glimpse keeps names), which is therefore per country. Bounces and total visit
- * durations are derived from the engine's rounded bounce rate and mean duration.
+ * Full access fills the sources file by day, source, referrer and the five UTM fields
+ * (visits without a UTM value kept, with the cell empty: `keepEmpty`), and the pages file
+ * by day, path and hostname with the scroll depth totals Plausible sums (a read of its
+ * own, reports/page-totals.ts). A third party's files have one dimension each: their UTM,
+ * hostname and scroll depth columns stay empty.
+ *
+ * What Glimpse cannot fill is left empty (an importer reads an empty number as 0): link
+ * URLs and paths of custom events; region and city of the locations file (Plausible wants
+ * ISO subdivision codes and GeoNames ids, Glimpse keeps names), which is therefore per
+ * country. Bounces and total visit durations are derived from the engine's rounded
+ * bounce rate and mean duration.
  */
 import type { Context } from 'hono'
 import { bucketsOf, ATOM_DIMENSION, COUNT_METRICS, type Grant } from '../anonymize/policy.js'
@@ -24,11 +29,14 @@ import {
   type ResultRow,
 } from '../reports/runner.js'
 import type { Filter, FilterDimension, Metric } from '../reports/model.js'
+import { streamPageTotals } from '../reports/page-totals.js'
 import { csvLine as line } from './csv.js'
 import { zipStream, type ZipEntry } from './zip.js'
 
 type Cell = string | number | null
-type MetricOf = (metric: Metric) => number | null
+/** A figure of a row: an engine metric, or a total a read of its own gives. */
+type Figure = Metric | 'total_scroll_depth' | 'total_scroll_depth_visits'
+type MetricOf = (figure: Figure) => number | null
 
 /** One file of the layout. */
 export interface PlausibleFile {
@@ -42,6 +50,16 @@ export interface PlausibleFile {
   metrics: Metric[]
   /** Full access only (a third party may not filter by these). */
   filters?: Filter[]
+  /** Full access: groups with an empty value kept (see the engine's `keepEmpty`). */
+  keepEmpty?: boolean
+  /**
+   * Full access: rows from a read of its own instead of the engine: the day, then the
+   * values of `dimensions`, and the figures of `figures` in order.
+   */
+  read?: {
+    figures: Figure[]
+    rows: (deps: ReportDeps, site: string, first: string, last: string) => AsyncIterable<ResultRow>
+  }
   /** Rows left out: their values (after the day) cannot be imported. */
   skip?: (values: string[]) => boolean
   cells: (values: string[], metric: MetricOf) => Cell[]
@@ -93,17 +111,26 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
       'visit_duration',
       'bounces',
     ],
-    dimensions: ['visit:source', 'visit:referrer'],
+    dimensions: [
+      'visit:source',
+      'visit:referrer',
+      'visit:utm_source',
+      'visit:utm_medium',
+      'visit:utm_campaign',
+      'visit:utm_content',
+      'visit:utm_term',
+    ],
     thirdParty: 'visit:source',
     metrics: VISIT_METRICS,
+    keepEmpty: true,
     cells: (v, m) => [
       direct(v[0]),
       direct(v[1]),
-      '',
-      '',
-      '',
-      '',
-      '',
+      v[2] ?? '',
+      v[3] ?? '',
+      v[4] ?? '',
+      v[5] ?? '',
+      v[6] ?? '',
       m('pageviews'),
       m('visitors'),
       m('visits'),
@@ -123,11 +150,41 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
       'total_scroll_depth',
       'total_scroll_depth_visits',
     ],
-    dimensions: ['event:page'],
+    dimensions: ['event:page', 'event:hostname'],
     thirdParty: 'event:page',
     metrics: ['visits', 'visitors', 'pageviews'],
     filters: [['is', 'event:name', ['pageview']]],
-    cells: (v, m) => ['', v[0] ?? '', m('visits'), m('visitors'), m('pageviews'), null, null],
+    read: {
+      figures: [
+        'visits',
+        'visitors',
+        'pageviews',
+        'total_scroll_depth',
+        'total_scroll_depth_visits',
+      ],
+      rows: async function* (deps, site, first, last) {
+        for await (const row of streamPageTotals(deps, site, first, last))
+          yield {
+            dimensions: [row.day, row.page, row.hostname],
+            metrics: [
+              row.visits,
+              row.visitors,
+              row.pageviews,
+              row.totalScrollDepth,
+              row.totalScrollDepthVisits,
+            ],
+          }
+      },
+    },
+    cells: (v, m) => [
+      v[1] ?? '',
+      v[0] ?? '',
+      m('visits'),
+      m('visitors'),
+      m('pageviews'),
+      m('total_scroll_depth'),
+      m('total_scroll_depth_visits'),
+    ],
   },
   {
     name: 'imported_entry_pages',
@@ -247,7 +304,7 @@ const compact = (day: string) => day.replaceAll('-', '')
 /** Rows of one file as CSV text, in chunks of about 64 KiB. */
 async function* csvOf(
   file: PlausibleFile,
-  metrics: Metric[],
+  metrics: Figure[],
   rows: AsyncIterable<ResultRow> | Iterable<ResultRow>,
 ): AsyncGenerator<string> {
   let chunk = line(file.columns)
@@ -328,12 +385,19 @@ export async function fullArchive(
       content: csvOf(visitors, visitors.metrics, days.ok ? days.body.results : []),
     }
     for (const file of rest) {
-      const streamed = await streamParsed(query(file, [first, last]), deps)
-      if (!streamed.ok) throw new Error(`the ${file.name} query failed: ${streamed.message}`)
-      yield {
-        name: entryName(file, first, last),
-        content: csvOf(file, file.metrics, streamed.rows),
+      const name = entryName(file, first, last)
+      if (file.read !== undefined) {
+        yield {
+          name,
+          content: csvOf(file, file.read.figures, file.read.rows(deps, site, first, last)),
+        }
+        continue
       }
+      const streamed = await streamParsed(query(file, [first, last]), deps, {
+        keepEmpty: file.keepEmpty === true,
+      })
+      if (!streamed.ok) throw new Error(`the ${file.name} query failed: ${streamed.message}`)
+      yield { name, content: csvOf(file, file.metrics, streamed.rows) }
     }
   }
   return {

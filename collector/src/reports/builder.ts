@@ -81,6 +81,12 @@ export interface BuildContext {
    * The daily rollup, which sums visitors of whole paths, is not read then.
    */
   pagePrefixDepth?: number
+  /**
+   * Groups whose value of a dimension breakdowns leave out when empty (SKIP_EMPTY: a
+   * UTM field not set, …) are kept, with the empty value: a breakdown that must hold
+   * every visit (the Plausible-layout sources file).
+   */
+  keepEmpty?: boolean
 }
 
 /** Memory a streamed export's grouping or sort may take before it spills to disk. */
@@ -93,7 +99,7 @@ const EXPORT_SPILL_BYTES = 8 * 1024 * 1024
  * result). One thread and small blocks keep the engine's buffers small; an export is
  * read once and needs no parallel speed.
  */
-const EXPORT_SETTINGS =
+export const EXPORT_SETTINGS =
   `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
   `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}` +
   ', max_bytes_ratio_before_external_group_by = 0, max_bytes_ratio_before_external_sort = 0' +
@@ -331,7 +337,10 @@ function sideSql(
   )
   const where: string[] = []
   dimensions.forEach((d, i) => {
-    if (SKIP_EMPTY.has(d) || (spec.side === 'sessions' && d === 'event:page'))
+    if (
+      (SKIP_EMPTY.has(d) && ctx.keepEmpty !== true) ||
+      (spec.side === 'sessions' && d === 'event:page')
+    )
       where.push(`${dims[i] ?? "''"} != ''`)
   })
   for (const filter of filters) where.push(b.condition(filter, spec.side))
@@ -484,6 +493,7 @@ function canRoll(
     ctx.stamped === true &&
     ctx.rollup !== undefined &&
     ctx.pagePrefixDepth === undefined &&
+    ctx.keepEmpty !== true &&
     rollupFilter(filters, dimensions, spec.side) !== null &&
     spec.metrics.every((m) => ROLLED_METRICS[spec.side].has(m)) &&
     rollupDimension(dimensions, ctx.buckets.timeZone, ctx.goals) !== undefined

@@ -223,6 +223,8 @@ export interface RunOptions {
   export?: boolean
   /** Page paths cut to their first N segments (see the builder's `pagePrefixDepth`). */
   pagePrefixDepth?: number
+  /** Groups with an empty value kept (see the builder's `keepEmpty`). */
+  keepEmpty?: boolean
 }
 
 /** A query checked and resolved: its periods, goals and filters, ready to build. */
@@ -320,6 +322,7 @@ async function build(
       ...(options.pagePrefixDepth === undefined
         ? {}
         : { pagePrefixDepth: options.pagePrefixDepth }),
+      ...(options.keepEmpty === true ? { keepEmpty: true } : {}),
     },
   )
 }
@@ -342,10 +345,14 @@ function toResultRow(query: Query, built: BuiltQuery, row: z.output<typeof rowSc
 export async function streamParsed(
   query: Query,
   deps: ReportDeps,
+  options: Pick<RunOptions, 'keepEmpty'> = {},
 ): Promise<Extract<ReportOutcome, { ok: false }> | { ok: true; rows: AsyncIterable<ResultRow> }> {
   const prep = await prepare(query, deps)
   if ('ok' in prep) return prep
-  const built = await build(query, deps, prep, prep.range, query.pagination, { export: true })
+  const built = await build(query, deps, prep, prep.range, query.pagination, {
+    ...options,
+    export: true,
+  })
   const chunks = await primed(deps.store.stream(built.sql, built.params, 'JSONEachRow'))
   async function* rows(): AsyncGenerator<ResultRow> {
     const decoder = new TextDecoder()
