@@ -3,7 +3,9 @@
  * directory, then a full-access CSV export of the page breakdown from a real collector
  * process, read to the end. Prints rows, bytes, seconds and the collector's resident
  * memory before the export and at its peak (sampled from /proc, plus the kernel's own
- * high-water mark), so one can see whether the export holds the whole result.
+ * high-water mark), so one can see whether the export holds the whole result, and the
+ * CPU time the collector spent on it (user + system, from /proc: it survives a busy
+ * machine better than the wall time).
  *
  *   npm run bench:export -- [--rows 1000000]
  */
@@ -48,6 +50,14 @@ async function memory(pid: number): Promise<{ rss: number; peak: number }> {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 }
 }
 
+/** User + system CPU seconds a process has used (/proc/<pid>/stat, in clock ticks of 1/100 s). */
+async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // Fields after the command name (which may hold spaces): utime and stime are the 12th and 13th.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
 const dataDir = await mkdtemp(path.join(tmpdir(), 'glimpse-bench-export-'))
 const env = { DATA_DIR: dataDir, SITES: 'bench.test', ADMIN_TOKEN: TOKEN }
 try {
@@ -70,6 +80,7 @@ try {
   const pid = server.child.pid ?? 0
   await new Promise((resolve) => setTimeout(resolve, 1000))
   const before = await memory(pid)
+  const cpuBefore = await cpuSeconds(pid)
   let sampled = before.rss
   const sampler = setInterval(() => {
     void memory(pid).then((m) => (sampled = Math.max(sampled, m.rss)))
@@ -91,11 +102,13 @@ try {
   const seconds = (performance.now() - started) / 1000
   clearInterval(sampler)
   const after = await memory(pid)
+  const cpu = (await cpuSeconds(pid)) - cpuBefore
   await stop(server.child)
   console.log(`status            ${response.status}`)
   console.log(`rows exported     ${lines - 1} (+ header)`)
   console.log(`bytes             ${(bytes / 1024 / 1024).toFixed(1)} MiB`)
   console.log(`seconds           ${seconds.toFixed(1)}`)
+  console.log(`collector CPU     ${cpu.toFixed(1)} s`)
   console.log(
     `RSS before        ${before.rss.toFixed(0)} MiB (peak so far ${before.peak.toFixed(0)} MiB)`,
   )
