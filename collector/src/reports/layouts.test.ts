@@ -14,7 +14,7 @@ import {
   startTestCollector,
   type TestCollector,
 } from '../../test/helpers.js'
-import { runParsed, parseQueryRequest, layoutOf, type ReportDeps } from './runner.js'
+import { runParsed, parseQueryRequest, layoutOf, streamParsed, type ReportDeps } from './runner.js'
 import { createGoalStore } from './goals-store.js'
 import { resolvePeriod } from './periods.js'
 import { createDailyRollup } from './rollup.js'
@@ -362,6 +362,39 @@ describe('stamped and legacy layouts', () => {
     const ktm = await answer(SITES.stampedKtm, body)
     expect(await answer(SITES.legacyKtm, body)).toEqual(ktm)
     expect(await answer(SITES.rolledKtm, body)).toEqual(ktm)
+  })
+
+  it('keep the visits without a UTM value alike when asked to (keepEmpty: the export)', async () => {
+    const metrics = ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration']
+    const rows = async (site: string) => {
+      const parsed = parseQueryRequest({
+        site_id: site,
+        metrics,
+        date_range: [YESTERDAY, TODAY],
+        dimensions: ['time:day', 'visit:source', 'visit:utm_source', 'visit:utm_medium'],
+      })
+      if (!parsed.ok) throw new Error(parsed.message)
+      const query = { ...parsed.query, pagination: { limit: 10_000, offset: 0 } }
+      const outcome = await streamParsed(query, deps, { keepEmpty: true })
+      if (!outcome.ok) throw new Error(outcome.message)
+      const all = []
+      for await (const row of outcome.rows) all.push(row)
+      return all
+    }
+    const stamped = await rows(SITES.stamped)
+    expect(stamped.map((r) => r.dimensions.slice(2))).toContainEqual(['newsletter', 'email'])
+    expect(stamped.map((r) => r.dimensions.slice(2))).toContainEqual(['', ''])
+    // Every visit is in a row: the visits add up to the day's.
+    const days = await answer(SITES.stamped, { metrics: ['visits'], dimensions: ['time:day'] })
+    for (const day of days.results)
+      expect(
+        stamped
+          .filter((r) => r.dimensions[0] === day.dimensions[0])
+          .reduce((sum, r) => sum + (r.metrics[1] ?? 0), 0),
+      ).toBe(day.metrics[0])
+    expect(await rows(SITES.legacy)).toEqual(stamped)
+    expect(await rows(SITES.mixed)).toEqual(stamped)
+    expect(await rows(SITES.legacyKtm)).toEqual(await rows(SITES.stampedKtm))
   })
 
   it('answer from the daily rollup alone when it holds the whole period', async () => {
