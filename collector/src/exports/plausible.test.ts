@@ -326,6 +326,9 @@ describe('the columns Glimpse fills: UTM fields, hostnames, scroll depth', () =>
   const tail = `_${D5.replaceAll('-', '')}_${D4.replaceAll('-', '')}.csv`
   let files: Map<string, string>
   const csv = (name: string) => readCsv(files.get(`${name}${tail}`) ?? '')
+  /** A file's rows as the values of some of its columns, in that order. */
+  const columns = async (name: string, names: string[]) =>
+    (await csv(name)).map((row) => names.map((column) => row[column]))
   /** A file read with the importer's types, then summed per date as a reading of imported figures does. */
   const imported = async (name: string, sums: string) =>
     collector.rows<Record<string, string | number>>(
@@ -352,18 +355,18 @@ describe('the columns Glimpse fills: UTM fields, hostnames, scroll depth', () =>
   })
 
   it('sources: a row per day, source, referrer and UTM fields; visits without UTM kept', async () => {
-    const rows = (await csv('imported_sources')).map((r) => [
-      r.date,
-      r.source,
-      r.referrer,
-      r.utm_source,
-      r.utm_medium,
-      r.utm_campaign,
-      r.utm_content,
-      r.utm_term,
-      r.pageviews,
-      r.visitors,
-      r.visits,
+    const rows = await columns('imported_sources', [
+      'date',
+      'source',
+      'referrer',
+      'utm_source',
+      'utm_medium',
+      'utm_campaign',
+      'utm_content',
+      'utm_term',
+      'pageviews',
+      'visitors',
+      'visits',
     ])
     expect(rows).toEqual([
       [D5, 'news', null, 'news', 'email', 'fall', null, null, 1, 1, 1],
@@ -376,15 +379,15 @@ describe('the columns Glimpse fills: UTM fields, hostnames, scroll depth', () =>
   })
 
   it('pages: a row per day, path and hostname, with the scroll depth totals', async () => {
-    const rows = (await csv('imported_pages')).map((r) => [
-      r.date,
-      r.hostname,
-      r.page,
-      r.visits,
-      r.visitors,
-      r.pageviews,
-      r.total_scroll_depth,
-      r.total_scroll_depth_visits,
+    const rows = await columns('imported_pages', [
+      'date',
+      'hostname',
+      'page',
+      'visits',
+      'visitors',
+      'pageviews',
+      'total_scroll_depth',
+      'total_scroll_depth_visits',
     ])
     expect(rows).toEqual([
       [D5, 'example.com', '/landing', 1, 1, 1, 50, 1],

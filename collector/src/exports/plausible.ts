@@ -170,8 +170,8 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
               row.visits,
               row.visitors,
               row.pageviews,
-              row.totalScrollDepth,
-              row.totalScrollDepthVisits,
+              row.total_scroll_depth,
+              row.total_scroll_depth_visits,
             ],
           }
       },

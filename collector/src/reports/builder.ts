@@ -104,7 +104,7 @@ const EXPORT_TEMPORARY_BUFFER_BYTES = 64 * 1024
  * engine's buffers small; an export is read once and needs no parallel speed.
  */
 export const EXPORT_SETTINGS =
-  `, max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
+  `max_bytes_before_external_group_by = ${EXPORT_SPILL_BYTES}` +
   `, max_bytes_before_external_sort = ${EXPORT_SPILL_BYTES}` +
   ', max_bytes_ratio_before_external_group_by = 0, max_bytes_ratio_before_external_sort = 0' +
   `, temporary_files_buffer_size = ${EXPORT_TEMPORARY_BUFFER_BYTES}` +
@@ -697,7 +697,7 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
     (order.length > 0 ? ` ORDER BY ${order.join(', ')}` : '') +
     ` LIMIT ${b.params.add(limit, 'UInt32')} OFFSET ${b.params.add(offset, 'UInt32')}` +
     ' SETTINGS join_use_nulls = 1' +
-    (ctx.export === true ? EXPORT_SETTINGS : '')
+    (ctx.export === true ? `, ${EXPORT_SETTINGS}` : '')
   return {
     sql,
     params: b.params.values,

@@ -13,22 +13,12 @@
  * read, so the layout (stamped or legacy) does not matter; every value is a parameter.
  */
 import { z } from 'zod'
+import { jsonLines } from '../store/json-lines.js'
 import { EXPORT_SETTINGS } from './builder.js'
 import { Params } from './params.js'
 import { eventPeriod } from './period-sql.js'
 import { resolvePair } from './periods.js'
 import type { ReportDeps } from './runner.js'
-
-export interface PageTotals {
-  day: string
-  hostname: string
-  page: string
-  visits: number
-  visitors: number
-  pageviews: number
-  totalScrollDepth: number
-  totalScrollDepthVisits: number
-}
 
 const count = z.coerce.number().int().nonnegative()
 const rowSchema = z.object({
@@ -41,6 +31,9 @@ const rowSchema = z.object({
   total_scroll_depth: count,
   total_scroll_depth_visits: count,
 })
+
+/** A row: the figures under the names of the pages file's columns. */
+export type PageTotals = z.output<typeof rowSchema>
 
 /** The statement: rows ordered by day, path and hostname. */
 export function pageTotalsSql(
@@ -62,21 +55,8 @@ export function pageTotalsSql(
     " AND e.name IN ('pageview', 'engagement')" +
     ' GROUP BY day, hostname, page HAVING pageviews > 0' +
     ' ORDER BY day ASC, page ASC, hostname ASC' +
-    ` SETTINGS ${EXPORT_SETTINGS.replace(/^, /, '')}`
+    ` SETTINGS ${EXPORT_SETTINGS}`
   return { sql, params: p.values }
-}
-
-/** JSON lines from a byte stream, one parsed object per line. */
-async function* jsonLines(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<unknown> {
-  const decoder = new TextDecoder()
-  let rest = ''
-  for await (const chunk of chunks) {
-    const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n')
-    rest = lines.pop() ?? ''
-    for (const line of lines) if (line !== '') yield JSON.parse(line)
-  }
-  rest += decoder.decode()
-  if (rest.trim() !== '') yield JSON.parse(rest)
 }
 
 /**
@@ -97,17 +77,6 @@ export async function* streamPageTotals(
     timeZone,
     resolvePair([first, last], timeZone),
   )
-  for await (const line of jsonLines(deps.store.stream(sql, params, 'JSONEachRow'))) {
-    const row = rowSchema.parse(line)
-    yield {
-      day: row.day,
-      hostname: row.hostname,
-      page: row.page,
-      visits: row.visits,
-      visitors: row.visitors,
-      pageviews: row.pageviews,
-      totalScrollDepth: row.total_scroll_depth,
-      totalScrollDepthVisits: row.total_scroll_depth_visits,
-    }
-  }
+  for await (const line of jsonLines(deps.store.stream(sql, params, 'JSONEachRow')))
+    yield rowSchema.parse(line)
 }

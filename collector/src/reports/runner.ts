@@ -6,6 +6,7 @@
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
+import { jsonLines } from '../store/json-lines.js'
 import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
 import { countryCodesMatching, countryName, countryTable } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
@@ -355,15 +356,8 @@ export async function streamParsed(
   })
   const chunks = await primed(deps.store.stream(built.sql, built.params, 'JSONEachRow'))
   async function* rows(): AsyncGenerator<ResultRow> {
-    const decoder = new TextDecoder()
-    let rest = ''
-    for await (const chunk of chunks) {
-      const lines = (rest + decoder.decode(chunk, { stream: true })).split('\n')
-      rest = lines.pop() ?? ''
-      for (const line of lines)
-        if (line !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(line)))
-    }
-    if (rest.trim() !== '') yield toResultRow(query, built, rowSchema.parse(JSON.parse(rest)))
+    for await (const line of jsonLines(chunks))
+      yield toResultRow(query, built, rowSchema.parse(line))
   }
   const iterator = rows()
   // Abandoned even before the first row (the client went away): the store's stream ends.
