@@ -20,6 +20,7 @@
  */
 import {
   dimensionSql,
+  labelledIsSql,
   SESSION_AGGREGATES,
   sessionColumnsIn,
   SKIP_EMPTY,
@@ -146,15 +147,17 @@ class Builder {
   }
 
   /** Conditions of one simple filter on an expression. */
-  private match(filter: SimpleFilter, expr: string): string {
-    const [op, , clauses, modifiers] = filter
+  private match(filter: SimpleFilter, expr: string, side: Side): string {
+    const [op, dimension, clauses, modifiers] = filter
     const sensitive = modifiers?.case_sensitive !== false
     const p = this.params
     let positive: string
     if (op === 'is' || op === 'is_not') {
+      const values = p.texts(clauses)
       positive = sensitive
-        ? `${expr} IN ${p.texts(clauses)}`
-        : `lowerUTF8(${expr}) IN arrayMap(x -> lowerUTF8(x), ${p.texts(clauses)})`
+        ? (labelledIsSql(dimension, side, this.ctx.stamped === true, values) ??
+          `${expr} IN ${values}`)
+        : `lowerUTF8(${expr}) IN arrayMap(x -> lowerUTF8(x), ${values})`
     } else if (op === 'contains' || op === 'contains_not') {
       const fn = sensitive ? 'position' : 'positionCaseInsensitiveUTF8'
       positive = clauses.map((c) => `${fn}(${expr}, ${p.text(c)}) > 0`).join(' OR ')
@@ -181,6 +184,7 @@ class Builder {
       return this.match(
         filter,
         dimensionSql(dimension, 'events', this.params, buckets, stamped, this.ctx.pagePrefixDepth),
+        'events',
       )
     }
     if (dimension === 'event:page')
@@ -194,6 +198,7 @@ class Builder {
           stamped,
           this.ctx.pagePrefixDepth,
         ),
+        'sessions',
       )
     if (isEventDimension(dimension)) {
       // Visits that hold at least one matching event.
@@ -204,6 +209,7 @@ class Builder {
     return this.match(
       filter,
       dimensionSql(dimension, 'sessions', this.params, buckets, stamped, this.ctx.pagePrefixDepth),
+      'sessions',
     )
   }
 

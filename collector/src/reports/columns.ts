@@ -18,8 +18,10 @@ import type { Params } from './params.js'
 
 export type Side = 'events' | 'sessions'
 
-const unknownIfEmpty = (column: string) => `if(${column} = '', '(unknown)', toString(${column}))`
-const directIfEmpty = (column: string) => `if(${column} = '', 'Direct / None', ${column})`
+const UNKNOWN = '(unknown)'
+const DIRECT = 'Direct / None'
+const unknownIfEmpty = (column: string) => `if(${column} = '', '${UNKNOWN}', toString(${column}))`
+const directIfEmpty = (column: string) => `if(${column} = '', '${DIRECT}', ${column})`
 
 /** Place and device columns, by dimension; `t` is the table alias. */
 const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
@@ -159,6 +161,45 @@ function timeBucket(column: string, buckets: TimeBuckets, params: Params): strin
     case 'time:month':
       return `toString(greatest(toStartOfMonth(${column}, ${tz}), ${first}))`
   }
+}
+
+/** Place columns of the events table, and whether they are fixed-width (FixedString). */
+const PLACE_COLUMNS: Partial<Record<VisitorDimension, [column: string, fixed: boolean]>> = {
+  'visit:country': ['country_code', true],
+  'visit:country_name': ['country_code', true],
+  'visit:region': ['region', false],
+  'visit:region_name': ['region', false],
+  'visit:city': ['city', false],
+  'visit:city_name': ['city', false],
+}
+
+/**
+ * `is` (case-sensitive) on a dimension whose empty column reads as a label ("(unknown)",
+ * "Direct / None"), as a test of the column as it is stored: the same rows as
+ * `dimensionSql(…) IN values` for about two thirds of the work, as the label is not
+ * made into a string for every row first. `values` is the placeholder of the filter's
+ * values. Only for columns of the events table (never NULL); undefined for the others.
+ */
+export function labelledIsSql(
+  dimension: string,
+  side: Side,
+  stamped: boolean,
+  values: string,
+): string | undefined {
+  let column: string
+  let label = DIRECT
+  let text: string
+  const place = PLACE_COLUMNS[dimension as VisitorDimension]
+  if (place !== undefined) {
+    if (side === 'sessions' && !stamped) return undefined
+    column = `e.${place[0]}`
+    label = UNKNOWN
+    // An empty FixedString reads as zero bytes, never as '': `column != ''` leaves it out.
+    text = place[1] ? `toString(${column})` : column
+  } else if (stamped && dimension === 'visit:source') text = column = 'e.visit_source'
+  else if (stamped && dimension === 'visit:referrer') text = column = 'e.visit_referrer'
+  else return undefined
+  return `((${text} IN ${values} AND ${column} != '') OR (${column} = '' AND has(${values}, '${label}')))`
 }
 
 /**

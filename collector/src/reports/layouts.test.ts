@@ -308,6 +308,22 @@ const QUERIES: Record<string, unknown>[] = [
     dimensions: ['visit:device'],
     filters: [['is', 'visit:source', ['Google']]],
   },
+  // Labels of empty columns, as filters on the events' and on the visits' side.
+  {
+    metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate'],
+    dimensions: ['event:page'],
+    filters: [
+      ['is', 'visit:city', ['(unknown)', 'London']],
+      ['is_not', 'visit:source', ['Direct / None']],
+    ],
+  },
+  {
+    metrics: ['visitors', 'visits', 'bounce_rate'],
+    filters: [
+      ['is', 'visit:referrer', ['Direct / None']],
+      ['is_not', 'visit:region', ['(unknown)']],
+    ],
+  },
 ]
 
 async function answer(site: string, body: Record<string, unknown>, with_ = deps) {

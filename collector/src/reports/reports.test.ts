@@ -264,6 +264,31 @@ describe('POST /api/v2/query: figures worked out by hand', () => {
     expect(byName.results[0]?.metrics).toEqual([1])
   })
 
+  it('filters on a place or a source by the label its rows read as', async () => {
+    const visitors = async (filter: unknown[]) =>
+      (
+        await query({
+          metrics: ['visitors', 'visits'],
+          date_range: [YESTERDAY, YESTERDAY],
+          filters: [filter],
+        })
+      ).results[0]?.metrics
+    // A is in London, England; B, C and D are not placed. Visits: A 1, B 2, C 1, D 1.
+    expect(await visitors(['is', 'visit:country', ['gb']])).toEqual([1, 1])
+    expect(await visitors(['is_not', 'visit:country', ['GB']])).toEqual([3, 4])
+    expect(await visitors(['is', 'visit:country_name', ['United Kingdom']])).toEqual([1, 1])
+    expect(await visitors(['is_not', 'visit:region', ['(unknown)']])).toEqual([1, 1])
+    expect(await visitors(['is', 'visit:region', ['(unknown)', 'England']])).toEqual([4, 5])
+    expect(await visitors(['is', 'visit:city', ['(unknown)']])).toEqual([3, 4])
+    // An empty column reads as the label: an empty value matches nothing.
+    expect(await visitors(['is', 'visit:city', ['']])).toEqual([0, 0])
+    expect(await visitors(['is_not', 'visit:city', ['']])).toEqual([4, 5])
+    expect(await visitors(['is', 'visit:source', ['Direct / None']])).toEqual([3, 3])
+    expect(await visitors(['is_not', 'visit:source', ['Direct / None', 'Google']])).toEqual([1, 1])
+    // B's newsletter visit has a source (its UTM tag) but no referrer.
+    expect(await visitors(['is', 'visit:referrer', ['Direct / None']])).toEqual([3, 4])
+  })
+
   it('compares with the previous period', async () => {
     const answer = await query({
       metrics: ['visitors', 'bounce_rate'],
