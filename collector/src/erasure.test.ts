@@ -12,7 +12,7 @@ import {
   postEvent,
   startTestCollector,
   type TestCollector,
-  filesContaining as filesInStore,
+  filesHoldingToken,
 } from '../test/helpers.js'
 
 const INTERVAL_MS = 2_000
@@ -46,8 +46,9 @@ const count = async (sql: string): Promise<number> => {
   return Number(row?.n ?? 0)
 }
 
+/** Files that hold the marker, or a piece of it (compression may split it). */
 const filesContaining = (marker: string) =>
-  filesInStore(path.join(collector.dir, 'clickhouse'), marker)
+  filesHoldingToken(path.join(collector.dir, 'clickhouse'), marker)
 
 describe('batched forget requests', { timeout: 180_000 }, () => {
   it('answers many at once, erases them in a batch, keeps the others, bounds the queue', async () => {

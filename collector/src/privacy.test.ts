@@ -12,7 +12,8 @@ import {
   postEvent,
   startTestCollector,
   type TestCollector,
-  filesContaining as filesInStore,
+  filesHoldingToken,
+  randomLetters,
 } from '../test/helpers.js'
 
 const TOKEN = 'test-admin-token-0123456789abcdef'
@@ -32,8 +33,9 @@ const admin = (method: string, url: string, body: unknown, token = TOKEN) =>
     body: JSON.stringify(body),
   })
 
-const filesContaining = (marker: string) =>
-  filesInStore(path.join(collector.dir, 'clickhouse'), marker)
+/** Files that hold the token (or a piece of it: compression may split it). */
+const filesContaining = (token: string) =>
+  filesHoldingToken(path.join(collector.dir, 'clickhouse'), token)
 
 /** Wait until no file holds the marker: replaced parts leave the disk within a minute. */
 async function waitUntilGone(marker: string, ms = 90_000): Promise<string[]> {
@@ -143,13 +145,9 @@ describe('hostname allow-list', () => {
 
 describe('erasure by site and date range', () => {
   it('deletes the range physically and nothing else', async () => {
-    // Each host starts with its own random token, so the compressed files hold it
-    // literally and a search of the disk can find it (or see that it is gone).
-    const token = () =>
-      Array.from(
-        { length: 16 },
-        () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(Math.random() * 26)],
-      ).join('')
+    // Each host starts with its own random token, so the compressed files hold it (or
+    // pieces of it) literally and a search of the disk can find it (or see that it is gone).
+    const token = () => randomLetters(24)
     const hosts = new Map<string, string>()
     for (const day of [0, 1, 2]) {
       collector.clock.now = at(day, '12:00')
@@ -257,10 +255,7 @@ describe('forget me', () => {
 
 describe('retention', { timeout: 120_000 }, () => {
   it('applies a shorter retention to existing rows at once, on disk too', async () => {
-    const oldToken = Array.from(
-      { length: 16 },
-      () => 'abcdefghijklmnopqrstuvwxyz'[Math.floor(Math.random() * 26)],
-    ).join('')
+    const oldToken = randomLetters(24)
     const old = new Date(Date.now() - 40 * 24 * 3600 * 1000)
       .toISOString()
       .replace('T', ' ')

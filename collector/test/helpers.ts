@@ -1,5 +1,6 @@
 /** Test helpers: a real embedded store in a temporary directory, and a collector on it. */
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises'
+import { randomBytes } from 'node:crypto'
 import { tmpdir } from 'node:os'
 import path from 'node:path'
 import { createCollector, type Collector } from '../src/collector.js'
@@ -48,22 +49,42 @@ export async function tempDir(
 }
 
 /** The files under `root` whose bytes contain `needle` (directories may vanish meanwhile). */
-export async function filesContaining(root: string, needle: string | Buffer): Promise<string[]> {
+export async function filesContaining(
+  root: string,
+  needle: string | Buffer | readonly string[],
+): Promise<string[]> {
+  const needles = typeof needle === 'string' || Buffer.isBuffer(needle) ? [needle] : needle
   const hits: string[] = []
   const walk = async (dir: string): Promise<void> => {
     for (const entry of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
       const full = path.join(dir, entry.name)
       if (entry.isDirectory()) await walk(full)
-      else if (
-        entry.isFile() &&
-        (await readFile(full).catch(() => Buffer.alloc(0))).includes(needle)
-      )
-        hits.push(full)
+      else if (entry.isFile()) {
+        const data = await readFile(full).catch(() => Buffer.alloc(0))
+        if (needles.some((n) => data.includes(n))) hits.push(full)
+      }
     }
   }
   await walk(root)
   return hits
 }
+
+/**
+ * The files that hold any 8-letter piece of a random token (a piece every 4 letters). A
+ * compressed file need not hold a string whole: LZ4 writes 4 or more bytes seen earlier
+ * in the block as a back-reference, so a token that shares a few letters with another
+ * one in the same block is split; its other pieces are still there. Only for random
+ * tokens of 8 letters or more, whose pieces occur nowhere by chance.
+ */
+export function filesHoldingToken(root: string, token: string): Promise<string[]> {
+  const pieces: string[] = []
+  for (let i = 0; i + 8 <= token.length; i += 4) pieces.push(token.slice(i, i + 8))
+  return filesContaining(root, pieces.length > 0 ? pieces : [token])
+}
+
+/** A random token of lowercase letters (the scrubber leaves letters alone). */
+export const randomLetters = (length: number): string =>
+  Array.from(randomBytes(length), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('')
 
 /** A migrated embedded store in a temporary directory (no collector around it). */
 /** Merge a table's parts now, waiting out background merges on a busy machine. */
