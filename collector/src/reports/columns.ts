@@ -15,12 +15,13 @@
  */
 import type { Dimension, SessionDimension, TimeDimension, VisitorDimension } from './model.js'
 import type { Params } from './params.js'
+import { UNKNOWN_PLACE } from './countries.js'
 
 export type Side = 'events' | 'sessions'
 
-const UNKNOWN = '(unknown)'
 const DIRECT = 'Direct / None'
-const unknownIfEmpty = (column: string) => `if(${column} = '', '${UNKNOWN}', toString(${column}))`
+const unknownIfEmpty = (column: string) =>
+  `if(${column} = '', '${UNKNOWN_PLACE}', toString(${column}))`
 const directIfEmpty = (column: string) => `if(${column} = '', '${DIRECT}', ${column})`
 
 /** Place and device columns, by dimension; `t` is the table alias. */
@@ -193,7 +194,7 @@ export function labelledIsSql(
   if (place !== undefined) {
     if (side === 'sessions' && !stamped) return undefined
     column = `e.${place[0]}`
-    label = UNKNOWN
+    label = UNKNOWN_PLACE
     // An empty FixedString reads as zero bytes, never as '': `column != ''` leaves it out.
     text = place[1] ? `toString(${column})` : column
   } else if (stamped && dimension === 'visit:source') text = column = 'e.visit_source'

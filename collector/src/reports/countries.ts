@@ -2,6 +2,9 @@
  * Country names for ISO 3166-1 alpha-2 codes, from the runtime's own ICU data
  * (Intl.DisplayNames), and the reverse lookup that turns name filters into codes.
  */
+/** How a place the geo database does not know reads in reports (and in filters). */
+export const UNKNOWN_PLACE = '(unknown)'
+
 const names = new Intl.DisplayNames(['en'], { type: 'region', fallback: 'none' })
 
 let all: [string, string][] | undefined
@@ -50,7 +53,9 @@ export function countryCodesMatching(
         }
       })
     : []
-  return countries()
+  // Visitors from an unknown place read as the label, which a filter can select too.
+  const table: [string, string][] = [...countries(), [UNKNOWN_PLACE, UNKNOWN_PLACE]]
+  return table
     .filter(([, name]) => {
       const n = norm(name)
       if (operator.startsWith('is')) return wanted.includes(n)

@@ -317,6 +317,11 @@ const QUERIES: Record<string, unknown>[] = [
       ['is_not', 'visit:source', ['Direct / None']],
     ],
   },
+  // One `is` on a dimension the rollup keeps: read from it where it can.
+  {
+    metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate'],
+    filters: [['is', 'visit:country', ['(unknown)']]],
+  },
   {
     metrics: ['visitors', 'visits', 'bounce_rate'],
     filters: [

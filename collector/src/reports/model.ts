@@ -5,6 +5,7 @@
  * Messages follow Plausible's wording where it has one.
  */
 import { z } from 'zod'
+import { UNKNOWN_PLACE } from './countries.js'
 
 export const METRICS = [
   'visitors',
@@ -178,7 +179,8 @@ function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filte
     return fail(`Invalid filter '${show(value)}'.`)
   const clauses = third as string[]
   if (second === 'visit:country' && (op === 'is' || op === 'is_not')) {
-    if (!clauses.every((c) => /^[A-Za-z]{2}$/.test(c)))
+    // A code, or the label the rows of visitors from an unknown place read as.
+    if (!clauses.every((c) => /^[A-Za-z]{2}$/.test(c) || c === UNKNOWN_PLACE))
       return fail(
         'Invalid visit:country filter, visit:country needs to be a valid 2-letter country code.',
       )

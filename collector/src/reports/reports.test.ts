@@ -276,7 +276,15 @@ describe('POST /api/v2/query: figures worked out by hand', () => {
     // A is in London, England; B, C and D are not placed. Visits: A 1, B 2, C 1, D 1.
     expect(await visitors(['is', 'visit:country', ['gb']])).toEqual([1, 1])
     expect(await visitors(['is_not', 'visit:country', ['GB']])).toEqual([3, 4])
+    // The unknown country's row of a breakdown can be picked as a filter.
+    expect(await visitors(['is', 'visit:country', ['(unknown)']])).toEqual([3, 4])
+    expect(await visitors(['is_not', 'visit:country', ['(unknown)']])).toEqual([1, 1])
+    expect(await visitors(['is', 'visit:country', ['gb', '(unknown)']])).toEqual([4, 5])
     expect(await visitors(['is', 'visit:country_name', ['United Kingdom']])).toEqual([1, 1])
+    expect(await visitors(['is', 'visit:country_name', ['(unknown)']])).toEqual([3, 4])
+    expect(
+      await visitors(['contains', 'visit:country_name', ['UNKNOWN'], { case_sensitive: false }]),
+    ).toEqual([3, 4])
     expect(await visitors(['is_not', 'visit:region', ['(unknown)']])).toEqual([1, 1])
     expect(await visitors(['is', 'visit:region', ['(unknown)', 'England']])).toEqual([4, 5])
     expect(await visitors(['is', 'visit:city', ['(unknown)']])).toEqual([3, 4])

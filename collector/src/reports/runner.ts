@@ -8,7 +8,7 @@ import type { Store } from '../store/client.js'
 import { defineQuery, runQuery } from '../store/query.js'
 import { jsonLines } from '../store/json-lines.js'
 import { buildQuery, defaultOrder, type BuiltQuery } from './builder.js'
-import { countryCodesMatching, countryName, countryTable } from './countries.js'
+import { countryCodesMatching, countryName, countryTable, UNKNOWN_PLACE } from './countries.js'
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import { goalName, type Goal } from './goals.js'
 import {
@@ -176,7 +176,10 @@ export function parseQueryRequest(
   return problem === undefined ? { ok: true, query } : { ok: false, message: problem }
 }
 
-/** Country names in filters become codes; country codes are compared upper-cased. */
+/**
+ * Country names in filters become codes ("(unknown)" stays itself); country codes are
+ * compared upper-cased.
+ */
 function normalizeFilters(filters: readonly Filter[]): Filter[] {
   return filters.map((filter): Filter => {
     if (!isSimpleFilter(filter)) {
@@ -185,7 +188,12 @@ function normalizeFilters(filters: readonly Filter[]): Filter[] {
     }
     const [op, dimension, clauses, modifiers] = filter
     if (dimension === 'visit:country')
-      return [op, dimension, clauses.map((c) => c.toUpperCase()), modifiers ?? {}]
+      return [
+        op,
+        dimension,
+        clauses.map((c) => (c === UNKNOWN_PLACE ? c : c.toUpperCase())),
+        modifiers ?? {},
+      ]
     if (dimension !== 'visit:country_name') return filter
     const codes = countryCodesMatching(op, clauses, modifiers?.case_sensitive !== false)
     const positive = op === 'is' || op === 'contains' || op === 'matches'
