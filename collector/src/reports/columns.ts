@@ -195,7 +195,8 @@ export function labelledIsSql(
     if (side === 'sessions' && !stamped) return undefined
     column = `e.${place[0]}`
     label = UNKNOWN_PLACE
-    // An empty FixedString reads as zero bytes, never as '': `column != ''` leaves it out.
+    // An empty FixedString is zero bytes as a string, never ''; compared with '' it is
+    // padded, so `column != ''` leaves it to the label's test.
     text = place[1] ? `toString(${column})` : column
   } else if (stamped && dimension === 'visit:source') text = column = 'e.visit_source'
   else if (stamped && dimension === 'visit:referrer') text = column = 'e.visit_referrer'
