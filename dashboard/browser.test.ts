@@ -3,7 +3,7 @@
  * the real collector process with seeded events (today's sent over HTTP, eight weeks
  * before it through the ingest pipeline by fixture.ts): first-run setup, the numbers
  * against the Stats API, filters in the URL, the map and its attribution, the previous
- * period on the chart, a share link made in the settings and opened signed out (no cell
+ * period on the chart, the unknown country as a filter, a share link made in the settings and opened signed out (no cell
  * under k), revoked and refused, a password, erasure and the audit log, and the CSP
  * holding on every page (no violation, no request to another origin, no console error).
  * Screenshots of the main views, light and dark, go to dashboard/screenshots/.
@@ -375,6 +375,41 @@ describe('signed in, on seeded data', { timeout: 90_000 }, () => {
     await page.waitForURL(/compare=off/)
     await poll(() => page.locator('.chart .u-legend .u-series').count()).toBe(2)
     await page.getByLabel('Compare with previous period').check()
+  })
+
+  it('filters by the unknown country when its row is clicked', async () => {
+    // A visitor the geo database cannot place (a documentation address), on the quiet site.
+    const response = await fetch(`${collector.url}/api/event`, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'text/plain',
+        'User-Agent': CHROME_UA,
+        'X-Forwarded-For': '192.0.2.10',
+      },
+      body: JSON.stringify({ name: 'pageview', url: `https://${QUIET}/unplaced`, domain: QUIET }),
+    })
+    expect(response.status).toBe(202)
+    const countries = () =>
+      stats({
+        site_id: QUIET,
+        metrics: ['visitors'],
+        date_range: 'day',
+        dimensions: ['visit:country'],
+      })
+    await poll(async () => (await countries()).results.map((row) => row.dimensions[0])).toContain(
+      '(unknown)',
+    )
+    await page.goto(`${collector.url}/sites/${QUIET}?period=day`)
+    const locations = page.locator('section.panel', { hasText: 'Locations' })
+    await locations.getByRole('tab', { name: 'Countries' }).click()
+    await locations.getByRole('button', { name: '(unknown)', exact: true }).click()
+    await page.waitForURL(/f=country%3A(%28|\()unknown(%29|\))/)
+    await page.getByRole('list', { name: 'Filters' }).getByText('(unknown)').waitFor()
+    const visitors = page.locator('[data-metric="visitors"] .stat-value')
+    await poll(() => visitors.getAttribute('data-value')).toBe('1')
+    expect(consoleProblems).toEqual([])
+    await page.getByRole('button', { name: /Remove filter Country/ }).click()
+    await page.waitForURL((url) => !url.search.includes('f='))
   })
 })
 
