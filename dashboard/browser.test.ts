@@ -3,9 +3,10 @@
  * the real collector process with seeded events (today's sent over HTTP, eight weeks
  * before it through the ingest pipeline by fixture.ts): first-run setup, the numbers
  * against the Stats API, filters in the URL, the map and its attribution, the previous
- * period on the chart, the unknown country as a filter, a share link made in the settings and opened signed out (no cell
- * under k), revoked and refused, a password, erasure and the audit log, and the CSP
- * holding on every page (no violation, no request to another origin, no console error).
+ * period on the chart, the unknown country as a filter, a share link made in the
+ * settings and opened signed out (no cell under k), revoked and refused, a password,
+ * erasure and the audit log, and the CSP holding on every page (no violation, no
+ * request to another origin, no console error).
  * Screenshots of the main views, light and dark, go to dashboard/screenshots/.
  */
 import { mkdir } from 'node:fs/promises'
