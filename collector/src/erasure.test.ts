@@ -13,6 +13,7 @@ import {
   startTestCollector,
   type TestCollector,
   filesHoldingToken,
+  randomLetters,
 } from '../test/helpers.js'
 
 const INTERVAL_MS = 2_000
@@ -54,7 +55,7 @@ describe('batched forget requests', { timeout: 180_000 }, () => {
   it('answers many at once, erases them in a batch, keeps the others, bounds the queue', async () => {
     // A marker in the forgetting visitors' pages, to find their rows on disk.
     // Letters only: the scrubber would replace a long hex or digit run in a path.
-    const marker = Array.from(randomBytes(16), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('')
+    const marker = randomLetters(16)
     const forgetters = 300
     for (let i = 0; i < forgetters; i++) {
       collector.peer.address = address(i)

@@ -86,11 +86,11 @@ export function filesHoldingToken(root: string, token: string): Promise<string[]
 export const randomLetters = (length: number): string =>
   Array.from(randomBytes(length), (b) => 'abcdefghijklmnopqrstuvwxyz'[b % 26]).join('')
 
-/** A migrated embedded store in a temporary directory (no collector around it). */
 /** Merge a table's parts now, waiting out background merges on a busy machine. */
 export const optimizeFinal = (store: Store, table: string): Promise<void> =>
   optimizeNow(store, table, { attempts: 100 })
 
+/** A migrated embedded store in a temporary directory (no collector around it). */
 export async function tempStore(): Promise<{ store: Store; remove: () => Promise<void> }> {
   const dir = await tempDir()
   const store = await openStore({

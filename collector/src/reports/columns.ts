@@ -24,6 +24,32 @@ const unknownIfEmpty = (column: string) =>
   `if(${column} = '', '${UNKNOWN_PLACE}', toString(${column}))`
 const directIfEmpty = (column: string) => `if(${column} = '', '${DIRECT}', ${column})`
 
+type PlaceDimension = Extract<VisitorDimension, `visit:${'country' | 'region' | 'city'}${string}`>
+
+/**
+ * Place columns, by dimension, and whether they are fixed-width (FixedString). An empty
+ * one reads "(unknown)".
+ */
+const PLACE_COLUMNS: Record<PlaceDimension, [column: string, fixed: boolean]> = {
+  'visit:country': ['country_code', true],
+  'visit:country_name': ['country_code', true],
+  'visit:region': ['region', false],
+  'visit:region_name': ['region', false],
+  'visit:city': ['city', false],
+  'visit:city_name': ['city', false],
+}
+
+const isPlace = (dimension: string): dimension is PlaceDimension => dimension in PLACE_COLUMNS
+
+/** A visit's source and referrer as every event carries them; an empty one reads "Direct / None". */
+const STAMPED_SOURCE_COLUMNS = {
+  'visit:source': 'e.visit_source',
+  'visit:referrer': 'e.visit_referrer',
+} as const
+
+const placeSql = (t: string, dimension: PlaceDimension) =>
+  unknownIfEmpty(`${t}.${PLACE_COLUMNS[dimension][0]}`)
+
 /** Place and device columns, by dimension; `t` is the table alias. */
 const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
   'visit:device': (t) => `${t}.device`,
@@ -31,12 +57,12 @@ const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
   'visit:browser_version': (t) => `${t}.browser_version`,
   'visit:os': (t) => `${t}.os`,
   'visit:os_version': (t) => `${t}.os_version`,
-  'visit:country': (t) => unknownIfEmpty(`${t}.country_code`),
-  'visit:country_name': (t) => unknownIfEmpty(`${t}.country_code`),
-  'visit:region': (t) => unknownIfEmpty(`${t}.region`),
-  'visit:region_name': (t) => unknownIfEmpty(`${t}.region`),
-  'visit:city': (t) => unknownIfEmpty(`${t}.city`),
-  'visit:city_name': (t) => unknownIfEmpty(`${t}.city`),
+  'visit:country': (t) => placeSql(t, 'visit:country'),
+  'visit:country_name': (t) => placeSql(t, 'visit:country_name'),
+  'visit:region': (t) => placeSql(t, 'visit:region'),
+  'visit:region_name': (t) => placeSql(t, 'visit:region_name'),
+  'visit:city': (t) => placeSql(t, 'visit:city'),
+  'visit:city_name': (t) => placeSql(t, 'visit:city_name'),
 }
 
 /** Visit columns (always from the visit, alias `s`). */
@@ -56,8 +82,8 @@ const SESSION_COLUMNS: Record<SessionDimension, string> = {
 /** Visit columns as every event carries them (stamped layout); no exit page. */
 const STAMPED_SESSION_COLUMNS: Record<Exclude<SessionDimension, 'visit:exit_page'>, string> = {
   'visit:entry_page': 'e.entry_page',
-  'visit:source': directIfEmpty('e.visit_source'),
-  'visit:referrer': directIfEmpty('e.visit_referrer'),
+  'visit:source': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:source']),
+  'visit:referrer': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:referrer']),
   'visit:channel': 'e.visit_channel',
   'visit:utm_medium': 'e.visit_utm_medium',
   'visit:utm_source': 'e.visit_utm_source',
@@ -164,16 +190,6 @@ function timeBucket(column: string, buckets: TimeBuckets, params: Params): strin
   }
 }
 
-/** Place columns of the events table, and whether they are fixed-width (FixedString). */
-const PLACE_COLUMNS: Partial<Record<VisitorDimension, [column: string, fixed: boolean]>> = {
-  'visit:country': ['country_code', true],
-  'visit:country_name': ['country_code', true],
-  'visit:region': ['region', false],
-  'visit:region_name': ['region', false],
-  'visit:city': ['city', false],
-  'visit:city_name': ['city', false],
-}
-
 /**
  * `is` (case-sensitive) on a dimension whose empty column reads as a label ("(unknown)",
  * "Direct / None"), as a test of the column as it is stored: the same rows as
@@ -187,21 +203,19 @@ export function labelledIsSql(
   stamped: boolean,
   values: string,
 ): string | undefined {
-  let column: string
-  let label = DIRECT
-  let text: string
-  const place = PLACE_COLUMNS[dimension as VisitorDimension]
-  if (place !== undefined) {
-    if (side === 'sessions' && !stamped) return undefined
-    column = `e.${place[0]}`
-    label = UNKNOWN_PLACE
+  const is = (column: string, label: string, fixed: boolean) => {
     // An empty FixedString is zero bytes as a string, never ''; compared with '' it is
     // padded, so `column != ''` leaves it to the label's test.
-    text = place[1] ? `toString(${column})` : column
-  } else if (stamped && dimension === 'visit:source') text = column = 'e.visit_source'
-  else if (stamped && dimension === 'visit:referrer') text = column = 'e.visit_referrer'
-  else return undefined
-  return `((${text} IN ${values} AND ${column} != '') OR (${column} = '' AND has(${values}, '${label}')))`
+    const text = fixed ? `toString(${column})` : column
+    return `((${text} IN ${values} AND ${column} != '') OR (${column} = '' AND has(${values}, '${label}')))`
+  }
+  if (isPlace(dimension)) {
+    if (side === 'sessions' && !stamped) return undefined
+    const [column, fixed] = PLACE_COLUMNS[dimension]
+    return is(`e.${column}`, UNKNOWN_PLACE, fixed)
+  }
+  if (!stamped || !(dimension in STAMPED_SOURCE_COLUMNS)) return undefined
+  return is(STAMPED_SOURCE_COLUMNS[dimension as keyof typeof STAMPED_SOURCE_COLUMNS], DIRECT, false)
 }
 
 /**
