@@ -66,10 +66,11 @@ export interface BuildContext {
   stamped?: boolean
   /**
    * Stamped only: the daily rollup (rollup.ts) and the UTC days of the period summed in
-   * it, sorted. A side that the rollup can answer (see canRoll) reads those days from it
-   * and the rest of the period from events.
+   * it, sorted: `days` for the events side, `visitDays` (of those, the days whose visits
+   * are summed too) for the sessions side. A side that the rollup can answer (see
+   * canRoll) reads its days from it and the rest of the period from events.
    */
-  rollup?: { table: string; days: readonly string[] }
+  rollup?: { table: string; days: readonly string[]; visitDays: readonly string[] }
   /**
    * A streamed export: no total row count (a window over the whole result would hold
    * it all) and the engine spills large groupings and sorts to disk, so a breakdown of
@@ -236,25 +237,27 @@ class Builder {
   visitRows(rolled = false): string {
     const { site } = this.ctx
     const p = this.params
-    const started = this.runs(rolled).map(
+    const started = this.runs(rolled, 'sessions').map(
       ([from, to]) =>
         `(${dayHint(p, 'e.timestamp', from, to + DAY_MS)} AND ${periodOn(p, 'e.session_start', 'e.start_minute', from, to)})`,
     )
     return `e.site_id = ${p.text(site)} AND (${started.join(' OR ') || '0'}) AND intDiv(e.minute, 1440) <= intDiv(e.start_minute, 1440) + 1 AND e.visit_channel != ''`
   }
 
-  /** The period, or its parts not summed in the rollup: [from, to) in epoch ms. */
-  runs(rolled: boolean): [number, number][] {
+  /** The period, or its parts not summed in the rollup for a side: [from, to) in epoch ms. */
+  runs(rolled: boolean, side: Side): [number, number][] {
     const { range, rollup } = this.ctx
     return rolled && rollup !== undefined
-      ? periodOutside(range, rollup.days)
+      ? periodOutside(range, rolledDays(rollup, side))
       : [[range.from, range.to]]
   }
 
   /** Stamped: the site's events in the period, outside the days summed in the rollup. */
   rawRange(): string {
     const p = this.params
-    const parts = this.runs(true).map(([from, to]) => `(${eventPeriod(p, 'e', from, to)})`)
+    const parts = this.runs(true, 'events').map(
+      ([from, to]) => `(${eventPeriod(p, 'e', from, to)})`,
+    )
     return `e.site_id = ${p.text(this.ctx.site)} AND (${parts.join(' OR ') || '0'})`
   }
 
@@ -422,7 +425,7 @@ function sideSql(
       'sum(r.events) > 0',
     )
     const sums = spec.metrics.map((m) => `sum(${metricAlias(m)}) AS ${metricAlias(m)}`)
-    const rawPart = b.runs(true).length > 0 ? `${raw} UNION ALL ` : ''
+    const rawPart = b.runs(true, 'events').length > 0 ? `${raw} UNION ALL ` : ''
     return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolledPart})${groupByKeys(keys)}`
   }
   const conditions = [b.eventRange(), ...noEngagement, ...where]
@@ -452,7 +455,7 @@ function stampedVisitsSql(
 ): string {
   const keys = dims.map((_, i) => alias(i))
   const parts: string[] = []
-  if (b.runs(rolled).length > 0) {
+  if (b.runs(rolled, 'sessions').length > 0) {
     const select = [
       ...dims.map((sql, i) => `${sql} AS ${alias(i)}`),
       'sum(e.visit_starts) AS c_visits',
@@ -493,6 +496,10 @@ const ROLLED_METRICS: Record<Side, ReadonlySet<Metric>> = {
   sessions: new Set(['visits', 'bounce_rate', 'visit_duration', 'views_per_visit']),
 }
 
+/** The days of the period a side reads from the rollup. */
+const rolledDays = (rollup: NonNullable<BuildContext['rollup']>, side: Side) =>
+  side === 'events' ? rollup.days : rollup.visitDays
+
 /** Whether a side's subquery reads the days summed in the rollup (unfiltered, figures it holds). */
 function canRoll(
   ctx: BuildContext,
@@ -503,6 +510,7 @@ function canRoll(
   return (
     ctx.stamped === true &&
     ctx.rollup !== undefined &&
+    rolledDays(ctx.rollup, spec.side).length > 0 &&
     ctx.pagePrefixDepth === undefined &&
     ctx.keepEmpty !== true &&
     rollupFilter(filters, dimensions, spec.side) !== null &&
@@ -613,7 +621,7 @@ function rolledSql(
   const conditions = [
     `r.site_id = ${p.text(ctx.site)}`,
     rows,
-    `r.day IN ${p.add(rollup.days, 'Array(Date)')}`,
+    `r.day IN ${p.add(rolledDays(rollup, side), 'Array(Date)')}`,
   ]
   for (const d of dimensions)
     if (SKIP_EMPTY.has(d) || (side === 'sessions' && d === 'event:page'))

@@ -34,8 +34,15 @@ const SITES = {
   rolledAll: 'rolled-all.example',
   rolledKtm: 'rolled-ktm.example',
   rollupOnly: 'rollup-only.example',
+  rolledEvents: 'rolled-events.example',
+  rolledEventsKtm: 'rolled-events-ktm.example',
 }
-const KTM = new Set<string>([SITES.stampedKtm, SITES.legacyKtm, SITES.rolledKtm])
+const KTM = new Set<string>([
+  SITES.stampedKtm,
+  SITES.legacyKtm,
+  SITES.rolledKtm,
+  SITES.rolledEventsKtm,
+])
 const YESTERDAY = dayOf(-1)
 const TODAY = dayOf(0)
 
@@ -150,22 +157,31 @@ beforeAll(async () => {
   // Mixed: yesterday's events as a pre-012 collector wrote them, today's stamped.
   await copy(SITES.mixed, true, `toDate(timestamp) < '${TODAY}'`)
   await copy(SITES.mixed, false, `toDate(timestamp) >= '${TODAY}'`)
-  for (const site of [SITES.rolled, SITES.rolledAll, SITES.rolledKtm, SITES.rollupOnly])
-    await copy(site, false)
+  const rolledSites = [
+    SITES.rolled,
+    SITES.rolledAll,
+    SITES.rolledKtm,
+    SITES.rollupOnly,
+    SITES.rolledEvents,
+    SITES.rolledEventsKtm,
+  ]
+  for (const site of rolledSites) await copy(site, false)
   // Summed days: yesterday (today from events), both days, yesterday (UTC) for the
   // site 5:45 ahead, whose local days start and end within UTC days.
-  const sumUntil = async (sites: string[], day: number) => {
+  const sumAt = async (sites: string[], now: number) => {
     const rollup = createDailyRollup({
       store: collector.store,
-      now: () => at(day + 2, '00:00'),
+      now: () => now,
       sites: () => sites,
       logger: createLogger('silent'),
       intervalMs: 60_000,
     })
     return rollup.refresh({ full: true })
   }
-  expect(await sumUntil([SITES.rolled, SITES.rolledKtm], -1)).toBe(2)
-  expect(await sumUntil([SITES.rolledAll, SITES.rollupOnly], 0)).toBe(4)
+  expect(await sumAt([SITES.rolled, SITES.rolledKtm], at(1, '00:00'))).toBe(2)
+  expect(await sumAt([SITES.rolledAll, SITES.rollupOnly], at(2, '00:00'))).toBe(4)
+  // Today at noon: yesterday's events side only (its visits from the events).
+  expect(await sumAt([SITES.rolledEvents, SITES.rolledEventsKtm], at(0, '12:00'))).toBe(2)
   // Only the rollup is left of this site: what it answers, it answers from the rollup.
   await collector.store.client.command({
     query: `ALTER TABLE glimpse.events DELETE WHERE site_id = '${SITES.rollupOnly}'`,
@@ -365,7 +381,16 @@ describe('stamped and legacy layouts', () => {
     // The days of a period summed in the rollup, whole UTC days only.
     const rolled = parseQueryRequest({ ...visitors, site_id: SITES.rolled })
     if (!rolled.ok) throw new Error(rolled.message)
-    expect((await layoutOf(rolled.query, deps, period)).rollup?.days).toEqual([YESTERDAY])
+    expect((await layoutOf(rolled.query, deps, period)).rollup).toMatchObject({
+      days: [YESTERDAY],
+      visitDays: [YESTERDAY],
+    })
+    const events = parseQueryRequest({ ...visitors, site_id: SITES.rolledEvents })
+    if (!events.ok) throw new Error(events.message)
+    expect((await layoutOf(events.query, deps, period)).rollup).toMatchObject({
+      days: [YESTERDAY],
+      visitDays: [],
+    })
     const ktm = resolvePeriod([YESTERDAY, TODAY], 'Asia/Kathmandu', at(0, '12:00'), () => undefined)
     const rolledKtm = parseQueryRequest({ ...visitors, site_id: SITES.rolledKtm })
     if (!rolledKtm.ok) throw new Error(rolledKtm.message)
@@ -380,9 +405,21 @@ describe('stamped and legacy layouts', () => {
     expect(await answer(SITES.mixed, body)).toEqual(stamped)
     expect(await answer(SITES.rolled, body)).toEqual(stamped)
     expect(await answer(SITES.rolledAll, body)).toEqual(stamped)
+    expect(await answer(SITES.rolledEvents, body)).toEqual(stamped)
     const ktm = await answer(SITES.stampedKtm, body)
     expect(await answer(SITES.legacyKtm, body)).toEqual(ktm)
     expect(await answer(SITES.rolledKtm, body)).toEqual(ktm)
+    expect(await answer(SITES.rolledEventsKtm, body)).toEqual(ktm)
+  })
+
+  it('answer alike over yesterday alone, its events side from the rollup and its visits from events', async () => {
+    const yesterday = { date_range: [YESTERDAY, YESTERDAY] }
+    for (const [i, body] of QUERIES.entries()) {
+      const stamped = await answer(SITES.stamped, { ...body, ...yesterday })
+      expect(await answer(SITES.rolledEvents, { ...body, ...yesterday }), `query ${i}`).toEqual(
+        stamped,
+      )
+    }
   })
 
   it('keep the visits without a UTM value alike when asked to (keepEmpty: the export)', async () => {

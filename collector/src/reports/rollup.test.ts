@@ -23,15 +23,27 @@ async function view(visitor: string, time: number, path: string, referrer = ''):
   expect(response.status).toBe(202)
 }
 
-/** A rollup whose "now" is `days` after today. */
-const rollupAt = (days: number) =>
+/** A rollup whose "now" is `days` after today, at `time` (UTC). */
+const rollupAt = (days: number, time = '12:00') =>
   createDailyRollup({
     store: collector.store,
-    now: () => at(days, '12:00'),
+    now: () => at(days, time),
     sites: () => [SITE],
     logger: createLogger('silent'),
     intervalMs: 60_000,
   })
+
+/** Whether each summed day's visits are summed too, by day. */
+const whole = async () =>
+  Object.fromEntries(
+    (
+      await collector.rows<{ day: string; whole: number }>(
+        `SELECT toString(day) AS day, min(visits_summed) AS whole FROM glimpse.daily_stats FINAL
+         WHERE site_id = {site:String} GROUP BY day ORDER BY day`,
+        { site: SITE },
+      )
+    ).map((row) => [row.day, Number(row.whole)]),
+  )
 
 const figures = (day: string) =>
   collector.rows<{ dimension: string; value: string; visitors: string; visits: string }>(
@@ -59,18 +71,29 @@ afterAll(async () => {
 })
 
 describe('the daily rollup', () => {
-  it('sums the days whose next day is over, once', async () => {
-    const rollup = rollupAt(0)
+  it('sums a day whole once the next is over, and its events side once it is over', async () => {
+    // Just after midnight: yesterday's last events may still be on their way.
+    const early = rollupAt(0, '00:05')
     // Newest first, within the bound; the rest at the next refresh.
-    expect(await rollup.refresh({ full: true, maxDays: 1 })).toBe(1)
+    expect(await early.refresh({ full: true, maxDays: 1 })).toBe(1)
     expect(await summedDays(collector.store, SITE, dayOf(-5), dayOf(0))).toEqual([dayOf(-2)])
-    expect(await rollup.refresh({ full: true })).toBe(1)
+    expect(await early.refresh({ full: true })).toBe(1)
     expect(await summedDays(collector.store, SITE, dayOf(-5), dayOf(0))).toEqual([
       dayOf(-3),
       dayOf(-2),
     ])
+    expect(await early.refresh({ full: true })).toBe(0)
+    // Later that day: yesterday's events side, with zeros for its visits.
+    const rollup = rollupAt(0)
+    expect(await rollup.refresh()).toBe(1)
+    expect(await whole()).toEqual({ [dayOf(-3)]: 1, [dayOf(-2)]: 1, [dayOf(-1)]: 0 })
     expect(await rollup.refresh({ full: true })).toBe(0)
     expect(await rollup.refresh()).toBe(0)
+    expect(await figures(dayOf(-1))).toEqual([
+      { dimension: '', value: '', visitors: '1', visits: '0' },
+      { dimension: 'event:page', value: '/docs', visitors: '1', visits: '0' },
+      { dimension: 'visit:source', value: 'Direct / None', visitors: '1', visits: '0' },
+    ])
     expect(await figures(dayOf(-3))).toEqual([
       { dimension: '', value: '', visitors: '2', visits: '2' },
       { dimension: 'event:page', value: '/', visitors: '1', visits: '1' },
@@ -126,7 +149,10 @@ describe('the daily rollup', () => {
     )
     expect(await privacy.erase(SITE, dayOf(-3), dayOf(-3))).toMatchObject({ remaining: 0 })
     // Day -3 and the day before are gone from the rollup: periods with them read events.
-    expect(await summedDays(collector.store, SITE, dayOf(-5), dayOf(0))).toEqual([dayOf(-2)])
+    expect(await summedDays(collector.store, SITE, dayOf(-5), dayOf(0))).toEqual([
+      dayOf(-2),
+      dayOf(-1),
+    ])
     const values = await collector.rows<{ value: string }>(
       "SELECT value FROM glimpse.daily_stats WHERE position(value, 'secret') > 0",
     )
@@ -137,8 +163,9 @@ describe('the daily rollup', () => {
 
   it('sums a day taken out long ago at the next full look back', async () => {
     const rollup = rollupAt(10)
-    // Ten days on, day -1 is summed too (days without events are not).
+    // Ten days on, day -1 is summed whole (days without events are not summed).
     expect(await rollup.refresh({ full: true })).toBe(1)
+    expect(await whole()).toEqual({ [dayOf(-2)]: 1, [dayOf(-1)]: 1 })
     await collector.store.client.command({
       query: `ALTER TABLE glimpse.daily_stats DELETE WHERE day = {day:Date}`,
       query_params: { day: dayOf(-2) },

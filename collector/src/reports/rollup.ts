@@ -8,7 +8,12 @@
  * Why sums of days are exact: visitor ids change every UTC day (the daily salt), so no
  * id is in two days and the distinct visitors of a period are the sum of each day's. A
  * visit counts on the day it started, with its events up to the end of the next day
- * (the rule the stamped reports follow too), so a day is summed once the next is over.
+ * (the rule the stamped reports follow too), so a day's visits are summed once the next
+ * day is over. Its events side only needs the day itself: it is summed as soon as the
+ * day is over (and a few minutes for the last batches to land), with zeros for the
+ * visits side and `visits_summed` 0 (migration 017); the day is summed whole once the
+ * next day is over. A period ending yesterday then reads its events side from the
+ * rollup alone.
  *
  * Each row holds both sides of the reports (see builder.ts): the events side (visitors,
  * pageviews, events of the day's events with the value) and the sessions side (visits,
@@ -18,7 +23,8 @@
  *
  * The refresh sums the days never summed and the days whose events changed since (a late
  * batch from the spool, an erasure): each row keeps a signature of the events it was
- * summed from. A value gone from a day is written again with zeros; the newest wins.
+ * summed from (the day's alone while only its events side is summed). A value gone from
+ * a day is written again with zeros; the newest wins.
  */
 import { z } from 'zod'
 import type { Store } from '../store/client.js'
@@ -54,8 +60,17 @@ export function storedDimension(dimension: Dimension): string | undefined {
 /** Event dimensions have no value on the sessions side (bounce rate and the like). */
 const hasVisitValue = (d: StoredDimension) => d === 'event:page' || !d.startsWith('event:')
 
-/** A day is summed once the next is over: the day before yesterday at the latest. */
+/** A day is summed whole once the next is over: the day before yesterday at the latest. */
 export const lastSummableDay = (now: number): string => utcDay(now - 2 * DAY_MS)
+
+/**
+ * Time after midnight (UTC) for the day before's last events to land (the spool ships
+ * within seconds); a batch later than this has the day summed again at a next refresh.
+ */
+export const EVENTS_SETTLE_MS = 10 * 60_000
+
+/** A day's events side is summed once the day is over: yesterday at the latest. */
+export const lastEventsDay = (now: number): string => utcDay(now - DAY_MS - EVENTS_SETTLE_MS)
 
 const dayMs = (day: string) => Date.parse(`${day}T00:00:00Z`)
 
@@ -70,6 +85,8 @@ function sumDay(
   source: bigint,
   version: number,
   again: boolean,
+  /** The events side only (the next day is not over): the visits side holds zeros. */
+  eventsOnly: boolean,
 ): { sql: string; params: Record<string, unknown> } {
   const p = new Params()
   const from = dayMs(day)
@@ -105,7 +122,10 @@ function sumDay(
       FROM ${events} AS e ARRAY JOIN arrayFilter(x -> x.1 != '#', [${eventValues.join(', ')}]) AS kv
       WHERE e.site_id = ${s} AND ${eventPeriod(p, 'e', from, from + DAY_MS)} AND e.name != 'engagement'
       GROUP BY dimension, value
-      UNION ALL
+      UNION ALL${
+        eventsOnly
+          ? ''
+          : `
       SELECT kv.1 AS dimension, kv.2 AS value, toUInt64(0), toUInt64(0), toUInt64(0),
              sum(e.visit_starts), sum(e.visit_bounces), sum(e.visit_duration_ms),
              countIf(e.name = 'pageview'), min(e.retention_months)
@@ -114,16 +134,17 @@ function sumDay(
         AND ${periodOn(p, 'e.session_start', 'e.start_minute', from, from + DAY_MS)}
         AND e.visit_channel != ''
       GROUP BY dimension, value
-      UNION ALL
+      UNION ALL`
+      }
       SELECT '', '', toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toInt64(0),
              toUInt64(0), toUInt64(0), toUInt16(65535)
     )
     GROUP BY dimension, value`
   const d = p.add(day, 'Date')
-  const tail = `${p.add(source.toString(), 'UInt64')}, ${p.add(version, 'UInt64')}`
+  const tail = `${p.add(source.toString(), 'UInt64')}, ${p.add(version, 'UInt64')}, ${eventsOnly ? 0 : 1}`
   const sql = `INSERT INTO ${store.table('daily_stats')}
       (site_id, day, dimension, value, visitors, pageviews, events, visits, bounces,
-       duration_ms, visit_pageviews, source, version, retention_months)
+       duration_ms, visit_pageviews, source, version, visits_summed, retention_months)
     WITH fresh AS (${fresh})
     SELECT ${s}, ${d}, dimension, value, visitors, pageviews, events, visits, bounces,
            duration_ms, visit_pageviews, ${tail}, retention_months
@@ -146,7 +167,7 @@ const dayCountRow = z.object({
   older: z.coerce.number(),
   source: z.string(),
 })
-const sourceRow = z.object({ day: z.string(), source: z.string() })
+const sourceRow = z.object({ day: z.string(), source: z.string(), whole: z.coerce.number() })
 const dayRow = z.object({ day: z.string() })
 
 export interface DailyRollup {
@@ -184,19 +205,24 @@ export function createDailyRollup(options: {
 
   async function refreshSite(site: string, full: boolean, maxDays: number): Promise<number> {
     const last = lastSummableDay(now())
-    // What each day was summed from, for every day summed.
+    const lastEvents = lastEventsDay(now())
+    // What each day was summed from, for every day summed, and whether whole.
     const summed = await runQuery(
       store,
-      `SELECT toString(r.day) AS day, toString(any(r.source)) AS source FROM ${daily} AS r FINAL
+      `SELECT toString(r.day) AS day, toString(any(r.source)) AS source,
+              min(r.visits_summed) AS whole
+       FROM ${daily} AS r FINAL
        WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = '' GROUP BY day`,
       { site },
       sourceRow,
     )
-    const done = new Map(summed.map((row) => [row.day, BigInt(row.source)]))
+    const done = new Map(
+      summed.map((row) => [row.day, { source: BigInt(row.source), whole: row.whole === 1 }]),
+    )
     // The days to look at: the last few (late batches) or, in full, every day since
     // the site's first event (days an erasure took out of the rollup: until then, the
     // reports read those days from the events).
-    let first = utcDay(dayMs(last) - (RECENT_DAYS - 1) * DAY_MS)
+    let first = utcDay(dayMs(lastEvents) - RECENT_DAYS * DAY_MS)
     if (full) {
       const [row] = await runQuery(
         store,
@@ -207,10 +233,10 @@ export function createDailyRollup(options: {
       if (row === undefined || row.n === 0) return 0
       first = row.day
     }
-    if (first > last) return 0
+    if (first > lastEvents) return 0
     const p = new Params()
     const from = dayMs(first)
-    const to = dayMs(last) + 2 * DAY_MS
+    const to = Math.max(dayMs(last) + 2 * DAY_MS, dayMs(lastEvents) + DAY_MS)
     // Events per day, through the minute column rather than the 8-byte times. Days with
     // events written before migration 012 (no visit on them) are left to the old layout.
     const counts = await runQuery(
@@ -224,17 +250,22 @@ export function createDailyRollup(options: {
     )
     const perDay = new Map(counts.map((row) => [utcDay(row.day * DAY_MS), row]))
     let summedDays = 0
-    for (let at = dayMs(last); at >= from && summedDays < maxDays; at -= DAY_MS) {
+    for (let at = dayMs(lastEvents); at >= from && summedDays < maxDays; at -= DAY_MS) {
       const day = utcDay(at)
+      // Whole once the next day is over; before, the events side alone.
+      const whole = day <= last
       const today = perDay.get(day)
-      const next = perDay.get(utcDay(at + DAY_MS))
+      const next = whole ? perDay.get(utcDay(at + DAY_MS)) : undefined
       if ((today?.older ?? 0) + (next?.older ?? 0) > 0) continue
       const source = (BigInt(today?.source ?? 0) + BigInt(next?.source ?? 0)) % 2n ** 64n
-      if (done.get(day) === source) continue
+      const before = done.get(day)
+      if (before?.source === source && before.whole === whole) continue
+      // Never back from whole to the events side alone (a collector whose clock is behind).
+      if (before?.whole === true && !whole) continue
       // A day without events is read from the events as fast (there are none to read).
-      if ((today?.n ?? 0) === 0 && !done.has(day)) continue
+      if ((today?.n ?? 0) === 0 && before === undefined) continue
       // Summed again: values gone since are written with zeros.
-      const { sql, params } = sumDay(store, site, day, source, now(), done.has(day))
+      const { sql, params } = sumDay(store, site, day, source, now(), before !== undefined, !whole)
       await store.client.command({ query: sql, query_params: params })
       summedDays++
     }

@@ -73,7 +73,9 @@ const firstEvent = defineQuery({
  *     the UTC days of the period or the day after (visits under way); if so the period
  *     is answered from the sessions table (the legacy layout). The skip index on
  *     visit_version passes over the granules written since;
- *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts).
+ *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts),
+ *     and of those `visit_days`, the days whose visits are summed too (a day's events
+ *     side is summed once it is over, its visits once the next day is over).
  */
 const periodLayout = defineQuery({
   sql: (store) =>
@@ -81,10 +83,11 @@ const periodLayout = defineQuery({
        (SELECT count() FROM (SELECT 1 FROM ${store.table('events')} WHERE site_id = {site:String}
           AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date}
           AND visit_version = 0 LIMIT 1)) AS older,
-       (SELECT groupArray(day) FROM (SELECT DISTINCT toString(r.day) AS day
+       (SELECT [groupArray(day), groupArrayIf(day, whole)]
+        FROM (SELECT toString(r.day) AS day, min(r.visits_summed) = 1 AS whole
           FROM ${store.table('daily_stats')} AS r FINAL
           WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
-            AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day)) AS days`,
+            AND r.day >= {first:Date} AND r.day <= {last:Date} GROUP BY day ORDER BY day)) AS days`,
   params: z.object({
     site: z.string(),
     from: z.string(),
@@ -92,7 +95,10 @@ const periodLayout = defineQuery({
     first: z.string(),
     last: z.string(),
   }),
-  row: z.object({ older: z.coerce.number(), days: z.array(z.string()) }),
+  row: z.object({
+    older: z.coerce.number(),
+    days: z.tuple([z.array(z.string()), z.array(z.string())]),
+  }),
 })
 
 const utcDate = (ms: number) => new Date(ms).toISOString().slice(0, 10)
@@ -119,7 +125,8 @@ function sharedRead(store: Store, params: LayoutParams): Promise<LayoutRows> {
   const key = JSON.stringify(params)
   const pending = reads.get(key)
   if (pending !== undefined) return pending
-  const read = periodLayout(store, params).finally(() => reads.delete(key))
+  // A lead read: the report's own statement waits on it (store/read-batch.ts).
+  const read = periodLayout(store, params, { lead: true }).finally(() => reads.delete(key))
   reads.set(key, read)
   return read
 }
@@ -127,8 +134,11 @@ function sharedRead(store: Store, params: LayoutParams): Promise<LayoutRows> {
 export interface Layout {
   /** Every event the query reads carries its visit (see builder.ts, BuildContext). */
   stamped: boolean
-  /** Whole UTC days of the period summed in the daily rollup. */
-  rollup?: { table: string; days: string[] }
+  /**
+   * Whole UTC days of the period summed in the daily rollup: their events side (`days`)
+   * and, of those, the days whose visits side is summed too (`visitDays`).
+   */
+  rollup?: { table: string; days: string[]; visitDays: string[] }
 }
 
 /**
@@ -153,9 +163,9 @@ export async function layoutOf(
     last: utcDate(Math.max(first, last)),
   })
   if (row === undefined || row.older > 0) return { stamped: false }
-  const days = first <= last ? row.days : []
+  const [days, visitDays] = first <= last ? row.days : [[], []]
   return days.length > 0
-    ? { stamped: true, rollup: { table: deps.store.table('daily_stats'), days } }
+    ? { stamped: true, rollup: { table: deps.store.table('daily_stats'), days, visitDays } }
     : { stamped: true }
 }
 

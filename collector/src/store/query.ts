@@ -15,10 +15,17 @@ export interface QueryDefinition<P extends z.ZodType, R extends z.ZodType> {
   row: R
 }
 
+export interface RunOptions {
+  signal?: AbortSignal
+  settings?: Record<string, string | number>
+  /** A read other reads wait on: the embedded engine runs it first (read-batch.ts). */
+  lead?: boolean
+}
+
 export type Query<P extends z.ZodType, R extends z.ZodType> = (
   store: PortableStore,
   params: z.input<P>,
-  options?: { signal?: AbortSignal; settings?: Record<string, string | number> },
+  options?: RunOptions,
 ) => Promise<z.output<R>[]>
 
 /** Define a query once; call it with a store and its parameters. */
@@ -43,13 +50,13 @@ export async function runQuery<R extends z.ZodType>(
   query: string,
   params: Record<string, unknown>,
   row: R,
-  options: { signal?: AbortSignal; settings?: Record<string, string | number> } = {},
+  options: RunOptions = {},
 ): Promise<z.output<R>[]> {
   // On the embedded engine, reads asked together share a statement (read-batch.ts);
   // a read with its own settings or an abort signal goes alone.
   const rows =
     store.embedded && options.settings === undefined && options.signal === undefined
-      ? await readBatcher(store.client).read(query, params)
+      ? await readBatcher(store.client).read(query, params, { lead: options.lead })
       : await (
           await store.client.query({
             query,

@@ -1,0 +1,11 @@
+-- The daily rollup (migration 012, collector/src/reports/rollup.ts) sums a day's events
+-- side (visitors, pageviews and events of the day's events) as soon as the day is over,
+-- and its visits side (the visits that started that day, with their events up to the
+-- end of the next day) once the next day is over. Between the two, a day's rows hold
+-- the events side and zeros for the visits side:
+--   visits_summed  1 on rows whose visits side is summed too (every row written before
+--                  this migration), 0 on rows of a day summed before its next day was
+--                  over: the reports read that day's visits from the events.
+-- So a period ending yesterday (the dashboard's default, "30d") reads its events side
+-- from the rollup alone, and only the visits of its last day from the events.
+ALTER TABLE {db}.daily_stats {on_cluster} ADD COLUMN IF NOT EXISTS visits_summed UInt8 DEFAULT 1;
