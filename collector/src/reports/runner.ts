@@ -291,7 +291,7 @@ async function prepare(
 
   let firstDay: string | undefined
   if (query.date_range === 'all') {
-    const [row] = await firstEvent(deps.store, { site: query.site_id })
+    const [row] = await firstEvent(deps.store, { site: query.site_id }, { lead: true })
     firstDay = row !== undefined && row.n > 0 ? dayIn(row.first, timeZone) : undefined
   }
   const now = deps.now()

@@ -11,12 +11,13 @@
  * fixed costs are paid once. A branch is one stream, so its rows keep their order (a test
  * checks it on large sorted results).
  *
- * A read others wait on (a report's layout: which days the rollup holds) is a lead read:
- * when lead reads are waiting, a statement carries them alone, and the other reads wait
- * for the next. The reads that waited on the leads are asked as soon as the leads are
- * answered, before that next statement leaves, so they go with the others in one
- * statement instead of in a third after it: a dashboard's funnel (which needs no
- * layout) runs beside its panels instead of holding their layouts up.
+ * A read others wait on (a report's layout, which says which days the rollup holds; a
+ * site's goals; its first day) is a lead read: when lead reads are waiting, a statement
+ * carries them alone, and the other reads wait for the next. The reads that waited on
+ * the leads are asked as soon as the leads are answered, before that next statement
+ * leaves, so they go with the others in one statement instead of in a third after it:
+ * a dashboard's funnel (which needs no layout) runs beside its panels instead of
+ * holding their layouts up.
  *
  * A batch that fails is run again read by read: one bad read (an invalid pattern in a
  * filter) fails alone, and the others get their rows. A ClickHouse server runs statements
