@@ -30,6 +30,9 @@
  */
 import {
   change,
+  echoInclude,
+  echoQuery,
+  importsMeta,
   runParsed,
   parseQueryRequest,
   type ReportDeps,
@@ -200,7 +203,7 @@ export async function anonymize(
       isoInZone(range.from, timeZone),
       isoInZone(range.to - 1000, timeZone),
     ]
-    now.body.query.include = query.include
+    now.body.query.include = echoInclude(query.include)
     return now
   } catch (error) {
     if (error instanceof Refusal) return error.outcome
@@ -431,24 +434,14 @@ class Anonymizer {
     const ordered = this.order(rows)
     const { limit, offset } = this.query.pagination
     const page = ordered.slice(offset, offset + limit)
-    const meta: Record<string, unknown> = { anonymized: this.meta }
+    const meta: Record<string, unknown> = { ...importsMeta(this.query), anonymized: this.meta }
     if (this.query.include.total_rows) meta.total_rows = ordered.length
     return {
       ok: true,
       body: {
         results: page.map((row) => ({ dimensions: row.dimensions, metrics: row.metrics })),
         meta,
-        query: {
-          site_id: this.query.site_id,
-          metrics: this.query.metrics,
-          date_range: [plan.first, plan.last],
-          filters: this.query.filters,
-          dimensions: this.query.dimensions,
-          order_by: this.query.order_by ?? defaultOrder(this.query),
-          include: this.query.include,
-          pagination: this.query.pagination,
-          time_zone: timeZone,
-        },
+        query: echoQuery(this.query, dayRange(plan.first, plan.last, timeZone), timeZone),
       },
     }
   }

@@ -437,6 +437,10 @@ describe('the columns Glimpse fills: UTM fields, hostnames, scroll depth', () =>
     const depths = await engine({
       metrics: ['scroll_depth'],
       dimensions: ['time:day', 'event:page'],
+      order_by: [
+        ['time:day', 'asc'],
+        ['event:page', 'asc'],
+      ],
     })
     expect(scroll.map((r) => [r.date, r.page, Number(r.depth)])).toEqual(
       depths.filter((r) => r.metrics[0] !== null).map((r) => [...r.dimensions, r.metrics[0]]),

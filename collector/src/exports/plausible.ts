@@ -361,6 +361,8 @@ export async function fullArchive(
       date_range: range,
       dimensions: ['time:day', ...file.dimensions],
       filters: file.filters ?? [],
+      // Each day's groups by their values (the builder's tie-break), not by visitors.
+      order_by: [['time:day', 'asc']],
     })
     if (!parsed.ok) throw new Error(`the ${file.name} query is invalid: ${parsed.message}`)
     return { ...parsed.query, pagination: { limit: 4_294_967_295, offset: 0 } }

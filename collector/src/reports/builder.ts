@@ -720,10 +720,10 @@ export function buildQuery(query: Query, ctx: BuildContext): BuiltQuery {
   }
 }
 
-/** Plausible's default order: time ascending, else the first metric descending. */
+/** Plausible's default order: time ascending if grouped by time, then the first metric descending. */
 export function defaultOrder(query: Query): [Metric | Dimension, 'asc' | 'desc'][] {
   const time = query.dimensions.find(isTimeDimension)
-  if (time !== undefined) return [[time, 'asc']]
   const first = query.metrics[0]
-  return query.dimensions.length > 0 && first !== undefined ? [[first, 'desc']] : []
+  const byMetric: [Metric, 'desc'][] = first === undefined ? [] : [[first, 'desc']]
+  return time === undefined ? byMetric : [[time, 'asc'], ...byMetric]
 }

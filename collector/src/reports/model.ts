@@ -6,6 +6,7 @@
  */
 import { z } from 'zod'
 import { UNKNOWN_PLACE } from './countries.js'
+import { inspect, PARSER } from './messages.js'
 
 export const METRICS = [
   'visitors',
@@ -95,7 +96,13 @@ export const DATE_RANGE_NAMES = [
   'all',
 ] as const
 export type DateRangeName = (typeof DATE_RANGE_NAMES)[number]
-export type DateRangeInput = DateRangeName | [string, string]
+/**
+ * A named range, `24h`, `<n>d` or `<n>mo` (the last n whole days or calendar months),
+ * or two dates or two date-times.
+ */
+export type DateRangeInput = string | [string, string]
+/** The names a date range may take; `<n>d` and `<n>mo` are checked for range later. */
+export const DATE_RANGE_PATTERN = /^(?:day|month|year|all|24h|\d{1,9}d|\d{1,9}mo)$/
 
 export const FILTER_OPERATORS = [
   'is',
@@ -126,7 +133,12 @@ export interface Query {
   dimensions: Dimension[]
   filters: Filter[]
   order_by?: [Metric | Dimension, 'asc' | 'desc'][]
-  include: { time_labels: boolean; total_rows: boolean; comparisons?: ComparisonInput }
+  include: {
+    time_labels: boolean
+    total_rows: boolean
+    imports?: boolean
+    comparisons?: ComparisonInput
+  }
   pagination: { limit: number; offset: number }
 }
 
@@ -135,27 +147,31 @@ export const MAX_FILTER_VALUE_LENGTH = 2048
 export const MAX_FILTER_DEPTH = 8
 export const MAX_LIMIT = 10_000
 
-const show = (value: unknown) => JSON.stringify(value) ?? String(value)
-
-/** A filter tree, checked by hand so errors can name the filter that is wrong. */
+/**
+ * A filter tree, checked by hand so errors can name the filter that is wrong. A filter
+ * of the wrong shape is a shape problem of the request (see messages.ts); the checks
+ * past the shape (values, country codes, patterns) answer in words of their own.
+ */
 function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filter | undefined {
-  const fail = (message: string) => {
-    ctx.addIssue({ code: 'custom', message })
+  const shape = () => {
+    ctx.addIssue({ code: 'custom', message: 'Invalid filter.' })
     return undefined
   }
-  if (!Array.isArray(value) || typeof value[0] !== 'string')
-    return fail(`Invalid filter '${show(value)}'.`)
+  const fail = (message: string) => {
+    ctx.addIssue({ code: 'custom', message, params: PARSER })
+    return undefined
+  }
+  if (!Array.isArray(value) || typeof value[0] !== 'string') return shape()
   if (depth > MAX_FILTER_DEPTH)
-    return fail(`Invalid filters: nested deeper than ${MAX_FILTER_DEPTH}.`)
+    return fail(`Invalid filters. Filters may be nested at most ${MAX_FILTER_DEPTH} deep.`)
   const [operator, second, third, fourth] = value as unknown[]
   if (operator === 'not') {
-    if (value.length !== 2) return fail(`Invalid filter '${show(value)}'.`)
+    if (value.length !== 2) return shape()
     const inner = parseFilter(second, depth + 1, ctx)
     return inner && ['not', inner]
   }
   if (operator === 'and' || operator === 'or') {
-    if (value.length !== 2 || !Array.isArray(second) || second.length === 0)
-      return fail(`Invalid filter '${show(value)}'.`)
+    if (value.length !== 2 || !Array.isArray(second) || second.length === 0) return shape()
     const inner: Filter[] = []
     for (const item of second as unknown[]) {
       const parsed = parseFilter(item, depth + 1, ctx)
@@ -164,20 +180,32 @@ function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filte
     }
     return [operator, inner]
   }
-  if (!(FILTER_OPERATORS as readonly unknown[]).includes(operator))
-    return fail(`Unknown operator for filter '${show(value)}'.`)
+  if (operator === 'has_done' || operator === 'has_not_done')
+    return fail('Invalid filters. Behavioral filters (has_done, has_not_done) are not supported.')
+  if (!(FILTER_OPERATORS as readonly unknown[]).includes(operator)) return shape()
   const op = operator as FilterOperator
-  if (value.length < 3 || value.length > 4) return fail(`Invalid filter '${show(value)}'.`)
-  if (typeof second !== 'string' || !isFilterDimension(second))
-    return fail(`Invalid filter '${show(value)}'.`)
+  if (value.length < 3 || value.length > 4) return shape()
+  if (typeof second !== 'string' || !isFilterDimension(second)) return shape()
+  if (second === 'event:goal' && op !== 'is' && op !== 'contains') return shape()
+  if (!Array.isArray(third) || !third.every((c) => typeof c === 'string' || Number.isInteger(c)))
+    return shape()
+  let modifiers: { case_sensitive?: boolean } | undefined
+  if (fourth !== undefined) {
+    const parsed = z.object({ case_sensitive: z.boolean().optional() }).strict().safeParse(fourth)
+    if (!parsed.success) return shape()
+    modifiers = parsed.data
+  }
   if (
-    !Array.isArray(third) ||
-    third.length === 0 ||
     third.length > MAX_FILTER_VALUES ||
-    !third.every((c) => typeof c === 'string' && c.length <= MAX_FILTER_VALUE_LENGTH)
+    third.some((c) => String(c).length > MAX_FILTER_VALUE_LENGTH)
   )
-    return fail(`Invalid filter '${show(value)}'.`)
-  const clauses = third as string[]
+    return fail(
+      `Invalid filters. A filter holds at most ${MAX_FILTER_VALUES} values of at most ${MAX_FILTER_VALUE_LENGTH} characters.`,
+    )
+  // Values are text (place names, not GeoNames ids: README), and at least one.
+  const clauses = third.filter((c) => typeof c === 'string')
+  if (clauses.length === 0 || clauses.length < third.length)
+    return fail(`Invalid filter '${inspect(value)}'.`)
   if (second === 'visit:country' && (op === 'is' || op === 'is_not')) {
     // A code, or the label the rows of visitors from an unknown place read as.
     if (!clauses.every((c) => /^[A-Za-z]{2}$/.test(c) || c === UNKNOWN_PLACE))
@@ -185,21 +213,11 @@ function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filte
         'Invalid visit:country filter, visit:country needs to be a valid 2-letter country code.',
       )
   }
-  if (second === 'event:goal' && op !== 'is' && op !== 'contains')
-    return fail(
-      `Invalid filter '${show(value)}': event:goal can only be filtered with is or contains.`,
-    )
-  let modifiers: { case_sensitive?: boolean } | undefined
-  if (fourth !== undefined) {
-    const parsed = z.object({ case_sensitive: z.boolean().optional() }).strict().safeParse(fourth)
-    if (!parsed.success) return fail(`Invalid filter '${show(value)}': unknown modifiers.`)
-    modifiers = parsed.data
-  }
   if (op === 'matches' || op === 'matches_not') {
     for (const pattern of clauses) {
       if (!isSafePattern(pattern))
         return fail(
-          `Invalid filter '${show(value)}': '${pattern}' is not a valid regular expression.`,
+          `Invalid filter '${inspect(value)}': ${inspect(pattern)} is not a valid regular expression.`,
         )
     }
   }
@@ -222,59 +240,63 @@ function isSafePattern(pattern: string): boolean {
 
 const filterSchema = z.unknown().transform((value, ctx) => parseFilter(value, 0, ctx) ?? z.NEVER)
 
-const dateRangeSchema = z.union(
-  [z.enum(DATE_RANGE_NAMES), z.tuple([z.string().max(40), z.string().max(40)])],
-  { error: (issue) => `Invalid date_range '${show(issue.input)}'.` },
-)
+const DAY_TEXT = /^\d{4}-\d{2}-\d{2}$/
+const DATE_TIME_TEXT =
+  /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)?$/i
+const dateKind = (text: string) =>
+  DAY_TEXT.test(text) ? 'date' : DATE_TIME_TEXT.test(text) ? 'date-time' : undefined
+
+/**
+ * A name (see DATE_RANGE_PATTERN) or two dates or two date-times, as written: whether
+ * they are real days and instants in order is checked when the range is resolved.
+ */
+const dateRangeSchema = z.union([
+  z.string().regex(DATE_RANGE_PATTERN),
+  z
+    .tuple([z.string().max(40), z.string().max(40)])
+    .refine(([from, to]) => dateKind(from) !== undefined && dateKind(from) === dateKind(to)),
+])
 
 const metricSchema = z
   .string()
-  .refine((m): m is Metric => (METRICS as readonly string[]).includes(m), {
-    error: (issue) => `Unknown metric '${show(issue.input)}'.`,
-  })
+  .refine((m): m is Metric => (METRICS as readonly string[]).includes(m))
 
-const dimensionSchema = z.string().refine(isDimension, {
-  error: (issue) => `Invalid dimensions '${show(issue.input)}'.`,
-})
+const dimensionSchema = z.string().refine(isDimension)
 
-const comparisonSchema = z.discriminatedUnion(
-  'mode',
-  [
-    z
-      .object({
-        mode: z.enum(['previous_period', 'year_over_year']),
-        match_day_of_week: z.boolean().optional(),
-      })
-      .strict(),
-    z
-      .object({
-        mode: z.literal('custom'),
-        date_range: z.tuple([z.string().max(40), z.string().max(40)]),
-        match_day_of_week: z.boolean().optional(),
-      })
-      .strict(),
-  ],
-  { error: 'Invalid include.comparisons: mode must be previous_period, year_over_year or custom.' },
-)
+/** An order_by key: a metric or a dimension (whether it is queried is checked later). */
+const orderKeySchema = z
+  .string()
+  .refine((key) => (METRICS as readonly string[]).includes(key) || isDimension(key))
+
+const UNIQUE = 'Expected items to be unique but they were not.'
+const unique = (list: readonly unknown[]) => new Set(list).size === list.length
+
+const comparisonSchema = z.discriminatedUnion('mode', [
+  z
+    .object({
+      mode: z.enum(['previous_period', 'year_over_year']),
+      match_day_of_week: z.boolean().optional(),
+    })
+    .strict(),
+  z
+    .object({
+      mode: z.literal('custom'),
+      date_range: z.tuple([z.string().max(40), z.string().max(40)]),
+      match_day_of_week: z.boolean().optional(),
+    })
+    .strict(),
+])
 
 /** The request body of `POST /api/v2/query`, as Plausible's Stats API v2 defines it. */
 export const queryRequestSchema = z
   .object({
     site_id: z.string().min(1).max(253),
-    metrics: z
-      .array(metricSchema)
-      .min(1, 'metrics: at least one metric is required.')
-      .max(METRICS.length)
-      .refine((list) => new Set(list).size === list.length, 'metrics must not repeat.'),
+    metrics: z.array(metricSchema).min(1).max(METRICS.length).refine(unique, UNIQUE),
     date_range: dateRangeSchema,
-    dimensions: z
-      .array(dimensionSchema)
-      .max(8)
-      .refine((list) => new Set(list).size === list.length, 'dimensions must not repeat.')
-      .default([]),
+    dimensions: z.array(dimensionSchema).max(8).refine(unique, UNIQUE).default([]),
     filters: z.array(filterSchema).max(50).default([]),
     order_by: z
-      .array(z.tuple([z.string().max(320), z.enum(['asc', 'desc'])]))
+      .array(z.tuple([orderKeySchema, z.enum(['asc', 'desc'])]))
       .max(10)
       .optional(),
     include: z
@@ -316,45 +338,63 @@ export function* walkFilters(
 export const filtersOn = (filters: readonly Filter[], dimension: string) =>
   [...walkFilters(filters)].some(([f]) => f[1] === dimension)
 
-/** Checks across fields, in Plausible's wording; undefined when the query is sound. */
+/** Metrics of a visit as a whole, which event dimensions cannot split. */
+const SESSION_METRICS: readonly Metric[] = ['bounce_rate', 'visit_duration', 'views_per_visit']
+
+/** An order_by entry as Plausible's message shows it: `{:visitors, :desc}`. */
+const orderEntry = (key: string, direction: string, metric: boolean) =>
+  `{${metric ? `:${key}` : JSON.stringify(key)}, :${direction}}`
+
+/**
+ * Checks across fields, in Plausible's wording and order; undefined when the query is
+ * sound. Glimpse answers some combinations Plausible refuses (views per visit and event
+ * counts by visit dimensions): those are not checked.
+ */
 export function validateQuery(query: Query): string | undefined {
   const dims = query.dimensions
-  const goalInvolved = dims.includes('event:goal') || filtersOn(query.filters, 'event:goal')
-  for (const [filter, depth] of walkFilters(query.filters)) {
+  const metrics = query.metrics as string[]
+  for (const [key, direction] of query.order_by ?? []) {
+    if (!metrics.includes(key) && !(dims as string[]).includes(key))
+      return `Invalid order_by entry '${orderEntry(key, direction, (METRICS as readonly string[]).includes(key))}'. Entry is not a queried metric or dimension.`
+  }
+  const leaves = [...walkFilters(query.filters)]
+  for (const [filter, depth] of leaves) {
     if (depth > 0 && (filter[1] === 'event:goal' || filter[1] === 'event:hostname'))
       return `Invalid filters. Dimension \`${filter[1]}\` can only be filtered at the top level.`
   }
+  if (
+    (metrics.includes('conversion_rate') || metrics.includes('group_conversion_rate')) &&
+    leaves.some(([filter, depth]) => depth > 0 && isPropDimension(filter[1]))
+  )
+    return 'Invalid filters. When `conversion_rate` or `group_conversion_rate` metrics are used, custom property filters can only be used on top level.'
+  const goalInvolved = dims.includes('event:goal') || filtersOn(query.filters, 'event:goal')
+  const pageFilter = filtersOn(query.filters, 'event:page')
+  const topPageFilter = query.filters.some((f) => isSimpleFilter(f) && f[1] === 'event:page')
   for (const metric of query.metrics) {
     if ((metric === 'conversion_rate' || metric === 'group_conversion_rate') && !goalInvolved)
       return `Metric \`${metric}\` can only be queried with event:goal filters or dimensions.`
     if (
-      (metric === 'scroll_depth' || metric === 'time_on_page') &&
       !dims.includes('event:page') &&
-      !query.filters.some(
-        (f) => f[0] !== 'not' && f[0] !== 'and' && f[0] !== 'or' && f[1] === 'event:page',
-      )
+      ((metric === 'scroll_depth' && !topPageFilter) || (metric === 'time_on_page' && !pageFilter))
     )
       return `Metric \`${metric}\` can only be queried with event:page filters or dimensions.`
     if (metric === 'views_per_visit') {
-      if (filtersOn(query.filters, 'event:page'))
+      if (pageFilter)
         return `Metric \`${metric}\` cannot be queried with a filter on \`event:page\`.`
       if (dims.some((d) => d.startsWith('event:')))
-        return `Metric \`${metric}\` cannot be queried with event dimensions.`
+        return `Metric \`${metric}\` cannot be queried with \`dimensions\`.`
     }
     if (metric === 'percentage' && dims.length === 0)
       return 'Metric `percentage` can only be queried with dimensions.'
   }
-  const sessionMetrics = query.metrics.filter((m) =>
-    ['bounce_rate', 'visit_duration', 'views_per_visit'].includes(m),
-  )
-  if (sessionMetrics.length > 0 && dims.some((d) => d.startsWith('event:') && d !== 'event:page'))
-    return `Session metric(s) \`${sessionMetrics.join(', ')}\` cannot be queried along with event dimensions.`
-  if (dims.filter(isTimeDimension).length > 1) return 'Invalid dimensions: only one time dimension.'
+  const sessionMetrics = query.metrics.filter((m) => SESSION_METRICS.includes(m))
+  const eventDims = dims.filter((d) => d.startsWith('event:'))
+  const onlyPage = eventDims.length === 1 && eventDims[0] === 'event:page'
+  if (sessionMetrics.length > 0 && eventDims.length > 0 && !onlyPage)
+    return `Session metric(s) ${sessionMetrics.map((m) => `\`${m}\``).join(', ')} cannot be queried along with event dimension(s) ${eventDims.map((d) => `\`${d}\``).join(', ')}`
+  if (dims.filter(isTimeDimension).length > 1)
+    return 'Invalid dimensions. Only one time dimension can be queried.'
   if (query.include.time_labels && !dims.some(isTimeDimension))
     return 'Invalid include.time_labels: requires a time dimension.'
-  for (const [key] of query.order_by ?? []) {
-    if (!(query.metrics as string[]).includes(key) && !(dims as string[]).includes(key))
-      return `Invalid order_by entry '${show(key)}'. Entry is not a queried metric or dimension.`
-  }
   return undefined
 }

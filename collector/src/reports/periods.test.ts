@@ -46,14 +46,45 @@ describe('periods', () => {
       first: '2026-03-01',
       last: '2026-03-31',
     })
-    expect(resolvePeriod('6mo', 'UTC', now, () => undefined).days?.first).toBe('2025-10-01')
     expect(resolvePeriod('all', 'UTC', now, () => '2025-02-03').days?.first).toBe('2025-02-03')
   })
 
+  it('reads <n>d, <n>mo and 24h as Plausible does: whole days and months before this one', () => {
+    const now = Date.parse('2021-05-05T12:30:00Z')
+    const days = (input: string) => resolvePeriod(input, 'UTC', now, () => undefined).days
+    expect(days('10d')).toEqual({ first: '2021-04-25', last: '2021-05-04' })
+    // Months are whole calendar months before the current one, which is not included.
+    expect(days('3mo')).toEqual({ first: '2021-02-01', last: '2021-04-30' })
+    expect(days('6mo')).toEqual({ first: '2020-11-01', last: '2021-04-30' })
+    expect(days('12mo')).toEqual({ first: '2020-05-01', last: '2021-04-30' })
+    expect(days('year')).toEqual({ first: '2021-01-01', last: '2021-12-31' })
+    const last24 = resolvePeriod('24h', BERLIN, now + 123, () => undefined)
+    expect([isoInZone(last24.from, 'UTC'), isoInZone(last24.to - 1, 'UTC')]).toEqual([
+      '2021-05-04T12:30:00Z',
+      '2021-05-05T12:30:00Z',
+    ])
+    for (const [input, message] of [
+      ['0d', 'Invalid date_range "0d"'],
+      ['5001d', 'Invalid date_range "5001d"'],
+      ['999999999mo', 'Invalid date_range "999999999mo"'],
+    ])
+      expect(() => resolvePeriod(input ?? '', 'UTC', now, () => undefined)).toThrow(message)
+    expect(() =>
+      resolvePeriod(['2021-02-03T00:00:00', '2021-02-03T23:59:59'], 'UTC', now, () => undefined),
+    ).toThrow(`Invalid date_range '["2021-02-03T00:00:00", "2021-02-03T23:59:59"]'.`)
+  })
+
   it('chooses an interval and comparison periods', () => {
-    expect(autoInterval(dayRange('2026-03-01', '2026-03-01', 'UTC'), 'UTC')).toBe('time:hour')
-    expect(autoInterval(dayRange('2026-03-01', '2026-03-30', 'UTC'), 'UTC')).toBe('time:day')
-    expect(autoInterval(dayRange('2025-01-01', '2025-12-31', 'UTC'), 'UTC')).toBe('time:month')
+    // As Plausible: hours up to 48 hours, days up to 40 days, weeks up to 52 weeks.
+    const interval = (first: string, last: string) => autoInterval(dayRange(first, last, 'UTC'))
+    expect(interval('2026-03-01', '2026-03-01')).toBe('time:hour')
+    expect(interval('2026-03-01', '2026-03-02')).toBe('time:hour')
+    expect(interval('2026-03-01', '2026-03-03')).toBe('time:day')
+    expect(interval('2026-03-01', '2026-04-10')).toBe('time:day')
+    expect(interval('2026-03-01', '2026-04-11')).toBe('time:week')
+    expect(interval('2025-01-01', '2025-12-31')).toBe('time:week')
+    expect(interval('2025-01-01', '2026-01-06')).toBe('time:week')
+    expect(interval('2025-01-01', '2026-01-07')).toBe('time:month')
     const march = dayRange('2026-03-01', '2026-03-31', 'UTC')
     expect(comparisonPeriod(march, { mode: 'previous_period' }, 'UTC').days).toEqual({
       first: '2026-02-01',

@@ -17,17 +17,23 @@ import {
   type Day,
   type ResolvedRange,
 } from './date-range.js'
+import { inspect } from './messages.js'
+import { DAY_MS } from '../time.js'
 import type { ComparisonInput, DateRangeInput, TimeDimension } from './model.js'
 
 export type Interval = Exclude<TimeDimension, 'time'>
 
 export class PeriodError extends Error {}
 
+/** The most days `<n>d` and months `<n>mo` may go back, as in Plausible. */
+const MAX_DAYS = 5000
+const MAX_MONTHS = 100
+
 /**
- * Resolve a date range. Named ranges count whole days of the site's time zone:
- * "day" is today, "7d"/"28d"/"30d"/"91d" the whole days before today, "month" and
- * "year" the current calendar month and year, "6mo"/"12mo" this month and the ones
- * before it, "all" from the first stored event to today.
+ * Resolve a date range as Plausible does. Named ranges count whole days of the site's
+ * time zone: "day" is today, "<n>d" the n whole days before today, "<n>mo" the n whole
+ * calendar months before this one, "month" and "year" the current calendar month and
+ * year, "all" from the first stored event to today; "24h" is the 24 hours up to now.
  */
 export function resolvePeriod(
   input: DateRangeInput,
@@ -35,25 +41,18 @@ export function resolvePeriod(
   now: number,
   firstEventDay: () => Day | undefined,
 ): ResolvedRange {
-  const today = dayIn(now, timeZone)
   if (Array.isArray(input)) return resolvePair(input, timeZone)
+  const today = dayIn(now, timeZone)
   switch (input) {
     case 'day':
       return dayRange(today, today, timeZone)
-    case '7d':
-    case '28d':
-    case '30d':
-    case '91d': {
-      const n = Number.parseInt(input, 10)
-      return dayRange(addDays(today, -n), addDays(today, -1), timeZone)
+    case '24h': {
+      // Up to and with the current second, as an inclusive end is read everywhere.
+      const end = Math.floor(now / 1000) * 1000 + 1000
+      return { from: end - 1000 - DAY_MS, to: end }
     }
     case 'month':
       return dayRange(startOfMonth(today), endOfMonth(today), timeZone)
-    case '6mo':
-    case '12mo': {
-      const months = input === '6mo' ? 5 : 11
-      return dayRange(startOfMonth(addMonths(today, -months)), endOfMonth(today), timeZone)
-    }
     case 'year':
       return dayRange(`${today.slice(0, 4)}-01-01`, `${today.slice(0, 4)}-12-31`, timeZone)
     case 'all': {
@@ -61,11 +60,18 @@ export function resolvePeriod(
       return dayRange(first !== undefined && first < today ? first : today, today, timeZone)
     }
   }
+  const days = /^(\d{1,9})d$/.exec(input)
+  const n = Number((days ?? /^(\d{1,9})mo$/.exec(input))?.[1] ?? 0)
+  if (days !== null && n >= 1 && n <= MAX_DAYS)
+    return dayRange(addDays(today, -n), addDays(today, -1), timeZone)
+  if (days === null && n >= 1 && n <= MAX_MONTHS)
+    return dayRange(startOfMonth(addMonths(today, -n)), endOfMonth(addMonths(today, -1)), timeZone)
+  throw new PeriodError(`Invalid date_range ${inspect(input)}`)
 }
 
 /** `[from, to]`: two dates (whole days, inclusive) or two ISO date-times with offsets. */
 export function resolvePair([from, to]: [string, string], timeZone: string): ResolvedRange {
-  const invalid = () => new PeriodError(`Invalid date_range '${JSON.stringify([from, to])}'.`)
+  const invalid = () => new PeriodError(`Invalid date_range '${inspect([from, to])}'.`)
   if (isDay(from) && isDay(to)) {
     if (from > to) throw invalid()
     if (daysBetween(from, to) > 366 * 20) throw invalid()
@@ -83,13 +89,16 @@ export function daysOf(range: ResolvedRange, timeZone: string): { first: Day; la
   return range.days ?? { first: dayIn(range.from, timeZone), last: dayIn(range.to - 1, timeZone) }
 }
 
-/** The interval "time" stands for: hours for a day, days up to 40, weeks up to ~6 months. */
-export function autoInterval(range: ResolvedRange, timeZone: string): Interval {
-  const { first, last } = daysOf(range, timeZone)
-  const days = daysBetween(first, last) + 1
-  if (days <= 1) return 'time:hour'
-  if (days <= 40) return 'time:day'
-  if (days <= 186) return 'time:week'
+/**
+ * The interval "time" stands for, as Plausible picks it from the range's length (its
+ * first to its last second): hours up to 48 hours, days up to 40 days, weeks up to 52
+ * weeks, else months.
+ */
+export function autoInterval(range: ResolvedRange): Interval {
+  const span = range.to - 1000 - range.from
+  if (Math.floor(span / 3_600_000) <= 48) return 'time:hour'
+  if (Math.floor(span / DAY_MS) <= 40) return 'time:day'
+  if (Math.floor(span / (7 * DAY_MS)) <= 52) return 'time:week'
   return 'time:month'
 }
 

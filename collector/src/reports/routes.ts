@@ -206,7 +206,12 @@ export function createReportsApp(deps: ReportsDeps): Hono {
   const siteFor = async (c: Context, raw: unknown): Promise<string | Response> => {
     const site = typeof raw === 'string' && raw.length <= 253 ? normalizeDomain(raw) : undefined
     if (site === undefined)
-      return errorResponse(c, 400, 'invalid_query', 'site_id: a site domain is required.')
+      return errorResponse(
+        c,
+        400,
+        'invalid_query',
+        'Missing site ID. Please provide the required site_id parameter with your request.',
+      )
     const access = await deps.authorize(c, site)
     if (access !== 'full') return refuse(c, access)
     if (deps.timeZoneOf(site) === undefined) return refuse(c, 'forbidden')

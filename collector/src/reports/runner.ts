@@ -30,7 +30,7 @@ import {
   timeLabels,
   type Interval,
 } from './periods.js'
-import { issuePath } from '../http/json-body.js'
+import { requestMessage } from './messages.js'
 import { DAY_MS } from '../time.js'
 import { isStampedDimension } from './columns.js'
 
@@ -54,7 +54,13 @@ export interface ResultRow {
 
 export interface QueryResponse {
   results: ResultRow[]
-  meta: { time_labels?: string[]; total_rows?: number; comparison_date_range?: [string, string] }
+  meta: {
+    imports_included?: boolean
+    imports_skip_reason?: string
+    time_labels?: string[]
+    total_rows?: number
+    comparison_date_range?: [string, string]
+  }
   query: Record<string, unknown>
 }
 
@@ -174,13 +180,7 @@ export function parseQueryRequest(
   body: unknown,
 ): { ok: true; query: Query } | { ok: false; message: string } {
   const parsed = queryRequestSchema.safeParse(body)
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]
-    const message = issue?.message ?? 'Invalid query.'
-    // Messages that already name what is wrong are given as they are.
-    const named = /^(Invalid|Unknown|Metric|Session)/.test(message)
-    return { ok: false, message: named ? message : `${issuePath(issue?.path ?? [])}${message}` }
-  }
+  if (!parsed.success) return { ok: false, message: requestMessage(parsed.error.issues, body) }
   const query = parsed.data as Query
   const problem = validateQuery(query)
   return problem === undefined ? { ok: true, query } : { ok: false, message: problem }
@@ -280,12 +280,18 @@ async function prepare(
     query.dimensions.includes('event:goal') ||
     [...walkFilters(query.filters)].some(([f]) => f[1] === 'event:goal')
   const goals = goalsNeeded ? await deps.goals(query.site_id) : []
-  const names = new Set(goals.map(goalName))
+  // An `is` goal filter names goals that exist (a misspelt one would count nothing).
+  const names = goals.map(goalName)
   for (const filter of query.filters) {
     if (isSimpleFilter(filter) && filter[0] === 'is' && filter[1] === 'event:goal') {
-      const missing = filter[2].find((name) => !names.has(name))
+      const sensitive = filter[3]?.case_sensitive !== false
+      const missing = filter[2].find((clause) =>
+        sensitive
+          ? !names.includes(clause)
+          : !names.some((name) => name.toLowerCase() === clause.toLowerCase()),
+      )
       if (missing !== undefined)
-        return bad(`The goal \`${missing}\` is not configured for this site.`)
+        return bad(`Invalid filters. The goal \`${missing}\` is not configured for this site.`)
     }
   }
 
@@ -308,9 +314,7 @@ async function prepare(
 
   const timeDimension = query.dimensions.find(isTimeDimension)
   const interval: Interval =
-    timeDimension === undefined || timeDimension === 'time'
-      ? autoInterval(range, timeZone)
-      : timeDimension
+    timeDimension === undefined || timeDimension === 'time' ? autoInterval(range) : timeDimension
   const filters = normalizeFilters(query.filters)
   return { timeZone, goals, range, comparisonRange, timeDimension, interval, filters }
 }
@@ -494,33 +498,57 @@ export async function runParsed(
     }
   }
 
-  const meta: QueryResponse['meta'] = {}
+  const meta: QueryResponse['meta'] = importsMeta(query)
   if (query.include.time_labels && labels !== undefined) meta.time_labels = labels
   if (query.include.total_rows) meta.total_rows = main.total
   if (comparisonRange !== undefined)
     meta.comparison_date_range = [
       isoInZone(comparisonRange.from, timeZone),
-      isoInZone(comparisonRange.to - 1000, timeZone),
+      isoInZone(comparisonRange.to - 1, timeZone),
     ]
+  return { ok: true, body: { results, meta, query: echoQuery(query, range, timeZone, interval) } }
+}
+
+/**
+ * The query as it was run, as Plausible echoes it: the range as two instants in the
+ * site's time zone (the first and last second), `time` as the interval it stood for,
+ * the order applied, and only the `include` options that are on. `time_zone` is Glimpse's.
+ */
+export function echoQuery(
+  query: Query,
+  range: ResolvedRange,
+  timeZone: string,
+  interval?: Interval,
+): Record<string, unknown> {
+  const time = <T extends string>(key: T) =>
+    key === 'time' && interval !== undefined ? interval : key
   return {
-    ok: true,
-    body: {
-      results,
-      meta,
-      query: {
-        site_id: query.site_id,
-        metrics: query.metrics,
-        date_range: [isoInZone(range.from, timeZone), isoInZone(range.to - 1000, timeZone)],
-        filters: query.filters,
-        dimensions: query.dimensions,
-        order_by: query.order_by ?? defaultOrder(query),
-        include: query.include,
-        pagination: query.pagination,
-        time_zone: timeZone,
-        ...(timeDimension === 'time' ? { interval } : {}),
-      },
-    },
+    site_id: query.site_id,
+    metrics: query.metrics,
+    date_range: [isoInZone(range.from, timeZone), isoInZone(range.to - 1, timeZone)],
+    filters: query.filters,
+    dimensions: query.dimensions.map(time),
+    order_by: (query.order_by ?? defaultOrder(query)).map(([key, direction]) => [
+      time(key),
+      direction,
+    ]),
+    include: echoInclude(query.include),
+    pagination: query.pagination,
+    time_zone: timeZone,
   }
+}
+
+/** The `include` options that are on, as Plausible echoes them. */
+export const echoInclude = (include: Query['include']): Record<string, unknown> =>
+  Object.fromEntries(
+    Object.entries(include).filter(([, value]) => value !== false && value !== undefined),
+  )
+
+/** Glimpse holds no imported data: asked to include it, the answer says so, as Plausible's does. */
+export function importsMeta(query: Query): QueryResponse['meta'] {
+  return query.include.imports === true
+    ? { imports_included: false, imports_skip_reason: 'no_imported_data' }
+    : {}
 }
 
 const isCount = (m: Metric) =>
