@@ -25,8 +25,7 @@ const CACHE_MS = 5_000
 export function createGoalStore(store: Store, now: () => number = Date.now): GoalStore {
   const cache = new Map<string, { at: number; goals: Promise<Goal[]> }>()
   const load = async (site: string): Promise<Goal[]> =>
-    // A lead read: the reports that need the goals wait on it (store/read-batch.ts).
-    (await readGoals(store, { site }, { lead: true })).map((row): Goal =>
+    (await readGoals(store, { site })).map((row): Goal =>
       row.type === 'page'
         ? { id: row.id, site, type: 'page', path: row.value }
         : { id: row.id, site, type: 'event', name: row.value },

@@ -131,8 +131,7 @@ function sharedRead(store: Store, params: LayoutParams): Promise<LayoutRows> {
   const key = JSON.stringify(params)
   const pending = reads.get(key)
   if (pending !== undefined) return pending
-  // A lead read: the report's own statement waits on it (store/read-batch.ts).
-  const read = periodLayout(store, params, { lead: true }).finally(() => reads.delete(key))
+  const read = periodLayout(store, params).finally(() => reads.delete(key))
   reads.set(key, read)
   return read
 }
@@ -297,7 +296,7 @@ async function prepare(
 
   let firstDay: string | undefined
   if (query.date_range === 'all') {
-    const [row] = await firstEvent(deps.store, { site: query.site_id }, { lead: true })
+    const [row] = await firstEvent(deps.store, { site: query.site_id })
     firstDay = row !== undefined && row.n > 0 ? dayIn(row.first, timeZone) : undefined
   }
   const now = deps.now()

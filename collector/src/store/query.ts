@@ -18,8 +18,6 @@ export interface QueryDefinition<P extends z.ZodType, R extends z.ZodType> {
 export interface RunOptions {
   signal?: AbortSignal
   settings?: Record<string, string | number>
-  /** A read other reads wait on: the embedded engine runs it first (read-batch.ts). */
-  lead?: boolean
 }
 
 export type Query<P extends z.ZodType, R extends z.ZodType> = (
@@ -56,7 +54,7 @@ export async function runQuery<R extends z.ZodType>(
   // a read with its own settings or an abort signal goes alone.
   const rows =
     store.embedded && options.settings === undefined && options.signal === undefined
-      ? await readBatcher(store.client).read(query, params, { lead: options.lead })
+      ? await readBatcher(store.client).read(query, params)
       : await (
           await store.client.query({
             query,

@@ -116,23 +116,6 @@ describe('combined reads', () => {
     expect(spy.statements[0]).not.toContain('UNION ALL')
   })
 
-  it('send lead reads alone first, and the reads that wait on them with the others', async () => {
-    const spy = counting(store.client)
-    const batcher = createReadBatcher(spy.client)
-    // A report's layout (a lead), then its own statement; a funnel's asked beside.
-    const other = batcher.read('SELECT {a:UInt32} AS a', { a: 1 })
-    const report = batcher
-      .read('SELECT {l:UInt32} AS l', { l: 2 }, { lead: true })
-      .then(() => batcher.read('SELECT {b:UInt32} AS b', { b: 3 }))
-    expect(await other).toEqual([{ a: 1 }])
-    expect(await report).toEqual([{ b: 3 }])
-    expect(spy.statements).toHaveLength(2)
-    expect(spy.statements[0]).toBe('SELECT {l:UInt32} AS l')
-    expect(spy.statements[1]).toContain('UNION ALL')
-    expect(spy.statements[1]).toContain('{b0_a:UInt32}')
-    expect(spy.statements[1]).toContain('{b1_b:UInt32}')
-  })
-
   it('cap a statement at MAX_BRANCHES reads', async () => {
     const spy = counting(store.client)
     const batcher = createReadBatcher(spy.client)

@@ -11,14 +11,6 @@
  * fixed costs are paid once. A branch is one stream, so its rows keep their order (a test
  * checks it on large sorted results).
  *
- * A read others wait on (a report's layout, which says which days the rollup holds; a
- * site's goals; its first day) is a lead read: when lead reads are waiting, a statement
- * carries them alone, and the other reads wait for the next. The reads that waited on
- * the leads are asked as soon as the leads are answered, before that next statement
- * leaves, so they go with the others in one statement instead of in a third after it:
- * a dashboard's funnel (which needs no layout) runs beside its panels instead of
- * holding their layouts up.
- *
  * A batch that fails is run again read by read: one bad read (an invalid pattern in a
  * filter) fails alone, and the others get their rows. A ClickHouse server runs statements
  * side by side by itself, so there every read goes straight to the client.
@@ -28,7 +20,6 @@ import type { StoreClient } from './portable.js'
 interface PendingRead {
   sql: string
   params: Record<string, unknown>
-  lead: boolean
   resolve: (rows: unknown[]) => void
   reject: (error: unknown) => void
 }
@@ -73,13 +64,8 @@ export function splitRows(rows: readonly unknown[], count: number): unknown[][] 
   return lists
 }
 
-export interface ReadOptions {
-  /** Other reads wait on this one: it goes before reads that are not leads. */
-  lead?: boolean
-}
-
 export interface ReadBatcher {
-  read(sql: string, params: Record<string, unknown>, options?: ReadOptions): Promise<unknown[]>
+  read(sql: string, params: Record<string, unknown>): Promise<unknown[]>
 }
 
 /** The batcher of one client: reads queue while one statement runs. */
@@ -113,10 +99,8 @@ export function createReadBatcher(client: StoreClient): ReadBatcher {
 
   function flush(): void {
     scheduled = false
-    // The lead reads alone when there are any; each kind in the order asked.
-    const leads = queue.some((read) => read.lead)
-    const batch = queue.filter((read) => read.lead === leads).slice(0, MAX_BRANCHES)
-    queue = queue.filter((read) => !batch.includes(read))
+    const batch = queue.slice(0, MAX_BRANCHES)
+    queue = queue.slice(batch.length)
     busy = true
     void run(batch).finally(() => {
       busy = false
@@ -132,9 +116,9 @@ export function createReadBatcher(client: StoreClient): ReadBatcher {
   }
 
   return {
-    read(sql, params, options = {}) {
+    read(sql, params) {
       return new Promise((resolve, reject) => {
-        queue.push({ sql, params, lead: options.lead === true, resolve, reject })
+        queue.push({ sql, params, resolve, reject })
         pump()
       })
     },
