@@ -179,4 +179,40 @@ describe('the daily rollup', () => {
       dayOf(-1),
     ])
   })
+
+  it('keeps nothing of erased events, even when a refresh sums their day during the erasure', async () => {
+    await view('198.51.100.9', at(-1, '09:00'), '/forget-me-please')
+    await collector.flush()
+    expect(await rollupAt(10).refresh({ full: true })).toBeGreaterThan(0)
+    const forgotten = () =>
+      collector.rows<{ value: string }>(
+        "SELECT value FROM glimpse.daily_stats WHERE position(value, 'forget-me') > 0",
+      )
+    expect(await forgotten()).not.toEqual([])
+    // A store whose client sums the rollup again just before the events are deleted (as
+    // another collector's refresh could), from the events still there.
+    const client = collector.store.client
+    const racing = {
+      ...collector.store,
+      client: new Proxy(client, {
+        get(target, prop, receiver) {
+          if (prop !== 'command') return Reflect.get(target, prop, receiver) as unknown
+          return async (params: Parameters<typeof client.command>[0]) => {
+            if (/ALTER TABLE \S*events\S* DELETE/.test(params.query))
+              await rollupAt(10).refresh({ full: true })
+            return target.command(params)
+          }
+        },
+      }),
+    }
+    const privacy = createPrivacyOps(
+      racing,
+      () => at(10, '12:00'),
+      () => collector.flush(),
+    )
+    expect(await privacy.erase(SITE, dayOf(-1), dayOf(-1))).toMatchObject({ remaining: 0 })
+    expect(await forgotten()).toEqual([])
+    await rollupAt(10).refresh({ full: true })
+    expect(await forgotten()).toEqual([])
+  })
 })

@@ -13,6 +13,7 @@ import { z } from 'zod'
 import type { Histogram } from '../http/metrics.js'
 import type { Logger } from '../logger.js'
 import { optimizeFinal } from './optimize.js'
+import { dropRollupDays, rollupDaysOf } from './rollup-days.js'
 import { fromClickHouseTime, toClickHouseTime } from '../time.js'
 import type { Store } from './client.js'
 import { defineQuery } from './query.js'
@@ -117,7 +118,6 @@ export function createErasureQueue(options: {
   const requests = store.table('erasure_requests')
   const events = store.table('events')
   const sessions = store.table('sessions')
-  const daily = store.table('daily_stats')
   const figures: ErasureFigures = { pending: 0, batches: 0, failures: 0, rowsErased: 0 }
 
   // Requests arriving together are written in one insert (group commit): a burst of
@@ -187,21 +187,17 @@ export function createErasureQueue(options: {
         query_params: { pairs },
         clickhouse_settings: SYNC,
       })
-      // The daily figures of their days (and of the days before, whose visits may end in
-      // them) go too; the rollup sums them again without these visitors.
+      // The daily figures of their days go too (before and after the events: see
+      // rollup-days.ts); the rollup sums them again without these visitors.
+      const byVisitor = '(site_id, visitor_id) IN {pairs:Array(Tuple(String, UInt64))}'
+      const days = await rollupDaysOf(store, byVisitor, { pairs })
+      await dropRollupDays(store, days)
       await store.client.command({
-        query: `ALTER TABLE ${daily} DELETE WHERE (site_id, day) IN (
-                  SELECT DISTINCT site_id, arrayJoin([toDate(timestamp), toDate(timestamp) - 1])
-                  FROM ${events} WHERE (site_id, visitor_id) IN {pairs:Array(Tuple(String, UInt64))})`,
+        query: `ALTER TABLE ${events} DELETE WHERE ${byVisitor}`,
         query_params: { pairs },
         clickhouse_settings: SYNC,
       })
-      await store.client.command({
-        query: `ALTER TABLE ${events} DELETE
-                WHERE (site_id, visitor_id) IN {pairs:Array(Tuple(String, UInt64))}`,
-        query_params: { pairs },
-        clickhouse_settings: SYNC,
-      })
+      await dropRollupDays(store, days)
       const remaining = await countEvents(pairs)
       if (remaining > 0)
         throw new Error(`erasure left ${remaining} events; the requests stay scheduled`)

@@ -10,6 +10,7 @@ import type { ScrubKind } from '../sites/settings.js'
 import type { Store } from './client.js'
 import { rowRetentionMonths } from '../sites/settings.js'
 import { updateSite } from './sites.js'
+import { dropRollupDays, rollupDaysOf } from './rollup-days.js'
 
 export interface ErasureResult {
   /** Events deleted. */
@@ -79,20 +80,16 @@ export function createPrivacyOps(
       query_params: params,
       clickhouse_settings: SYNC,
     })
-    // The daily figures of those days (and of the day before, whose visits may end in
-    // them) go too; the rollup sums them again from what is left.
-    await store.client.command({
-      query: `ALTER TABLE ${daily} DELETE WHERE (site_id, day) IN (
-                SELECT DISTINCT site_id, arrayJoin([toDate(timestamp), toDate(timestamp) - 1])
-                FROM ${events} WHERE ${where})`,
-      query_params: params,
-      clickhouse_settings: SYNC,
-    })
+    // The daily figures of those days go too (before and after the events: see
+    // rollup-days.ts); the rollup sums them again from what is left.
+    const days = await rollupDaysOf(store, where, params)
+    await dropRollupDays(store, days)
     await store.client.command({
       query: `ALTER TABLE ${events} DELETE WHERE ${where}`,
       query_params: params,
       clickhouse_settings: SYNC,
     })
+    await dropRollupDays(store, days)
     return { deleted, remaining: await count(where, params) }
   }
 
