@@ -159,7 +159,10 @@ export async function layoutOf(
   const used = [...query.dimensions, ...[...walkFilters(query.filters)].map(([f]) => f[1])]
   if (!used.every(isStampedDimension)) return { stamped: false }
   const first = Math.ceil(period.from / DAY_MS) * DAY_MS
-  const last = Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS
+  // Never today, whatever the rollup holds: a collector whose clock runs ahead may have
+  // summed a day that is not over (it is summed again once it is).
+  const yesterday = Math.floor(deps.now() / DAY_MS) * DAY_MS - DAY_MS
+  const last = Math.min(Math.floor(period.to / DAY_MS) * DAY_MS - DAY_MS, yesterday)
   const [row] = await sharedRead(deps.store, {
     site: query.site_id,
     from: utcDate(period.from),
