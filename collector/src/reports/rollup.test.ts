@@ -89,8 +89,17 @@ describe('the daily rollup', () => {
     expect(await whole()).toEqual({ [dayOf(-3)]: 1, [dayOf(-2)]: 1, [dayOf(-1)]: 0 })
     expect(await rollup.refresh({ full: true })).toBe(0)
     expect(await rollup.refresh()).toBe(0)
+    // Its whole-site row is ('', '#events'): a collector from before migration 017, which
+    // lists the days summed by their ('', '') row and reads visits from them, does not
+    // list it (and reads the day from the events).
+    const listedBefore017 = await collector.rows<{ day: string }>(
+      `SELECT DISTINCT toString(day) AS day FROM glimpse.daily_stats FINAL
+       WHERE site_id = {site:String} AND dimension = '' AND value = '' ORDER BY day`,
+      { site: SITE },
+    )
+    expect(listedBefore017.map((row) => row.day)).toEqual([dayOf(-3), dayOf(-2)])
     expect(await figures(dayOf(-1))).toEqual([
-      { dimension: '', value: '', visitors: '1', visits: '0' },
+      { dimension: '', value: '#events', visitors: '1', visits: '0' },
       { dimension: 'event:page', value: '/docs', visitors: '1', visits: '0' },
       { dimension: 'visit:source', value: 'Direct / None', visitors: '1', visits: '0' },
     ])
@@ -166,6 +175,10 @@ describe('the daily rollup', () => {
     // Ten days on, day -1 is summed whole (days without events are not summed).
     expect(await rollup.refresh({ full: true })).toBe(1)
     expect(await whole()).toEqual({ [dayOf(-2)]: 1, [dayOf(-1)]: 1 })
+    // Whole now: its ('', '') row, and the events side's row of before with zeros.
+    const [site, eventsOnly] = await figures(dayOf(-1))
+    expect(site).toMatchObject({ dimension: '', value: '', visitors: '1' })
+    expect(eventsOnly).toEqual({ dimension: '', value: '#events', visitors: '0', visits: '0' })
     await collector.store.client.command({
       query: `ALTER TABLE glimpse.daily_stats DELETE WHERE day = {day:Date}`,
       query_params: { day: dayOf(-2) },

@@ -69,6 +69,15 @@ export const lastSummableDay = (now: number): string => utcDay(now - 2 * DAY_MS)
  */
 export const EVENTS_SETTLE_MS = 10 * 60_000
 
+/**
+ * The whole-site row of a day whose events side alone is summed: ('', EVENTS_ONLY), not
+ * ('', ''). A collector from before migration 017 lists the summed days by their ('', '')
+ * row and reads both sides from each: it does not list these days, and reads them from
+ * the events, as it should (they have no visits yet). Once the day is summed whole, its
+ * ('', '') row is written and this one with zeros.
+ */
+export const EVENTS_ONLY = '#events'
+
 /** A day's events side is summed once the day is over: yesterday at the latest. */
 export const lastEventsDay = (now: number): string => utcDay(now - DAY_MS - EVENTS_SETTLE_MS)
 
@@ -92,9 +101,11 @@ function sumDay(
   const from = dayMs(day)
   const s = p.text(site)
   const tuple = (name: string, value: string) => `tuple(${p.text(name)}, toString(${value}))`
+  // The value of the day's whole-site row (see EVENTS_ONLY).
+  const whole = eventsOnly ? EVENTS_ONLY : ''
   // The events side: every dimension; visit dimensions only for events in a visit.
   const eventValues = [
-    "tuple('', '')",
+    `tuple('', '${whole}')`,
     `if(e.name = 'pageview', ${tuple(PAGEVIEWS_OF_PAGE, 'e.page')}, tuple('#', ''))`,
     ...STORED.map((d) => {
       const value = tuple(d, dimensionSql(d, 'events', p, NO_BUCKETS, true))
@@ -136,7 +147,7 @@ function sumDay(
       GROUP BY dimension, value
       UNION ALL`
       }
-      SELECT '', '', toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toInt64(0),
+      SELECT '', '${whole}', toUInt64(0), toUInt64(0), toUInt64(0), toUInt64(0), toInt64(0),
              toUInt64(0), toUInt64(0), toUInt16(65535)
     )
     GROUP BY dimension, value`
@@ -212,7 +223,8 @@ export function createDailyRollup(options: {
       `SELECT toString(r.day) AS day, toString(any(r.source)) AS source,
               min(r.visits_summed) AS whole
        FROM ${daily} AS r FINAL
-       WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = '' GROUP BY day`,
+       WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value IN ('', '${EVENTS_ONLY}')
+       GROUP BY day`,
       { site },
       sourceRow,
     )
@@ -325,7 +337,7 @@ export async function summedDays(
   const rows = await runQuery(
     store,
     `SELECT DISTINCT toString(r.day) AS day FROM ${store.table('daily_stats')} AS r FINAL
-     WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
+     WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value IN ('', '${EVENTS_ONLY}')
        AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day`,
     { site, first, last },
     dayRow,

@@ -33,6 +33,7 @@ import {
 import { requestMessage } from './messages.js'
 import { DAY_MS } from '../time.js'
 import { isStampedDimension } from './columns.js'
+import { EVENTS_ONLY } from './rollup.js'
 
 export interface ReportDeps {
   store: Store
@@ -92,7 +93,8 @@ const periodLayout = defineQuery({
        (SELECT [groupArray(day), groupArrayIf(day, whole)]
         FROM (SELECT toString(r.day) AS day, min(r.visits_summed) = 1 AS whole
           FROM ${store.table('daily_stats')} AS r FINAL
-          WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value = ''
+          WHERE r.site_id = {site:String} AND r.dimension = ''
+            AND r.value IN ('', '${EVENTS_ONLY}')
             AND r.day >= {first:Date} AND r.day <= {last:Date} GROUP BY day ORDER BY day)) AS days`,
   params: z.object({
     site: z.string(),
