@@ -6,6 +6,8 @@
 --   visits_summed  1 on rows whose visits side is summed too (every row written before
 --                  this migration), 0 on rows of a day summed before its next day was
 --                  over: the reports read that day's visits from the events.
+-- Such a day's whole-site row is ('', '#events') instead of ('', ''): reports (and
+-- collectors from before this migration) take a day as summed whole by its ('', '') row.
 -- So a period ending yesterday (the dashboard's default, "30d") reads its events side
 -- from the rollup alone, and only the visits of its last day from the events.
 ALTER TABLE {db}.daily_stats {on_cluster} ADD COLUMN IF NOT EXISTS visits_summed UInt8 DEFAULT 1;

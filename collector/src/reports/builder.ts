@@ -41,7 +41,7 @@ import {
 } from './model.js'
 import { Params } from './params.js'
 import { atMs, dayHint, eventPeriod, periodOn, periodOutside } from './period-sql.js'
-import { PAGEVIEWS_OF_PAGE, storedDimension } from './rollup.js'
+import { EVENTS_ONLY, PAGEVIEWS_OF_PAGE, storedDimension } from './rollup.js'
 import type { ResolvedRange } from './date-range.js'
 import { DAY_MS } from '../time.js'
 
@@ -617,7 +617,12 @@ function rolledSql(
       ? `r.dimension = ${p.text(filter.stored)} AND r.value IN ${p.texts(filter.values)}`
       : dimension.stored === 'event:goal'
         ? `(${goalRows.map(([dim, value]) => `(r.dimension = ${p.text(dim)} AND r.value = ${p.text(value)})`).join(' OR ') || '0'})`
-        : `r.dimension = ${p.text(dimension.stored)}`
+        : dimension.stored === ''
+          ? // The whole-site row of each day: ('', '') once the day is summed whole, else
+            // ('', EVENTS_ONLY) (a day summed whole by a collector from before migration 017
+            // may hold both until it is summed again: each is read once).
+            `r.dimension = '' AND r.value = if(r.day IN ${p.add(rollup.visitDays, 'Array(Date)')}, '', '${EVENTS_ONLY}')`
+          : `r.dimension = ${p.text(dimension.stored)}`
   const conditions = [
     `r.site_id = ${p.text(ctx.site)}`,
     rows,

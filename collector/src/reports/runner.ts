@@ -81,8 +81,10 @@ const firstEvent = defineQuery({
  *     is answered from the sessions table (the legacy layout). The skip index on
  *     visit_version passes over the granules written since;
  *   - `days`: the whole UTC days of the period summed in the daily rollup (rollup.ts),
- *     and of those `visit_days`, the days whose visits are summed too (a day's events
- *     side is summed once it is over, its visits once the next day is over).
+ *     and of those the days whose visits are summed too (a day's events side is summed
+ *     once it is over, its visits once the next day is over): the days with a ('', '')
+ *     row, whatever a ('', EVENTS_ONLY) row left by a collector racing it says (the
+ *     rollup's next refresh clears that one).
  */
 const periodLayout = defineQuery({
   sql: (store) =>
@@ -91,7 +93,7 @@ const periodLayout = defineQuery({
           AND toDate(timestamp) >= {from:Date} AND toDate(timestamp) <= {to:Date}
           AND visit_version = 0 LIMIT 1)) AS older,
        (SELECT [groupArray(day), groupArrayIf(day, whole)]
-        FROM (SELECT toString(r.day) AS day, min(r.visits_summed) = 1 AS whole
+        FROM (SELECT toString(r.day) AS day, countIf(r.value = '') > 0 AS whole
           FROM ${store.table('daily_stats')} AS r FINAL
           WHERE r.site_id = {site:String} AND r.dimension = ''
             AND r.value IN ('', '${EVENTS_ONLY}')
