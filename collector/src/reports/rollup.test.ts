@@ -103,6 +103,19 @@ describe('the daily rollup', () => {
       { dimension: 'event:page', value: '/docs', visitors: '1', visits: '0' },
       { dimension: 'visit:source', value: 'Direct / None', visitors: '1', visits: '0' },
     ])
+    // A late batch for yesterday: its events side is summed again (and the day before,
+    // whose visits take yesterday's events in).
+    await view('198.51.100.5', at(-1, '15:00'), '/late-yesterday')
+    await collector.flush()
+    collector.clock.now = at(0, '12:00')
+    expect(await rollup.refresh()).toBe(2)
+    expect((await figures(dayOf(-1)))[0]).toEqual({
+      dimension: '',
+      value: '#events',
+      visitors: '2',
+      visits: '0',
+    })
+    expect(await whole()).toEqual({ [dayOf(-3)]: 1, [dayOf(-2)]: 1, [dayOf(-1)]: 0 })
     expect(await figures(dayOf(-3))).toEqual([
       { dimension: '', value: '', visitors: '2', visits: '2' },
       { dimension: 'event:page', value: '/', visitors: '1', visits: '1' },
@@ -177,8 +190,11 @@ describe('the daily rollup', () => {
     expect(await whole()).toEqual({ [dayOf(-2)]: 1, [dayOf(-1)]: 1 })
     // Whole now: its ('', '') row, and the events side's row of before with zeros.
     const [site, eventsOnly] = await figures(dayOf(-1))
-    expect(site).toMatchObject({ dimension: '', value: '', visitors: '1' })
+    expect(site).toMatchObject({ dimension: '', value: '', visitors: '2' })
     expect(eventsOnly).toEqual({ dimension: '', value: '#events', visitors: '0', visits: '0' })
+    // A collector whose clock is behind (to it, day -1 is not over) leaves it whole.
+    expect(await rollupAt(0).refresh({ full: true })).toBe(0)
+    expect(await whole()).toEqual({ [dayOf(-2)]: 1, [dayOf(-1)]: 1 })
     await collector.store.client.command({
       query: `ALTER TABLE glimpse.daily_stats DELETE WHERE day = {day:Date}`,
       query_params: { day: dayOf(-2) },
