@@ -78,6 +78,9 @@ export const EVENTS_SETTLE_MS = 10 * 60_000
  */
 export const EVENTS_ONLY = '#events'
 
+/** The whole-site rows of the days summed (alias `r`): ('', '') and ('', EVENTS_ONLY). */
+export const WHOLE_SITE_ROWS = `r.dimension = '' AND r.value IN ('', '${EVENTS_ONLY}')`
+
 /** A day's events side is summed once the day is over: yesterday at the latest. */
 export const lastEventsDay = (now: number): string => utcDay(now - DAY_MS - EVENTS_SETTLE_MS)
 
@@ -223,8 +226,7 @@ export function createDailyRollup(options: {
       `SELECT toString(r.day) AS day, toString(any(r.source)) AS source,
               min(r.visits_summed) AS whole
        FROM ${daily} AS r FINAL
-       WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value IN ('', '${EVENTS_ONLY}')
-       GROUP BY day`,
+       WHERE r.site_id = {site:String} AND ${WHOLE_SITE_ROWS} GROUP BY day`,
       { site },
       sourceRow,
     )
@@ -337,7 +339,7 @@ export async function summedDays(
   const rows = await runQuery(
     store,
     `SELECT DISTINCT toString(r.day) AS day FROM ${store.table('daily_stats')} AS r FINAL
-     WHERE r.site_id = {site:String} AND r.dimension = '' AND r.value IN ('', '${EVENTS_ONLY}')
+     WHERE r.site_id = {site:String} AND ${WHOLE_SITE_ROWS}
        AND r.day >= {first:Date} AND r.day <= {last:Date} ORDER BY day`,
     { site, first, last },
     dayRow,

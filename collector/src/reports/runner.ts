@@ -33,7 +33,7 @@ import {
 import { requestMessage } from './messages.js'
 import { DAY_MS } from '../time.js'
 import { isStampedDimension } from './columns.js'
-import { EVENTS_ONLY } from './rollup.js'
+import { WHOLE_SITE_ROWS } from './rollup.js'
 
 export interface ReportDeps {
   store: Store
@@ -95,8 +95,7 @@ const periodLayout = defineQuery({
        (SELECT [groupArray(day), groupArrayIf(day, whole)]
         FROM (SELECT toString(r.day) AS day, countIf(r.value = '') > 0 AS whole
           FROM ${store.table('daily_stats')} AS r FINAL
-          WHERE r.site_id = {site:String} AND r.dimension = ''
-            AND r.value IN ('', '${EVENTS_ONLY}')
+          WHERE r.site_id = {site:String} AND ${WHOLE_SITE_ROWS}
             AND r.day >= {first:Date} AND r.day <= {last:Date} GROUP BY day ORDER BY day)) AS days`,
   params: z.object({
     site: z.string(),

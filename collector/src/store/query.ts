@@ -15,15 +15,10 @@ export interface QueryDefinition<P extends z.ZodType, R extends z.ZodType> {
   row: R
 }
 
-export interface RunOptions {
-  signal?: AbortSignal
-  settings?: Record<string, string | number>
-}
-
 export type Query<P extends z.ZodType, R extends z.ZodType> = (
   store: PortableStore,
   params: z.input<P>,
-  options?: RunOptions,
+  options?: { signal?: AbortSignal; settings?: Record<string, string | number> },
 ) => Promise<z.output<R>[]>
 
 /** Define a query once; call it with a store and its parameters. */
@@ -48,7 +43,7 @@ export async function runQuery<R extends z.ZodType>(
   query: string,
   params: Record<string, unknown>,
   row: R,
-  options: RunOptions = {},
+  options: { signal?: AbortSignal; settings?: Record<string, string | number> } = {},
 ): Promise<z.output<R>[]> {
   // On the embedded engine, reads asked together share a statement (read-batch.ts);
   // a read with its own settings or an abort signal goes alone.
