@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { tempStore } from '../../test/helpers.js'
 import type { Store } from '../store/client.js'
 import {
+  createFunnelCache,
   funnelBoundStatement,
   funnelStatement,
   runFunnel,
@@ -22,6 +23,7 @@ import {
 import { resolvePeriod } from './periods.js'
 import { addDays } from './date-range.js'
 import { DAY_MS, utcDay } from '../time.js'
+import { createPrivacyOps } from '../store/privacy.js'
 
 const SITE = 'funnel.example'
 const now = Date.now()
@@ -267,6 +269,100 @@ describe('funnel through the funnel_steps projection', () => {
     const { answer, paths } = await allWays('window.example', range, FUNNELS[0] ?? [])
     expect(answer.map((s) => s.visitors)).toEqual([2, 1, 0])
     expect(paths.has('bounded')).toBe(false)
+  })
+})
+
+describe('funnel answers kept', () => {
+  const site = 'kept.example'
+  const steps = FUNNELS[0] ?? []
+  const day = (n: number) => Date.parse(`${addDays(TODAY, n)}T10:00:00Z`)
+  const closed: [string, string] = [addDays(TODAY, -3), addDays(TODAY, -1)]
+
+  beforeAll(async () => {
+    // Two days ago: visitor 1 reaches step 2, visitor 2 step 1; yesterday visitor 3 step 3.
+    await insertRows(site, day(-2), [
+      [1, 101, 0, 'pageview', '/'],
+      [1, 101, 60_000, 'pageview', '/pricing'],
+      [2, 201, 0, 'pageview', '/'],
+    ])
+    await insertRows(site, day(-1), [
+      [3, 301, 0, 'pageview', '/'],
+      [3, 301, 60_000, 'pageview', '/pricing'],
+      [3, 301, 120_000, 'Signup', '/pricing'],
+    ])
+  })
+
+  /** The funnel through a cache, and the way it was read; checked against the exact count. */
+  async function ask(
+    kept: ReturnType<typeof createFunnelCache>,
+    range: [string, string],
+    funnel: FunnelRequest['steps'] = steps,
+    at = now,
+  ): Promise<{ visitors: number[]; path: string }> {
+    const period = resolvePeriod(range, 'UTC', at, () => undefined)
+    const request: FunnelRequest = { site_id: site, date_range: range, steps: funnel }
+    let path = ''
+    const answer = await runFunnel(store, site, period, request, {
+      cache: { kept, now: at },
+      onPath: (p) => (path = p),
+    })
+    const exact = await runFunnel(store, site, period, request, { mode: 'exact' })
+    expect(answer).toEqual(exact)
+    return { visitors: answer.map((s) => s.visitors), path }
+  }
+
+  it('answers a period that is over again from the kept answer while its events are the same', async () => {
+    const kept = createFunnelCache()
+    expect(await ask(kept, closed)).toEqual({ visitors: [3, 2, 1], path: 'bounded' })
+    expect(await ask(kept, closed)).toEqual({ visitors: [3, 2, 1], path: 'kept' })
+    // Another period or other steps are answers of their own.
+    const other: [string, string] = [addDays(TODAY, -2), addDays(TODAY, -2)]
+    expect(await ask(kept, other)).toEqual({ visitors: [2, 1, 0], path: 'bounded' })
+    const reversed = [...steps].reverse()
+    expect((await ask(kept, closed, reversed)).path).toBe('bounded')
+    expect(await ask(kept, closed)).toEqual({ visitors: [3, 2, 1], path: 'kept' })
+    expect(kept.size).toBe(3)
+  })
+
+  it('counts again after a late batch and after an erasure', async () => {
+    const kept = createFunnelCache()
+    await ask(kept, closed)
+    // A late batch for two days ago: visitor 2 goes on to /pricing.
+    await insertRows(site, day(-2), [[2, 201, 120_000, 'pageview', '/pricing']])
+    expect(await ask(kept, closed)).toEqual({ visitors: [3, 3, 1], path: 'bounded' })
+    expect((await ask(kept, closed)).path).toBe('kept')
+    // An event that matches no step leaves the answer as it was.
+    await insertRows(site, day(-2), [[2, 201, 180_000, 'pageview', '/docs']])
+    expect((await ask(kept, closed)).path).toBe('kept')
+    // Yesterday's events erased: visitor 3 is gone.
+    const privacy = createPrivacyOps(store, Date.now, async () => {})
+    await privacy.erase(site, addDays(TODAY, -1), addDays(TODAY, -1))
+    expect(await ask(kept, closed)).toEqual({ visitors: [2, 2, 0], path: 'bounded' })
+  })
+
+  it('always counts a period that is not over', async () => {
+    const kept = createFunnelCache()
+    const open: [string, string] = [addDays(TODAY, -2), TODAY]
+    expect((await ask(kept, open)).path).toBe('bounded')
+    expect((await ask(kept, open)).path).toBe('bounded')
+    expect(kept.size).toBe(0)
+    // The same period asked once it is over (by the clock given) is kept.
+    const later = Date.parse(`${addDays(TODAY, 1)}T00:00:00Z`)
+    await ask(kept, open, steps, later)
+    expect((await ask(kept, open, steps, later)).path).toBe('kept')
+  })
+
+  it('keeps the answers used last, up to its size', () => {
+    const kept = createFunnelCache(2)
+    const answer = (n: number) => ({ signature: String(n), levels: [[1, n]] as [number, number][] })
+    kept.set('a', answer(1))
+    kept.set('b', answer(2))
+    expect(kept.get('a')?.signature).toBe('1')
+    kept.set('c', answer(3))
+    expect(kept.get('b')).toBeUndefined()
+    expect(kept.get('a')?.signature).toBe('1')
+    expect(kept.get('c')?.signature).toBe('3')
+    expect(kept.size).toBe(2)
   })
 })
 

@@ -15,7 +15,7 @@ import type { RouteDoc } from '../http/openapi.js'
 import { readJsonBody } from '../http/json-body.js'
 import { normalizeDomain } from '../sites/settings.js'
 import { defineQuery } from '../store/query.js'
-import { funnelRequestSchema, runFunnel } from './funnel.js'
+import { createFunnelCache, funnelRequestSchema, runFunnel } from './funnel.js'
 import { goalInputSchema, goalName, type Goal } from './goals.js'
 import type { GoalStore } from './goals-store.js'
 import { PeriodError, resolvePeriod } from './periods.js'
@@ -200,6 +200,8 @@ export const reportRouteDocs: RouteDoc[] = [
 
 export function createReportsApp(deps: ReportsDeps): Hono {
   const app = new Hono()
+  // Funnel answers over periods that are over, kept while their events are unchanged.
+  const funnels = createFunnelCache()
   const runnerDeps: ReportDeps = { ...deps, goals: (site) => deps.goals.list(site) }
 
   /** The site a request names, checked for access: the site or an answer. */
@@ -252,14 +254,17 @@ export function createReportsApp(deps: ReportsDeps): Hono {
     const site = await siteFor(c, body.value.site_id)
     if (typeof site !== 'string') return site
     const timeZone = deps.timeZoneOf(site) ?? 'UTC'
+    const now = deps.now()
     let range
     try {
-      range = resolvePeriod(body.value.date_range, timeZone, deps.now(), () => undefined)
+      range = resolvePeriod(body.value.date_range, timeZone, now, () => undefined)
     } catch (error) {
       if (error instanceof PeriodError) return errorResponse(c, 400, 'invalid_query', error.message)
       throw error
     }
-    const steps = await runFunnel(deps.store, site, range, body.value)
+    const steps = await runFunnel(deps.store, site, range, body.value, {
+      cache: { kept: funnels, now },
+    })
     return c.json({ site_id: site, steps })
   })
 
