@@ -422,3 +422,35 @@ describe('realtime', () => {
     expect(await response.json()).toBe(1)
   })
 })
+
+describe('a funnel asked again', () => {
+  it('answers as counted, a late batch included', async () => {
+    // A day of its own, long before the fixture's: E goes from / to /pricing.
+    const day = dayOf(-20)
+    await send('198.51.100.5', at(-20, '09:00'), { n: 'pageview', u: page('/') })
+    await send('198.51.100.5', at(-20, '09:01'), { n: 'pageview', u: page('/pricing') })
+    await collector.flush()
+    collector.clock.now = at(0, '12:00')
+    const visitors = async () => {
+      const response = await admin('POST', '/api/v1/funnel', {
+        site_id: 'example.com',
+        date_range: [day, day],
+        steps: [
+          { type: 'page', value: '/' },
+          { type: 'page', value: '/pricing' },
+        ],
+      })
+      expect(response.status).toBe(200)
+      return ((await response.json()) as { steps: { visitors: number }[] }).steps.map(
+        (s) => s.visitors,
+      )
+    }
+    expect(await visitors()).toEqual([1, 1])
+    expect(await visitors()).toEqual([1, 1])
+    // A batch for that day lands late (from the spool): F entered on / too.
+    await send('198.51.100.6', at(-20, '10:00'), { n: 'pageview', u: page('/') })
+    await collector.flush()
+    collector.clock.now = at(0, '12:00')
+    expect(await visitors()).toEqual([2, 1])
+  })
+})
