@@ -94,6 +94,24 @@ describe('the SQL builder', () => {
     }
   })
 
+  it('puts the values of behavioral filters in parameters, on both sides', () => {
+    for (const dimension of FILTER_DIMENSIONS.filter((d) => d.startsWith('event:'))) {
+      for (const behavioral of ['has_done', 'has_not_done'] as const) {
+        const built = buildQuery(
+          {
+            ...base,
+            metrics: ['visitors', 'bounce_rate', 'visit_duration'],
+            filters: [[behavioral, ['contains', dimension, HOSTILE, { case_sensitive: false }]]],
+          },
+          ctx,
+        )
+        expectClean(built.sql)
+        expect(built.sql).toContain('session_id IN (SELECT e.session_id')
+        expect(Object.values(built.params).flat()).toEqual(expect.arrayContaining(HOSTILE))
+      }
+    }
+  })
+
   it('puts property keys, goal names and patterns in parameters', () => {
     const built = buildQuery(
       {

@@ -29,6 +29,8 @@ import {
 } from './columns.js'
 import { goalCondition, goalName, type Goal } from './goals.js'
 import {
+  hasBehavioralFilter,
+  isBehavioralFilter,
   isSimpleFilter,
   isTimeDimension,
   SESSION_DIMENSIONS,
@@ -173,6 +175,16 @@ class Builder {
   /** A filter tree as a condition on one side. */
   condition(filter: Filter, side: Side): string {
     if (!isSimpleFilter(filter)) {
+      if (isBehavioralFilter(filter)) {
+        // Plausible's meaning: visits with (or without) an event of the period that
+        // matches; on either side, the rows of those visits.
+        const visits = `SELECT e.session_id FROM ${this.ctx.events} AS e
+          WHERE ${this.eventRange()} AND e.session_id != 0 AND ${this.condition(filter[1], 'events')}`
+        const column = side === 'events' || this.ctx.stamped === true ? 'e' : 's'
+        const held = `${column}.session_id IN (${visits})`
+        // Events without a visit (a site counting opted-out visitors) are in neither.
+        return filter[0] === 'has_done' ? held : `(${column}.session_id != 0 AND NOT ${held})`
+      }
       if (filter[0] === 'not') return `NOT (${this.condition(filter[1], side)})`
       const joiner = filter[0] === 'and' ? ' AND ' : ' OR '
       return `(${filter[1].map((f) => this.condition(f, side)).join(joiner)})`
@@ -400,10 +412,13 @@ function sideSql(
   const having = engagement && dims.length > 0 ? " HAVING countIf(e.name != 'engagement') > 0" : ''
   const noEngagement = engagement ? [] : ["e.name != 'engagement'"]
   if (stamped) {
-    // Visit dimensions and filters leave out events without a visit, as a join would.
-    const visitOnly = [...dimensions, ...[...walkFilters(filters)].map(([f]) => f[1])].some((d) =>
-      SESSION_DIMENSION_SET.has(d),
-    )
+    // Visit dimensions and filters (behavioral ones too) leave out events without a
+    // visit, as a join would.
+    const visitOnly =
+      hasBehavioralFilter(filters) ||
+      [...dimensions, ...[...walkFilters(filters)].map(([f]) => f[1])].some((d) =>
+        SESSION_DIMENSION_SET.has(d),
+      )
     const rolled = canRoll(ctx, spec, dimensions, filters)
     const conditions = [
       rolled ? b.rawRange() : b.eventRange(),

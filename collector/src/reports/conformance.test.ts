@@ -380,3 +380,104 @@ describe('the answer has the shape of Plausible’s', () => {
     expect(await range('24h')).toEqual([`${YESTERDAY}T12:00:00Z`, `${dayOf(0)}T12:00:00Z`])
   })
 })
+
+describe('behavioral filters keep the visits that did (or did not do) something', () => {
+  const pricing = ['is', 'event:page', ['/pricing']]
+  const metrics = ['visitors', 'visits', 'pageviews', 'bounce_rate']
+
+  it('answers Plausible’s documented example: visitors who signed up, of visits that saw /pricing', async () => {
+    const filters = [
+      ['is', 'event:goal', ['Signup']],
+      ['has_done', pricing],
+    ]
+    const body = await answer({ filters })
+    expect(body.results).toEqual([{ dimensions: [], metrics: [1] }])
+    expect(body.query.filters).toEqual(filters)
+  })
+
+  it('has_done: every event of the visits that hold a match', async () => {
+    // The Google visit: / and /pricing (its signup is an event, not a pageview).
+    const done = await answer({ metrics, filters: [['has_done', pricing]] })
+    expect(done.results).toEqual([{ dimensions: [], metrics: [1, 1, 2, 0] }])
+    const goal = await answer({
+      metrics: ['visitors', 'pageviews'],
+      filters: [['has_done', ['is', 'event:goal', ['Signup']]]],
+    })
+    expect(goal.results).toEqual([{ dimensions: [], metrics: [1, 2] }])
+  })
+
+  it('has_not_done: the other visits, as `not` of has_done; broken down by their source', async () => {
+    const notDone = await answer({ metrics, filters: [['has_not_done', pricing]] })
+    expect(notDone.results).toEqual([{ dimensions: [], metrics: [3, 3, 3, 100] }])
+    const negated = await answer({ metrics, filters: [['not', ['has_done', pricing]]] })
+    expect(negated.results).toEqual(notDone.results)
+    const bySource = await answer({
+      metrics: ['visitors', 'bounce_rate'],
+      dimensions: ['visit:source'],
+      filters: [['has_not_done', ['is', 'event:name', ['Signup']]]],
+    })
+    expect(bySource.results).toEqual([
+      { dimensions: ['zz'], metrics: [2, 100] },
+      { dimensions: ['nl'], metrics: [1, 100] },
+    ])
+  })
+
+  it('combines with and, or and not; matches with patterns and in any case', async () => {
+    const either = await answer({
+      filters: [
+        [
+          'or',
+          [
+            ['has_done', ['contains', 'event:page', ['PRIC'], { case_sensitive: false }]],
+            ['is', 'visit:source', ['nl']],
+          ],
+        ],
+      ],
+    })
+    expect(either.results).toEqual([{ dimensions: [], metrics: [2] }])
+    const both = await answer({
+      filters: [
+        [
+          'and',
+          [
+            ['has_done', ['matches', 'event:page', ['^/$']]],
+            ['has_not_done', ['is', 'event:name', ['Signup']]],
+          ],
+        ],
+      ],
+    })
+    expect(both.results).toEqual([{ dimensions: [], metrics: [3] }])
+  })
+
+  it.each<[string, unknown[], string]>([
+    [
+      'one within another',
+      ['has_done', ['has_not_done', pricing]],
+      'Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.',
+    ],
+    [
+      'on a visit dimension',
+      ['has_done', ['is', 'visit:browser', ['Chrome']]],
+      'Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event dimension filters.',
+    ],
+    [
+      'on a visit dimension deeper down',
+      ['has_not_done', ['and', [pricing, ['is', 'visit:source', ['nl']]]]],
+      'Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event dimension filters.',
+    ],
+    [
+      'a goal that does not exist within',
+      ['has_done', ['is', 'event:goal', ['Unknown']]],
+      'Invalid filters. The goal `Unknown` is not configured for this site.',
+    ],
+  ])('refuses a behavioral filter %s', async (_, filter, message) => {
+    expect(await refusal({ filters: [filter] })).toBe(message)
+  })
+
+  it('refuses a behavioral filter of the wrong shape', async () => {
+    for (const filter of [['has_done'], ['has_done', pricing, pricing], ['has_done', 'x']]) {
+      const response = await post({ ...base, filters: [filter] })
+      expect(response.status, JSON.stringify(filter)).toBe(400)
+    }
+  })
+})

@@ -345,6 +345,17 @@ const QUERIES: Record<string, unknown>[] = [
       ['is_not', 'visit:region', ['(unknown)']],
     ],
   },
+  // Behavioral filters: the visits that did (or did not do) something.
+  {
+    metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'],
+    dimensions: ['visit:source'],
+    filters: [['has_done', ['is', 'event:page', ['/pricing']]]],
+  },
+  {
+    metrics: ['visitors', 'pageviews', 'events'],
+    dimensions: ['event:page'],
+    filters: [['has_not_done', ['is', 'event:goal', ['Signup']]]],
+  },
 ]
 
 async function answer(site: string, body: Record<string, unknown>, with_ = deps) {

@@ -120,7 +120,13 @@ export type SimpleFilter = [
   string[],
   { case_sensitive?: boolean }?,
 ]
-export type Filter = SimpleFilter | ['not', Filter] | ['and' | 'or', Filter[]]
+/**
+ * A behavioral filter keeps the visits that hold (`has_done`) or do not hold
+ * (`has_not_done`) an event of the period matching the filter within, which is on event
+ * dimensions only and holds no other behavioral filter.
+ */
+export type BehavioralFilter = ['has_done' | 'has_not_done', Filter]
+export type Filter = SimpleFilter | ['not', Filter] | ['and' | 'or', Filter[]] | BehavioralFilter
 
 export type ComparisonInput =
   | { mode: 'previous_period' | 'year_over_year'; match_day_of_week?: boolean }
@@ -180,8 +186,11 @@ function parseFilter(value: unknown, depth: number, ctx: z.RefinementCtx): Filte
     }
     return [operator, inner]
   }
-  if (operator === 'has_done' || operator === 'has_not_done')
-    return fail('Invalid filters. Behavioral filters (has_done, has_not_done) are not supported.')
+  if (operator === 'has_done' || operator === 'has_not_done') {
+    if (value.length !== 2) return shape()
+    const inner = parseFilter(second, depth + 1, ctx)
+    return inner && [operator, inner]
+  }
   if (!(FILTER_OPERATORS as readonly unknown[]).includes(operator)) return shape()
   const op = operator as FilterOperator
   if (value.length < 3 || value.length > 4) return shape()
@@ -321,18 +330,63 @@ export const queryRequestSchema = z
 export type QueryRequest = z.input<typeof queryRequestSchema>
 
 export const isSimpleFilter = (filter: Filter): filter is SimpleFilter =>
-  filter[0] !== 'not' && filter[0] !== 'and' && filter[0] !== 'or'
+  filter[0] !== 'not' &&
+  filter[0] !== 'and' &&
+  filter[0] !== 'or' &&
+  filter[0] !== 'has_done' &&
+  filter[0] !== 'has_not_done'
 
-/** Every simple filter in a tree, with its depth (0 = top level). */
+export const isBehavioralFilter = (filter: Filter): filter is BehavioralFilter =>
+  filter[0] === 'has_done' || filter[0] === 'has_not_done'
+
+/**
+ * Every simple filter in a tree, with its depth (0 = top level). The filters within a
+ * behavioral filter select visits, not the rows themselves: they are left out unless
+ * `behavioral` is set, and then at the depth of the behavioral filter (a goal filter
+ * may be its whole condition, as at the top level).
+ */
 export function* walkFilters(
   filters: readonly Filter[],
   depth = 0,
+  behavioral = false,
 ): Generator<[SimpleFilter, number]> {
   for (const filter of filters) {
     if (isSimpleFilter(filter)) yield [filter, depth]
-    else if (filter[0] === 'not') yield* walkFilters([filter[1]], depth + 1)
-    else yield* walkFilters(filter[1], depth + 1)
+    else if (isBehavioralFilter(filter)) {
+      if (behavioral) yield* walkFilters([filter[1]], depth, behavioral)
+    } else if (filter[0] === 'not') yield* walkFilters([filter[1]], depth + 1, behavioral)
+    else yield* walkFilters(filter[1], depth + 1, behavioral)
   }
+}
+
+/** Whether a tree holds a behavioral filter. */
+export function hasBehavioralFilter(filters: readonly Filter[]): boolean {
+  return filters.some((filter) =>
+    isSimpleFilter(filter)
+      ? false
+      : isBehavioralFilter(filter) ||
+        hasBehavioralFilter(filter[0] === 'not' ? [filter[1]] : filter[1]),
+  )
+}
+
+/**
+ * Plausible's checks of behavioral filters: not one within another, and on event
+ * dimensions only. Undefined when they are sound.
+ */
+function behavioralProblem(filters: readonly Filter[], within: boolean): string | undefined {
+  for (const filter of filters) {
+    if (isSimpleFilter(filter)) {
+      if (within && !filter[1].startsWith('event:'))
+        return 'Invalid filters. Behavioral filters (has_done, has_not_done) can only be used with event dimension filters.'
+      continue
+    }
+    if (isBehavioralFilter(filter) && within)
+      return 'Invalid filters. Behavioral filters (has_done, has_not_done) cannot be nested.'
+    const inner = isBehavioralFilter(filter) || filter[0] === 'not' ? [filter[1]] : filter[1]
+    const problem = behavioralProblem(inner, within || isBehavioralFilter(filter))
+    if (problem !== undefined) return problem
+  }
+  return undefined
 }
 
 export const filtersOn = (filters: readonly Filter[], dimension: string) =>
@@ -357,7 +411,9 @@ export function validateQuery(query: Query): string | undefined {
     if (!metrics.includes(key) && !(dims as string[]).includes(key))
       return `Invalid order_by entry '${orderEntry(key, direction, (METRICS as readonly string[]).includes(key))}'. Entry is not a queried metric or dimension.`
   }
-  const leaves = [...walkFilters(query.filters)]
+  const behavioral = behavioralProblem(query.filters, false)
+  if (behavioral !== undefined) return behavioral
+  const leaves = [...walkFilters(query.filters, 0, true)]
   for (const [filter, depth] of leaves) {
     if (depth > 0 && (filter[1] === 'event:goal' || filter[1] === 'event:hostname'))
       return `Invalid filters. Dimension \`${filter[1]}\` can only be filtered at the top level.`

@@ -12,6 +12,7 @@ import { countryCodesMatching, countryName, countryTable, UNKNOWN_PLACE } from '
 import { dayIn, isoInZone, type ResolvedRange } from './date-range.js'
 import { goalName, type Goal } from './goals.js'
 import {
+  isBehavioralFilter,
   isSimpleFilter,
   isTimeDimension,
   queryRequestSchema,
@@ -159,7 +160,7 @@ export async function layoutOf(
   deps: ReportDeps,
   period: ResolvedRange,
 ): Promise<Layout> {
-  const used = [...query.dimensions, ...[...walkFilters(query.filters)].map(([f]) => f[1])]
+  const used = [...query.dimensions, ...[...walkFilters(query.filters, 0, true)].map(([f]) => f[1])]
   if (!used.every(isStampedDimension)) return { stamped: false }
   const first = Math.ceil(period.from / DAY_MS) * DAY_MS
   // Never today, whatever the rollup holds: a collector whose clock runs ahead may have
@@ -199,6 +200,8 @@ function normalizeFilters(filters: readonly Filter[]): Filter[] {
   return filters.map((filter): Filter => {
     if (!isSimpleFilter(filter)) {
       if (filter[0] === 'not') return ['not', normalizeFilters([filter[1]])[0] ?? filter[1]]
+      if (isBehavioralFilter(filter))
+        return [filter[0], normalizeFilters([filter[1]])[0] ?? filter[1]]
       return [filter[0], normalizeFilters(filter[1])]
     }
     const [op, dimension, clauses, modifiers] = filter
@@ -283,12 +286,12 @@ async function prepare(
 
   const goalsNeeded =
     query.dimensions.includes('event:goal') ||
-    [...walkFilters(query.filters)].some(([f]) => f[1] === 'event:goal')
+    [...walkFilters(query.filters, 0, true)].some(([f]) => f[1] === 'event:goal')
   const goals = goalsNeeded ? await deps.goals(query.site_id) : []
   // An `is` goal filter names goals that exist (a misspelt one would count nothing).
   const names = goals.map(goalName)
-  for (const filter of query.filters) {
-    if (isSimpleFilter(filter) && filter[0] === 'is' && filter[1] === 'event:goal') {
+  for (const [filter, depth] of walkFilters(query.filters, 0, true)) {
+    if (depth === 0 && filter[0] === 'is' && filter[1] === 'event:goal') {
       const sensitive = filter[3]?.case_sensitive !== false
       const missing = filter[2].find((clause) =>
         sensitive
