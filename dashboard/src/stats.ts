@@ -69,6 +69,9 @@ export interface StatsResult {
 /** The value of the row that stands for every group not shown on its own. */
 export const OTHER = '(other)'
 
+/** What a visit without a UTM tag, device, browser or OS reads as. */
+export const NOT_SET = '(not set)'
+
 export function query(
   body: StatsQuery,
   signal?: AbortSignal,

@@ -7,9 +7,9 @@
  * every answer checked by the k rule first; "(other)" rows stay, as the anonymizer gave them).
  *
  * Full access fills the sources file by day, source, referrer and the five UTM fields
- * (visits without a UTM value kept, with the cell empty: `keepEmpty`), and the pages file
- * by day, path and hostname with the scroll depth totals Plausible sums (a read of its
- * own, reports/page-totals.ts). A third party's files have one dimension each: their UTM,
+ * (visits without a UTM value kept, with the cell empty where reports read "(not set)"),
+ * and the pages file by day, path and hostname with the scroll depth totals Plausible
+ * sums (a read of its own, reports/page-totals.ts). A third party's files have one dimension each: their UTM,
  * hostname and scroll depth columns stay empty.
  *
  * What Glimpse cannot fill is left empty (an importer reads an empty number as 0): link
@@ -28,6 +28,7 @@ import {
   type ReportDeps,
   type ResultRow,
 } from '../reports/runner.js'
+import { NOT_SET } from '../reports/columns.js'
 import type { Filter, FilterDimension, Metric } from '../reports/model.js'
 import { streamPageTotals } from '../reports/page-totals.js'
 import { csvLine as line } from './csv.js'
@@ -78,6 +79,8 @@ const duration = (m: MetricOf) => {
 }
 const capitalize = (value: string) => value.charAt(0).toUpperCase() + value.slice(1)
 const direct = (value: string | undefined) => (value === 'Direct / None' ? '' : (value ?? ''))
+/** Plausible's files hold an empty cell where its reports read "(not set)". */
+const notSet = (value: string | undefined) => (value === NOT_SET ? '' : (value ?? ''))
 const visitCells = (m: MetricOf): Cell[] => [
   m('visitors'),
   m('visits'),
@@ -126,11 +129,11 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
     cells: (v, m) => [
       direct(v[0]),
       direct(v[1]),
-      v[2] ?? '',
-      v[3] ?? '',
-      v[4] ?? '',
-      v[5] ?? '',
-      v[6] ?? '',
+      notSet(v[2]),
+      notSet(v[3]),
+      notSet(v[4]),
+      notSet(v[5]),
+      notSet(v[6]),
       m('pageviews'),
       m('visitors'),
       m('visits'),
@@ -253,7 +256,7 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
     thirdParty: 'visit:device',
     metrics: VISIT_METRICS,
     // Plausible names device classes with a capital: Desktop, Mobile, Tablet.
-    cells: (v, m) => [capitalize(v[0] ?? ''), ...visitCells(m)],
+    cells: (v, m) => [capitalize(notSet(v[0])), ...visitCells(m)],
   },
   {
     name: 'imported_browsers',
@@ -270,7 +273,7 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
     dimensions: ['visit:browser', 'visit:browser_version'],
     thirdParty: 'visit:browser',
     metrics: VISIT_METRICS,
-    cells: (v, m) => [v[0] ?? '', v[1] ?? '', ...visitCells(m)],
+    cells: (v, m) => [notSet(v[0]), notSet(v[1]), ...visitCells(m)],
   },
   {
     name: 'imported_operating_systems',
@@ -287,7 +290,7 @@ export const PLAUSIBLE_FILES: PlausibleFile[] = [
     dimensions: ['visit:os', 'visit:os_version'],
     thirdParty: 'visit:os',
     metrics: VISIT_METRICS,
-    cells: (v, m) => [v[0] ?? '', v[1] ?? '', ...visitCells(m)],
+    cells: (v, m) => [notSet(v[0]), notSet(v[1]), ...visitCells(m)],
   },
 ]
 

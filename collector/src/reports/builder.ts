@@ -21,6 +21,8 @@
 import {
   dimensionSql,
   labelledIsSql,
+  NOT_SET,
+  NOT_SET_DIMENSIONS,
   SESSION_AGGREGATES,
   sessionColumnsIn,
   SKIP_EMPTY,
@@ -558,8 +560,12 @@ export function rollupFilter(
   if (side === 'sessions' && dimension !== 'event:page' && isEventDimension(dimension)) return null
   if (values.length === 0 || values.some((v) => v === '')) return null
   const others = dimensions.filter((d) => !isTimeDimension(d))
-  if (others.length === 0) return values.length === 1 ? { stored: dimension, values } : null
-  return others.length === 1 && others[0] === dimension ? { stored: dimension, values } : null
+  if (others.length === 0 ? values.length !== 1 : others.length !== 1 || others[0] !== dimension)
+    return null
+  // Days summed before empty values read NOT_SET hold them as ''.
+  const rows =
+    NOT_SET_DIMENSIONS.has(dimension) && values.includes(NOT_SET) ? [...values, ''] : values
+  return { stored: dimension, values: rows }
 }
 
 /**
@@ -618,7 +624,11 @@ function rolledSql(
       )
       return `arrayJoin(arrayFilter(x -> x != '', [${names.join(', ') || "''"}])) AS ${alias(i)}`
     }
-    if (!isTimeDimension(d)) return `r.value AS ${alias(i)}`
+    if (!isTimeDimension(d))
+      // Days summed before empty values read NOT_SET hold them as ''.
+      return NOT_SET_DIMENSIONS.has(d)
+        ? `if(r.value = '', '${NOT_SET}', r.value) AS ${alias(i)}`
+        : `r.value AS ${alias(i)}`
     if (buckets.interval === 'time:week')
       return `toString(greatest(toMonday(r.day), ${first})) AS ${alias(i)}`
     if (buckets.interval === 'time:month')
@@ -652,9 +662,7 @@ function rolledSql(
 
 /** Drop every event:goal filter (the denominator of conversion rates). */
 function withoutGoalFilters(filters: readonly Filter[]): Filter[] {
-  return filters.filter(
-    (f) => !(f[0] !== 'not' && f[0] !== 'and' && f[0] !== 'or' && f[1] === 'event:goal'),
-  )
+  return filters.filter((f) => !(isSimpleFilter(f) && f[1] === 'event:goal'))
 }
 
 /** Build the statement of a query. Assumes {@link validateQuery} passed. */

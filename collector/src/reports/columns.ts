@@ -20,9 +20,15 @@ import { UNKNOWN_PLACE } from './countries.js'
 export type Side = 'events' | 'sessions'
 
 const DIRECT = 'Direct / None'
+/**
+ * What an empty campaign tag, device, browser or OS reads as (Plausible's label): such
+ * rows are kept in breakdowns, and a filter on the label selects them.
+ */
+export const NOT_SET = '(not set)'
 const unknownIfEmpty = (column: string) =>
   `if(${column} = '', '${UNKNOWN_PLACE}', toString(${column}))`
 const directIfEmpty = (column: string) => `if(${column} = '', '${DIRECT}', ${column})`
+const notSetIfEmpty = (column: string) => `if(${column} = '', '${NOT_SET}', ${column})`
 
 type PlaceDimension = Extract<VisitorDimension, `visit:${'country' | 'region' | 'city'}${string}`>
 
@@ -52,11 +58,11 @@ const placeSql = (t: string, dimension: PlaceDimension) =>
 
 /** Place and device columns, by dimension; `t` is the table alias. */
 const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
-  'visit:device': (t) => `${t}.device`,
-  'visit:browser': (t) => `${t}.browser`,
-  'visit:browser_version': (t) => `${t}.browser_version`,
-  'visit:os': (t) => `${t}.os`,
-  'visit:os_version': (t) => `${t}.os_version`,
+  'visit:device': (t) => notSetIfEmpty(`${t}.device`),
+  'visit:browser': (t) => notSetIfEmpty(`${t}.browser`),
+  'visit:browser_version': (t) => notSetIfEmpty(`${t}.browser_version`),
+  'visit:os': (t) => notSetIfEmpty(`${t}.os`),
+  'visit:os_version': (t) => notSetIfEmpty(`${t}.os_version`),
   'visit:country': (t) => placeSql(t, 'visit:country'),
   'visit:country_name': (t) => placeSql(t, 'visit:country_name'),
   'visit:region': (t) => placeSql(t, 'visit:region'),
@@ -72,11 +78,11 @@ const SESSION_COLUMNS: Record<SessionDimension, string> = {
   'visit:source': directIfEmpty('s.referrer_source'),
   'visit:referrer': directIfEmpty('s.referrer'),
   'visit:channel': 's.channel',
-  'visit:utm_medium': 's.utm_medium',
-  'visit:utm_source': 's.utm_source',
-  'visit:utm_campaign': 's.utm_campaign',
-  'visit:utm_content': 's.utm_content',
-  'visit:utm_term': 's.utm_term',
+  'visit:utm_medium': notSetIfEmpty('s.utm_medium'),
+  'visit:utm_source': notSetIfEmpty('s.utm_source'),
+  'visit:utm_campaign': notSetIfEmpty('s.utm_campaign'),
+  'visit:utm_content': notSetIfEmpty('s.utm_content'),
+  'visit:utm_term': notSetIfEmpty('s.utm_term'),
 }
 
 /** Visit columns as every event carries them (stamped layout); no exit page. */
@@ -85,25 +91,34 @@ const STAMPED_SESSION_COLUMNS: Record<Exclude<SessionDimension, 'visit:exit_page
   'visit:source': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:source']),
   'visit:referrer': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:referrer']),
   'visit:channel': 'e.visit_channel',
-  'visit:utm_medium': 'e.visit_utm_medium',
-  'visit:utm_source': 'e.visit_utm_source',
-  'visit:utm_campaign': 'e.visit_utm_campaign',
-  'visit:utm_content': 'e.visit_utm_content',
-  'visit:utm_term': 'e.visit_utm_term',
+  'visit:utm_medium': notSetIfEmpty('e.visit_utm_medium'),
+  'visit:utm_source': notSetIfEmpty('e.visit_utm_source'),
+  'visit:utm_campaign': notSetIfEmpty('e.visit_utm_campaign'),
+  'visit:utm_content': notSetIfEmpty('e.visit_utm_content'),
+  'visit:utm_term': notSetIfEmpty('e.visit_utm_term'),
 }
 
 /** Whether the stamped layout can answer a dimension (the exit page needs the visit table). */
 export const isStampedDimension = (dimension: string): boolean => dimension !== 'visit:exit_page'
 
-/** Dimensions whose empty value means "not set": such rows are left out of breakdowns. */
-export const SKIP_EMPTY = new Set<string>([
-  'visit:entry_page',
-  'visit:exit_page',
+/**
+ * Dimensions whose empty value is no value (events without a visit, or written before
+ * the visit knew its pages): such rows are left out of breakdowns.
+ */
+export const SKIP_EMPTY = new Set<string>(['visit:entry_page', 'visit:exit_page'])
+
+/** Dimensions whose empty value reads {@link NOT_SET}. */
+export const NOT_SET_DIMENSIONS: ReadonlySet<string> = new Set([
   'visit:utm_medium',
   'visit:utm_source',
   'visit:utm_campaign',
   'visit:utm_content',
   'visit:utm_term',
+  'visit:device',
+  'visit:browser',
+  'visit:browser_version',
+  'visit:os',
+  'visit:os_version',
 ])
 
 /**

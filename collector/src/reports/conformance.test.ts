@@ -381,6 +381,20 @@ describe('the answer has the shape of Plausible’s', () => {
   })
 })
 
+describe('values a visit does not have read as Plausible reads them', () => {
+  it('answers Plausible’s documented UTM example: "(not set)" for a tag a visit lacks', async () => {
+    const body = await answer({
+      metrics: ['visitors', 'events', 'pageviews'],
+      dimensions: ['visit:utm_medium', 'visit:utm_source'],
+    })
+    expect(body.results).toEqual([
+      { dimensions: ['(not set)', 'zz'], metrics: [2, 2, 2] },
+      { dimensions: ['(not set)', '(not set)'], metrics: [1, 3, 2] },
+      { dimensions: ['(not set)', 'nl'], metrics: [1, 1, 1] },
+    ])
+  })
+})
+
 describe('behavioral filters keep the visits that did (or did not do) something', () => {
   const pricing = ['is', 'event:page', ['/pricing']]
   const metrics = ['visitors', 'visits', 'pageviews', 'bounce_rate']

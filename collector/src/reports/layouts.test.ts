@@ -36,6 +36,7 @@ const SITES = {
   rollupOnly: 'rollup-only.example',
   rolledEvents: 'rolled-events.example',
   rolledEventsKtm: 'rolled-events-ktm.example',
+  rolledBlank: 'rolled-blank.example',
 }
 const KTM = new Set<string>([
   SITES.stampedKtm,
@@ -164,6 +165,7 @@ beforeAll(async () => {
     SITES.rollupOnly,
     SITES.rolledEvents,
     SITES.rolledEventsKtm,
+    SITES.rolledBlank,
   ]
   for (const site of rolledSites) await copy(site, false)
   // Summed days: yesterday (today from events), both days, yesterday (UTC) for the
@@ -179,7 +181,28 @@ beforeAll(async () => {
     return rollup.refresh({ full: true })
   }
   expect(await sumAt([SITES.rolled, SITES.rolledKtm], at(1, '00:00'))).toBe(2)
-  expect(await sumAt([SITES.rolledAll, SITES.rollupOnly], at(2, '00:00'))).toBe(4)
+  expect(await sumAt([SITES.rolledAll, SITES.rollupOnly, SITES.rolledBlank], at(2, '00:00'))).toBe(
+    6,
+  )
+  // As a collector from before empty values read "(not set)" summed them: ''.
+  const notSet = `dimension IN ('visit:utm_medium', 'visit:utm_source', 'visit:utm_campaign',
+    'visit:utm_content', 'visit:utm_term', 'visit:device', 'visit:browser',
+    'visit:browser_version', 'visit:os', 'visit:os_version') AND value = '(not set)'`
+  await collector.store.client.command({
+    query: `INSERT INTO glimpse.daily_stats SELECT * REPLACE ('' AS value) FROM
+            (SELECT * FROM glimpse.daily_stats FINAL WHERE site_id = '${SITES.rolledBlank}' AND ${notSet})`,
+    clickhouse_settings: { insert_deduplication_token: 'layouts-blank' },
+  })
+  await collector.store.client.command({
+    query: `ALTER TABLE glimpse.daily_stats DELETE WHERE site_id = '${SITES.rolledBlank}' AND ${notSet}`,
+    clickhouse_settings: { mutations_sync: '2' },
+  })
+  const blank = await collector.store.client.query({
+    query: `SELECT count() AS n FROM glimpse.daily_stats FINAL
+            WHERE site_id = '${SITES.rolledBlank}' AND dimension = 'visit:utm_source' AND value = ''`,
+    format: 'JSONEachRow',
+  })
+  expect(await blank.json()).toEqual([{ n: '2' }])
   // Today at noon: yesterday's events side only (its visits from the events).
   expect(await sumAt([SITES.rolledEvents, SITES.rolledEventsKtm], at(0, '12:00'))).toBe(2)
   // Only the rollup is left of this site: what it answers, it answers from the rollup.
@@ -345,6 +368,17 @@ const QUERIES: Record<string, unknown>[] = [
       ['is_not', 'visit:region', ['(unknown)']],
     ],
   },
+  // Visits without a tag read "(not set)"; a filter on it selects them.
+  { metrics: ['visitors', 'visits', 'bounce_rate'], dimensions: ['visit:utm_medium'] },
+  {
+    metrics: ['visitors', 'visits', 'pageviews'],
+    filters: [['is', 'visit:utm_source', ['(not set)']]],
+  },
+  {
+    metrics: ['visitors', 'visits'],
+    dimensions: ['visit:utm_source'],
+    filters: [['is', 'visit:utm_source', ['(not set)', 'newsletter']]],
+  },
   // Behavioral filters: the visits that did (or did not do) something.
   {
     metrics: ['visitors', 'visits', 'pageviews', 'bounce_rate', 'visit_duration'],
@@ -422,6 +456,7 @@ describe('stamped and legacy layouts', () => {
     expect(await answer(SITES.rolled, body)).toEqual(stamped)
     expect(await answer(SITES.rolledAll, body)).toEqual(stamped)
     expect(await answer(SITES.rolledEvents, body)).toEqual(stamped)
+    expect(await answer(SITES.rolledBlank, body)).toEqual(stamped)
     const ktm = await answer(SITES.stampedKtm, body)
     expect(await answer(SITES.legacyKtm, body)).toEqual(ktm)
     expect(await answer(SITES.rolledKtm, body)).toEqual(ktm)
@@ -457,7 +492,7 @@ describe('stamped and legacy layouts', () => {
     }
     const stamped = await rows(SITES.stamped)
     expect(stamped.map((r) => r.dimensions.slice(2))).toContainEqual(['newsletter', 'email'])
-    expect(stamped.map((r) => r.dimensions.slice(2))).toContainEqual(['', ''])
+    expect(stamped.map((r) => r.dimensions.slice(2))).toContainEqual(['(not set)', '(not set)'])
     // Every visit is in a row: the visits add up to the day's.
     const days = await answer(SITES.stamped, { metrics: ['visits'], dimensions: ['time:day'] })
     for (const day of days.results)

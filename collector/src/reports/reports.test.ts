@@ -157,7 +157,7 @@ describe('POST /api/v2/query: figures worked out by hand', () => {
     expect(byDims(exit)).toEqual({ '/pricing': [3], '/blog/post-1': [1], '/': [1] })
   })
 
-  it('sources of visits, and UTM tags without empty rows', async () => {
+  it('sources of visits, and UTM tags, "(not set)" for visits without one', async () => {
     const range = [YESTERDAY, YESTERDAY]
     const sources = await query({
       metrics: ['visits', 'bounce_rate'],
@@ -174,7 +174,22 @@ describe('POST /api/v2/query: figures worked out by hand', () => {
       date_range: range,
       dimensions: ['visit:utm_campaign'],
     })
-    expect(byDims(campaigns)).toEqual({ spring: [1] })
+    // B's newsletter visit has the campaign; A, B's second visit, C and D have none.
+    expect(byDims(campaigns)).toEqual({ spring: [1], '(not set)': [4] })
+    // The dashboard leaves them out with a filter on the label; a filter selects them.
+    const tagged = await query({
+      metrics: ['visitors'],
+      date_range: range,
+      dimensions: ['visit:utm_campaign'],
+      filters: [['is_not', 'visit:utm_campaign', ['(not set)']]],
+    })
+    expect(byDims(tagged)).toEqual({ spring: [1] })
+    const untagged = await query({
+      metrics: ['visits', 'pageviews'],
+      date_range: range,
+      filters: [['is', 'visit:utm_medium', ['(not set)']]],
+    })
+    expect(untagged.results).toEqual([{ dimensions: [], metrics: [4, 5] }])
   })
 
   it('a visit filter keeps whole visits: both of A’s pageviews are from Google', async () => {

@@ -4,7 +4,7 @@
  */
 import { fmtPercent, type Tab } from './panel.js'
 import { WorldMap } from './world-map.js'
-import { OTHER } from '../stats.js'
+import { NOT_SET, OTHER } from '../stats.js'
 
 const regionNames = new Intl.DisplayNames('en', { type: 'region' })
 export function countryName(code: string): string {
@@ -68,7 +68,8 @@ const utm = (id: string, label: string, unit: string): Tab => ({
   dimension: `visit:${id}`,
   columns: visitors,
   field: id,
-  filters: [['is_not', `visit:${id}`, ['']]],
+  // Visits without the tag are left out, as in Plausible's dashboard.
+  filters: [['is_not', `visit:${id}`, [NOT_SET]]],
 })
 
 export const SOURCE_TABS: Tab[] = [

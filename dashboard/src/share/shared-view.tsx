@@ -19,7 +19,7 @@ import { Panel, type PanelContext, type Tab } from '../components/panel.js'
 import { Empty, ErrorBox } from '../components/states.js'
 import { HEADLINE, TopStats } from '../components/top-stats.js'
 import { navigate } from '../router.js'
-import { useSource, type Filter, type Metric, type StatsQuery } from '../stats.js'
+import { NOT_SET, useSource, type Filter, type Metric, type StatsQuery } from '../stats.js'
 import { useLoad } from '../use-query.js'
 import { FILTER_FIELDS, labelOfFilter } from '../view-state.js'
 import { COUNT_METRICS, FILTERABLE, groupsOf } from './dimensions.js'
@@ -112,9 +112,10 @@ function allowedTabs(tabs: Tab[], info: ShareInfo, metrics: Metric[]): Tab[] {
                   label: HEADLINE.find((h) => h.metric === fallback)?.label ?? fallback,
                 },
               ],
-        // No negated filters for a share: empty UTM values are left out on screen instead.
+        // No negated filters for a share: visits without the UTM value ("(not set)")
+        // are left out on screen instead.
         filters: undefined,
-        hide: tab.filters === undefined ? undefined : (value: string) => value === '',
+        hide: tab.filters === undefined ? undefined : (value: string) => value === NOT_SET,
         field: FILTERABLE.has(tab.dimension) ? tab.field : undefined,
       }
     })
