@@ -340,6 +340,34 @@ describe('funnel answers kept', () => {
     expect(await ask(kept, closed)).toEqual({ visitors: [2, 2, 0], path: 'bounded' })
   })
 
+  it('counts a first view in one statement whose signature is the one read later', async () => {
+    // Every funnel and period of the seeded visits (bounded, settled and exact answers):
+    // the signature the count carried matches the one read on the next view.
+    const counted = new Set<string>()
+    for (const openLimit of [undefined, 1]) {
+      const kept = createFunnelCache()
+      for (const range of RANGES) {
+        const period = resolvePeriod(range, 'UTC', now, () => undefined)
+        for (const funnel of FUNNELS) {
+          const request: FunnelRequest = { site_id: SITE, date_range: range, steps: funnel }
+          const paths: string[] = []
+          const ask = () =>
+            runFunnel(store, SITE, period, request, {
+              cache: { kept, now },
+              onPath: (p) => paths.push(p),
+              ...(openLimit === undefined ? {} : { openLimit }),
+            })
+          const first = await ask()
+          for (const path of paths) counted.add(path)
+          expect(first).toEqual(await runFunnel(store, SITE, period, request, { mode: 'exact' }))
+          expect(await ask()).toEqual(first)
+          expect(paths.at(-1)).toBe('kept')
+        }
+      }
+    }
+    expect([...counted].sort()).toEqual(['bounded', 'exact', 'settled'])
+  })
+
   it('always counts a period that is not over', async () => {
     const kept = createFunnelCache()
     const open: [string, string] = [addDays(TODAY, -2), TODAY]

@@ -62,6 +62,10 @@ const boundRow = z.object({
   visitors: z.coerce.number(),
   undecided_visitors: z.coerce.number(),
   pending: z.array(z.array(z.string())),
+  // Signed: the signature's sums over the visits of the row.
+  n: z.string().optional(),
+  ss: z.string().optional(),
+  m: z.string().optional(),
 })
 const sessionLevelRow = z.object({ session: z.string(), level: z.coerce.number() })
 
@@ -139,6 +143,11 @@ export function funnelStatement(
  * whose step is neither (or whose steps span more than the window past step 1) is
  * undecided: its visitor is counted at its sure level, and when an undecided visit might
  * take them further, the visitor is returned with those visits' ids (`pending`).
+ *
+ * `signed`: the rows also carry the signature of the events read (see
+ * {@link FunnelCache}), summed over every visit that matched a step, those without step 1
+ * in a row of level 0 (visitor 0): one scan of one snapshot for the answer and what it
+ * was counted from.
  */
 export function funnelBoundStatement(
   store: Store,
@@ -146,6 +155,7 @@ export function funnelBoundStatement(
   range: ResolvedRange,
   request: FunnelRequest,
   openLimit = OPEN_LIMIT,
+  signed = false,
 ): { sql: string; params: Record<string, unknown>; steps: Goal[] } {
   const { params, steps, conditions, where, events } = parts(store, site, range, request)
   const n = conditions.length
@@ -176,18 +186,24 @@ export function funnelBoundStatement(
   const undecided = [...range2n.map((i) => `maybe${i}`), 'late'].join(' OR ')
   const sql = `SELECT level, countIf(NOT open) AS visitors, countIf(open) AS undecided_visitors,
         groupArrayIf(${Math.max(1, Math.trunc(openLimit))})(
-          arrayMap(id -> toString(id), undecided), open) AS pending
+          arrayMap(id -> toString(id), undecided), open) AS pending${
+            signed ? ', toString(sum(n)) AS n, toString(sum(ss)) AS ss, toString(sum(m)) AS m' : ''
+          }
       FROM (
         SELECT visitor, max(sure) AS level, groupArrayIf(session, undecided_visit) AS undecided,
-          length(undecided) > 0 AND level < ${n} AS open
+          length(undecided) > 0 AND level < ${n} AS open${
+            signed ? ', sum(n) AS n, sum(ss) AS ss, sum(m) AS m' : ''
+          }
         FROM (
           SELECT session, visitor, ${columns.join(', ')}, ${late} AS late,
-            if(late, 1, toUInt8(${sureLevel})) AS sure,
-            ${undecided} AS undecided_visit
+            if(lo1 = 0, 0, if(late, 1, toUInt8(${sureLevel}))) AS sure,
+            lo1 > 0 AND (${undecided}) AS undecided_visit${signed ? ', n, ss, m' : ''}
           FROM (
-            SELECT e.session_id AS session, ${aggregates.join(', ')}
+            SELECT e.session_id AS session, ${aggregates.join(', ')}${
+              signed ? ', count() AS n, sum(e.session_id) AS ss, sum(e.minute) AS m' : ''
+            }
             FROM ${events} AS e WHERE ${where}
-            GROUP BY e.session_id HAVING lo1 > 0
+            GROUP BY e.session_id${signed ? '' : ' HAVING lo1 > 0'}
           )
         ) GROUP BY visitor
       ) GROUP BY level`
@@ -315,19 +331,21 @@ async function furthestLevels(
     options.settings !== undefined ||
     range.to > cache.now
   )
-    return await countLevels(store, site, range, request, options)
-  // Read before counting: events that land meanwhile change the next signature.
-  const statement = funnelSignatureStatement(store, site, range, request)
-  const [row] = await runQuery(store, statement.sql, statement.params, signatureRow)
-  const signature = row === undefined ? '' : `${row.n}:${row.visits}:${row.minutes}`
+    return (await countLevels(store, site, range, request, options)).levels
   const key = JSON.stringify([site, range.from, range.to, request.steps])
   const hit = cache.kept.get(key)
-  if (hit !== undefined && hit.signature === signature) {
-    options.onPath?.('kept')
-    return new Map(hit.levels)
+  if (hit !== undefined) {
+    const statement = funnelSignatureStatement(store, site, range, request)
+    const [row] = await runQuery(store, statement.sql, statement.params, signatureRow)
+    if (row !== undefined && hit.signature === `${row.n}:${row.visits}:${row.minutes}`) {
+      options.onPath?.('kept')
+      return new Map(hit.levels)
+    }
   }
-  const levels = await countLevels(store, site, range, request, options)
-  cache.kept.set(key, { signature, levels: [...levels] })
+  // Counted with the signature of the events read: events that land while a visitor is
+  // settled apart change the next signature, so the answer is counted again then.
+  const { levels, signature } = await countLevels(store, site, range, request, options, true)
+  if (signature !== undefined) cache.kept.set(key, { signature, levels: [...levels] })
   return levels
 }
 
@@ -338,7 +356,9 @@ async function countLevels(
   range: ResolvedRange,
   request: FunnelRequest,
   options: FunnelOptions,
-): Promise<Map<number, number>> {
+  /** Also the signature of the events the bounded statement read. */
+  signed = false,
+): Promise<{ levels: Map<number, number>; signature?: string }> {
   // Without settings, a read may share a statement with others (store/read-batch.ts).
   const run = options.settings === undefined ? {} : { settings: options.settings }
   const exact = async () => {
@@ -347,15 +367,21 @@ async function countLevels(
     const rows = await runQuery(store, sql, params, levelRow, run)
     return new Map(rows.map((row) => [row.level, row.visitors]))
   }
-  if (options.mode === 'exact') return await exact()
-  const { sql, params } = funnelBoundStatement(store, site, range, request, options.openLimit)
-  const rows = await runQuery(store, sql, params, boundRow, run)
-  const atLevel = new Map(rows.map((row) => [row.level, row.visitors]))
-  const pending = rows.flatMap((row) => row.pending.map((visits) => ({ level: row.level, visits })))
-  if (rows.some((row) => row.undecided_visitors > row.pending.length)) return await exact()
+  if (options.mode === 'exact') return { levels: await exact() }
+  const bound = funnelBoundStatement(store, site, range, request, options.openLimit, signed)
+  const rows = await runQuery(store, bound.sql, bound.params, boundRow, run)
+  const signature = signed ? signatureOf(rows) : undefined
+  // Level 0: the visits without step 1 (signed), no visitor of the funnel.
+  const reached = rows.filter((row) => row.level > 0)
+  const atLevel = new Map(reached.map((row) => [row.level, row.visitors]))
+  const pending = reached.flatMap((row) =>
+    row.pending.map((visits) => ({ level: row.level, visits })),
+  )
+  if (reached.some((row) => row.undecided_visitors > row.pending.length))
+    return { levels: await exact(), signature }
   if (pending.length === 0) {
     options.onPath?.('bounded')
-    return atLevel
+    return { levels: atLevel, signature }
   }
   options.onPath?.('settled')
   const settle = visitsStatement(
@@ -375,7 +401,21 @@ async function countLevels(
     const level = Math.max(visitor.level, ...visitor.visits.map((id) => levels.get(id) ?? 0))
     atLevel.set(level, (atLevel.get(level) ?? 0) + 1)
   }
-  return atLevel
+  return { levels: atLevel, signature }
+}
+
+/** The signature of a signed bounded statement's rows, as funnelSignatureStatement reads it. */
+function signatureOf(rows: readonly z.infer<typeof boundRow>[]): string {
+  let n = 0n
+  let visits = 0n
+  let minutes = 0n
+  for (const row of rows) {
+    n += BigInt(row.n ?? 0)
+    visits += BigInt(row.ss ?? 0)
+    minutes += BigInt(row.m ?? 0)
+  }
+  // The engine's sums of UInt64 wrap around.
+  return `${n}:${BigInt.asUintN(64, visits)}:${BigInt.asUintN(64, minutes)}`
 }
 
 export async function runFunnel(
