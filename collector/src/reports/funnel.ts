@@ -232,10 +232,11 @@ function visitsStatement(
  * events it was counted from: the number of events of the period that match a step, and
  * the sums of their visit ids and minutes. Events are only ever inserted (a late batch)
  * or deleted (an erasure, retention), never changed in what a funnel reads, so an answer
- * whose events have the same signature is the same answer. Reading the signature takes
- * the scan of those events alone (about a fifth of the funnel's cost): a dashboard
- * opened again, or a funnel looked at over the same period by several people, is
- * answered from it. A period that is not over (today's events still come in) is always
+ * whose events have the same signature is the same answer. A first view is counted with
+ * the signature of the events it read, in the same statement; asked again, the signature
+ * alone is read (the scan of those events, about a fifth of the count's cost) and the
+ * kept answer given if it is the same: a dashboard opened again, or a funnel looked at
+ * over the same period by several people. A period that is not over (today's events still come in) is always
  * counted: its signature would change with every event.
  */
 export interface FunnelCache {
