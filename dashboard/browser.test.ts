@@ -412,6 +412,43 @@ describe('signed in, on seeded data', { timeout: 90_000 }, () => {
     await page.getByRole('button', { name: /Remove filter Country/ }).click()
     await page.waitForURL((url) => !url.search.includes('f='))
   })
+
+  it('counts the funnel over the visits a visit filter keeps, and says page filters do not apply', async () => {
+    const funnel = async (filters: unknown[]) => {
+      const response = await fetch(`${collector.url}/api/v1/funnel`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Authorization: `Bearer ${ADMIN_TOKEN}` },
+        body: JSON.stringify({
+          site_id: SITE,
+          date_range: 'day',
+          steps: [
+            { type: 'page', value: '/' },
+            { type: 'page', value: '/pricing' },
+          ],
+          filters,
+        }),
+      })
+      if (!response.ok) throw new Error(`funnel ${response.status}: ${await response.text()}`)
+      const body = (await response.json()) as { steps: { visitors: number }[] }
+      return body.steps.map((step) => `${step.visitors} visitors`)
+    }
+    const all = await funnel([])
+    const google = await funnel([['is', 'visit:source', ['Google']]])
+    expect(google).not.toEqual(all)
+    const steps = 'funnel=page%3A%2F%3Bpage%3A%2Fpricing'
+    const figures = page.locator('ol.funnel .num:not(.muted)')
+    const hint = page.getByText(/filters on pages, exit pages, goals and events do not apply/)
+    await page.goto(`${collector.url}/sites/${SITE}?period=day&${steps}&f=source%3AGoogle`)
+    await poll(() => figures.allTextContents()).toEqual(google)
+    expect(await hint.count()).toBe(0)
+    // A page filter too: the funnel stays that of the visits from Google, and says so.
+    await page.goto(
+      `${collector.url}/sites/${SITE}?period=day&${steps}&f=source%3AGoogle&f=page%3A%2Fpricing`,
+    )
+    await hint.waitFor()
+    await poll(() => figures.allTextContents()).toEqual(google)
+    expect(consoleProblems).toEqual([])
+  })
 })
 
 describe('a share link', { timeout: 120_000 }, () => {

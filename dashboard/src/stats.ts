@@ -118,7 +118,7 @@ export interface FunnelResult {
 }
 
 export function funnel(
-  body: { site_id: string; date_range: DateRange; steps: FunnelStep[] },
+  body: { site_id: string; date_range: DateRange; steps: FunnelStep[]; filters?: Filter[] },
   signal?: AbortSignal,
 ): Promise<FunnelResult> {
   return api<FunnelResult>('POST', '/api/v1/funnel', body, signal)

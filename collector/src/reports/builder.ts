@@ -136,9 +136,10 @@ const SESSION_DIMENSION_SET: ReadonlySet<string> = new Set(SESSION_DIMENSIONS)
 const ms = atMs
 
 class Builder {
-  readonly params = new Params()
-
-  constructor(private readonly ctx: BuildContext) {}
+  constructor(
+    private readonly ctx: BuildContext,
+    readonly params = new Params(),
+  ) {}
 
   /** Goals a goal filter selects: `is` by exact name, `contains` by part of the name. */
   goalsOf(filter: SimpleFilter): Goal[] {
@@ -663,6 +664,21 @@ function rolledSql(
 /** Drop every event:goal filter (the denominator of conversion rates). */
 function withoutGoalFilters(filters: readonly Filter[]): Filter[] {
   return filters.filter((f) => !(isSimpleFilter(f) && f[1] === 'event:goal'))
+}
+
+/**
+ * Conditions on stamped events (alias `e`) that keep the events of the visits some
+ * filters keep: a visit dimension as the visit's value every event carries, a behavioral
+ * filter as the visits that hold (or do not hold) a matching event of the period. For
+ * funnels, whose filters are of these kinds only (see funnelFiltersProblem).
+ */
+export function visitFilterConditions(
+  filters: readonly Filter[],
+  ctx: Omit<BuildContext, 'stamped'>,
+  params: Params,
+): string[] {
+  const b = new Builder({ ...ctx, stamped: true }, params)
+  return filters.map((filter) => b.condition(filter, 'events'))
 }
 
 /** Build the statement of a query. Assumes {@link validateQuery} passed. */

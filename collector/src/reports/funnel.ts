@@ -8,10 +8,12 @@ import type { Store } from '../store/client.js'
 import { runQuery } from '../store/query.js'
 import { DAY_MS } from '../time.js'
 import { goalCondition, goalName, type Goal } from './goals.js'
-import { DATE_RANGE_NAMES } from './model.js'
+import { DATE_RANGE_NAMES, filterSchema, funnelFiltersProblem } from './model.js'
+import { visitFilterConditions } from './builder.js'
 import { Params } from './params.js'
 import { eventPeriod } from './period-sql.js'
 import type { ResolvedRange } from './date-range.js'
+import type { TimeBuckets } from './columns.js'
 
 export const funnelRequestSchema = z
   .object({
@@ -34,8 +36,17 @@ export const funnelRequestSchema = z
       )
       .min(2, 'A funnel has at least 2 steps.')
       .max(8, 'A funnel has at most 8 steps.'),
+    /**
+     * Which visits count, in the Stats API's filter shape: visit dimensions and
+     * behavioral filters (see funnelFiltersProblem).
+     */
+    filters: z.array(filterSchema).max(50).optional(),
   })
   .strict()
+  .superRefine((request, ctx) => {
+    const problem = funnelFiltersProblem(request.filters ?? [])
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', path: ['filters'], message: problem })
+  })
 export type FunnelRequest = z.infer<typeof funnelRequestSchema>
 
 export interface FunnelStep {
@@ -96,12 +107,21 @@ function parts(store: Store, site: string, range: ResolvedRange, request: Funnel
   const params = new Params()
   const steps = stepGoals(site, request)
   const conditions = steps.map((step) => goalCondition(step, params))
+  const events = store.table('events')
+  // The visits the filters keep: every event carries its visit's values.
+  const filters = visitFilterConditions(
+    request.filters ?? [],
+    { events, sessions: store.table('sessions'), site, range, buckets: NO_BUCKETS, goals: [] },
+    params,
+  )
   const where = `e.site_id = ${params.text(site)} AND ${eventPeriod(params, 'e', range.from, range.to)}
-        AND e.session_id != 0 AND (${conditions.join(' OR ')})`
-  return { params, steps, conditions, where, events: store.table('events') }
+        AND e.session_id != 0 AND (${conditions.join(' OR ')})${filters.map((f) => ` AND ${f}`).join('')}`
+  return { params, steps, conditions, where, events }
 }
 
 const TIME = 'toUInt64(toUnixTimestamp64Milli(e.timestamp))'
+// Filters hold no time dimension.
+const NO_BUCKETS: TimeBuckets = { interval: 'time:day', firstDay: '1970-01-01', timeZone: 'UTC' }
 
 /**
  * The exact statement: the visitors whose furthest step (over their visits in the
@@ -333,7 +353,7 @@ async function furthestLevels(
     range.to > cache.now
   )
     return (await countLevels(store, site, range, request, options)).levels
-  const key = JSON.stringify([site, range.from, range.to, request.steps])
+  const key = JSON.stringify([site, range.from, range.to, request.steps, request.filters ?? []])
   const hit = cache.kept.get(key)
   if (hit !== undefined) {
     const statement = funnelSignatureStatement(store, site, range, request)
@@ -417,6 +437,30 @@ function signatureOf(rows: readonly z.infer<typeof boundRow>[]): string {
   }
   // The engine's sums of UInt64 wrap around.
   return `${n}:${BigInt.asUintN(64, visits)}:${BigInt.asUintN(64, minutes)}`
+}
+
+const countRow = z.object({ n: z.coerce.number() })
+
+/**
+ * Whether a period holds visits' events written before each event carried its visit
+ * (migration 012): a funnel over such a period cannot be filtered (their visit columns
+ * are empty).
+ */
+export async function holdsUnstampedEvents(
+  store: Store,
+  site: string,
+  range: ResolvedRange,
+): Promise<boolean> {
+  const params = new Params()
+  const [row] = await runQuery(
+    store,
+    `SELECT count() AS n FROM ${store.table('events')} AS e
+     WHERE e.site_id = ${params.text(site)} AND ${eventPeriod(params, 'e', range.from, range.to)}
+       AND e.visit_version = 0 AND e.session_id != 0`,
+    params.values,
+    countRow,
+  )
+  return (row?.n ?? 0) > 0
 }
 
 export async function runFunnel(

@@ -247,7 +247,9 @@ function isSafePattern(pattern: string): boolean {
   }
 }
 
-const filterSchema = z.unknown().transform((value, ctx) => parseFilter(value, 0, ctx) ?? z.NEVER)
+export const filterSchema = z
+  .unknown()
+  .transform((value, ctx) => parseFilter(value, 0, ctx) ?? z.NEVER)
 
 const DAY_TEXT = /^\d{4}-\d{2}-\d{2}$/
 const DATE_TIME_TEXT =
@@ -385,6 +387,25 @@ function behavioralProblem(filters: readonly Filter[], within: boolean): string 
     const inner = isBehavioralFilter(filter) || filter[0] === 'not' ? [filter[1]] : filter[1]
     const problem = behavioralProblem(inner, within || isBehavioralFilter(filter))
     if (problem !== undefined) return problem
+  }
+  return undefined
+}
+
+/**
+ * What a funnel may be filtered by: visit dimensions (whole visits) but the exit page
+ * (known to the visit table only), and behavioral filters on event dimensions other than
+ * goals. Undefined when the filters are sound.
+ */
+export function funnelFiltersProblem(filters: readonly Filter[]): string | undefined {
+  const behavioral = behavioralProblem(filters, false)
+  if (behavioral !== undefined) return behavioral
+  for (const [filter] of walkFilters(filters)) {
+    if (!filter[1].startsWith('visit:') || filter[1] === 'visit:exit_page')
+      return `Invalid filters. A funnel is filtered by visit dimensions and behavioral filters (has_done, has_not_done) only, not \`${filter[1]}\`.`
+  }
+  for (const [filter] of walkFilters(filters, 0, true)) {
+    if (filter[1] === 'event:goal')
+      return 'Invalid filters. A funnel’s behavioral filters take event names and pages, not goals.'
   }
   return undefined
 }

@@ -469,3 +469,56 @@ describe('a funnel asked again', () => {
     expect(await visitors()).toEqual([2, 1])
   })
 })
+
+describe('a funnel filtered by visits', () => {
+  const funnel = (filters: unknown[], steps = ['/', '/pricing']) =>
+    admin('POST', '/api/v1/funnel', {
+      site_id: 'example.com',
+      date_range: [YESTERDAY, YESTERDAY],
+      steps: steps.map((value) => ({ type: 'page', value })),
+      filters,
+    })
+  const visitors = async (filters: unknown[]) => {
+    const response = await funnel(filters)
+    const body = (await response.json()) as { steps?: { visitors: number }[]; error?: unknown }
+    expect(response.status, JSON.stringify(body.error)).toBe(200)
+    return body.steps?.map((s) => s.visitors)
+  }
+
+  it('counts the visits the filters keep, whole', async () => {
+    // Entered on /: A (from Google, went on to /pricing) and B's direct visit (did not).
+    expect(await visitors([])).toEqual([2, 1])
+    expect(await visitors([['is', 'visit:source', ['Google']]])).toEqual([1, 1])
+    expect(await visitors([['is_not', 'visit:source', ['Google']]])).toEqual([1, 0])
+    expect(await visitors([['is', 'visit:country', ['GB']]])).toEqual([1, 1])
+    expect(await visitors([['is', 'visit:country_name', ['United Kingdom']]])).toEqual([1, 1])
+    expect(await visitors([['has_done', ['is', 'event:name', ['Signup']]]])).toEqual([1, 1])
+    expect(await visitors([['has_not_done', ['is', 'event:name', ['Signup']]]])).toEqual([1, 0])
+    expect(
+      await visitors([
+        [
+          'or',
+          [
+            ['is', 'visit:source', ['Google']],
+            ['is', 'visit:channel', ['Direct']],
+          ],
+        ],
+      ]),
+    ).toEqual([2, 1])
+  })
+
+  it('refuses filters that do not select visits', async () => {
+    for (const [filters, words] of [
+      [[['is', 'event:page', ['/']]], 'not `event:page`'],
+      [[['is', 'visit:exit_page', ['/']]], 'not `visit:exit_page`'],
+      [[['has_done', ['is', 'event:goal', ['Signup']]]], 'not goals'],
+      [[['has_done', ['is', 'visit:source', ['Google']]]], 'event dimension filters'],
+      [[['is', 'visit:nope', ['x']]], 'filters'],
+    ] as const) {
+      const response = await funnel([...filters])
+      expect(response.status, JSON.stringify(filters)).toBe(400)
+      const { error } = (await response.json()) as { error: { code: string; message: string } }
+      expect(error.message).toContain(words)
+    }
+  })
+})

@@ -15,12 +15,17 @@ import type { RouteDoc } from '../http/openapi.js'
 import { readJsonBody } from '../http/json-body.js'
 import { normalizeDomain } from '../sites/settings.js'
 import { defineQuery } from '../store/query.js'
-import { createFunnelCache, funnelRequestSchema, runFunnel } from './funnel.js'
+import {
+  createFunnelCache,
+  funnelRequestSchema,
+  holdsUnstampedEvents,
+  runFunnel,
+} from './funnel.js'
 import { goalInputSchema, goalName, type Goal } from './goals.js'
 import type { GoalStore } from './goals-store.js'
 import { PeriodError, resolvePeriod } from './periods.js'
 import { queryRequestSchema } from './model.js'
-import { runReport, type ReportDeps } from './runner.js'
+import { normalizeFilters, runReport, type ReportDeps } from './runner.js'
 
 /** What a request may do with a site's reports. */
 export type Access = 'full' | 'anonymized' | 'forbidden' | 'unauthenticated'
@@ -262,7 +267,16 @@ export function createReportsApp(deps: ReportsDeps): Hono {
       if (error instanceof PeriodError) return errorResponse(c, 400, 'invalid_query', error.message)
       throw error
     }
-    const steps = await runFunnel(deps.store, site, range, body.value, {
+    const filters = normalizeFilters(body.value.filters ?? [])
+    if (filters.length > 0 && (await holdsUnstampedEvents(deps.store, site, range)))
+      return errorResponse(
+        c,
+        400,
+        'invalid_query',
+        'This period holds events written before each event carried its visit (an older version of Glimpse): a funnel over it cannot be filtered.',
+      )
+    const request = { ...body.value, filters }
+    const steps = await runFunnel(deps.store, site, range, request, {
       cache: { kept: funnels, now },
     })
     return c.json({ site_id: site, steps })

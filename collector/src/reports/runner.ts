@@ -196,7 +196,7 @@ export function parseQueryRequest(
  * Country names in filters become codes ("(unknown)" stays itself); country codes are
  * compared upper-cased.
  */
-function normalizeFilters(filters: readonly Filter[]): Filter[] {
+export function normalizeFilters(filters: readonly Filter[]): Filter[] {
   return filters.map((filter): Filter => {
     if (!isSimpleFilter(filter)) {
       if (filter[0] === 'not') return ['not', normalizeFilters([filter[1]])[0] ?? filter[1]]

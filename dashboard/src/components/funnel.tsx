@@ -37,8 +37,18 @@ export function FunnelPanel({
 }) {
   const [type, setType] = useState<'page' | 'event'>('page')
   const [value, setValue] = useState('')
-  // The funnel endpoint takes no filters: it counts every visit of the period.
-  const body = { site_id: context.site, date_range: context.dateRange, steps }
+  // A funnel counts whole visits: the filters on visits (source, place, device…) apply;
+  // those on pages, goals and events do not.
+  const visitFilters = context.filters.filter(
+    (f) => f[1].startsWith('visit:') && f[1] !== 'visit:exit_page',
+  )
+  const ignored = context.filters.length - visitFilters.length
+  const body = {
+    site_id: context.site,
+    date_range: context.dateRange,
+    steps,
+    ...(visitFilters.length > 0 ? { filters: visitFilters } : {}),
+  }
   const loaded = useLoad(
     steps.length >= 2 && context.ready !== false ? JSON.stringify(body) : undefined,
     (signal) => funnel(body, signal),
@@ -95,13 +105,11 @@ export function FunnelPanel({
           Add step
         </button>
       </form>
-      {context.filters.length > 0 && steps.length >= 2 && (
+      {ignored > 0 && steps.length >= 2 && (
         <p class="hint">
-          The funnel counts every visitor of the period: filters do not apply to it.
+          The funnel counts whole visits: filters on pages, exit pages, goals and events do not
+          apply to it{visitFilters.length > 0 ? ', the others do' : ''}.
         </p>
-      )}
-      {context.filters.length > 0 && steps.length >= 2 && (
-        <p class="hint">The funnel counts every visit of the period: filters do not apply to it.</p>
       )}
       <div class="panel-body">
         {steps.length < 2 ? (
