@@ -446,7 +446,9 @@ function sideSql(
     const rawPart = b.runs(true, 'events').length > 0 ? `${raw} UNION ALL ` : ''
     return `SELECT ${[...keys, ...sums].join(', ')} FROM (${rawPart}${rolledPart})${groupByKeys(keys)}`
   }
-  const conditions = [b.eventRange(), ...noEngagement, ...where]
+  // Behavioral filters select visits: events without one are left out, as stamped.
+  const visitless = hasBehavioralFilter(filters) ? ['e.session_id != 0'] : []
+  const conditions = [b.eventRange(), ...noEngagement, ...visitless, ...where]
   const sessionColumns = sessionColumnsIn(body)
   const join =
     sessionColumns.length > 0

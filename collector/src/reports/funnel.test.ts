@@ -368,6 +368,42 @@ describe('funnel answers kept', () => {
     expect([...counted].sort()).toEqual(['bounded', 'exact', 'settled'])
   })
 
+  it('counts again when an erasure and a late batch leave as many events in the same minutes', async () => {
+    // Visitor 1 goes from / to /pricing; visitor 2 stays on /. Visitor 1's events are
+    // erased, then a late batch of their visit lands: two /pricing in the same minute.
+    const collide = 'collide.example'
+    const base = Date.parse(`${addDays(TODAY, -2)}T10:00:00Z`)
+    await insertRows(collide, base, [
+      [1, 101, 0, 'pageview', '/'],
+      [1, 101, 10_000, 'pageview', '/pricing'],
+      [2, 201, 0, 'pageview', '/'],
+    ])
+    const range: [string, string] = [addDays(TODAY, -2), addDays(TODAY, -2)]
+    const period = resolvePeriod(range, 'UTC', now, () => undefined)
+    const request: FunnelRequest = { site_id: collide, date_range: range, steps }
+    const kept = createFunnelCache()
+    const paths: string[] = []
+    const ask = async () =>
+      (
+        await runFunnel(store, collide, period, request, {
+          cache: { kept, now },
+          onPath: (p) => paths.push(p),
+        })
+      ).map((step) => step.visitors)
+    expect(await ask()).toEqual([2, 1, 0])
+    await store.client.command({
+      query: `ALTER TABLE ${store.table('events')} DELETE WHERE site_id = {site:String} AND visitor_id = 1`,
+      query_params: { site: collide },
+      clickhouse_settings: { mutations_sync: '2' },
+    })
+    await insertRows(collide, base, [
+      [1, 101, 20_000, 'pageview', '/pricing'],
+      [1, 101, 30_000, 'pageview', '/pricing'],
+    ])
+    expect(await ask()).toEqual([1, 0, 0])
+    expect(paths.at(-1)).toBe('bounded')
+  })
+
   it('always counts a period that is not over', async () => {
     const kept = createFunnelCache()
     const open: [string, string] = [addDays(TODAY, -2), TODAY]

@@ -75,8 +75,7 @@ const boundRow = z.object({
   pending: z.array(z.array(z.string())),
   // Signed: the signature's sums over the visits of the row.
   n: z.string().optional(),
-  ss: z.string().optional(),
-  m: z.string().optional(),
+  h: z.string().optional(),
 })
 const sessionLevelRow = z.object({ session: z.string(), level: z.coerce.number() })
 
@@ -120,6 +119,12 @@ function parts(store: Store, site: string, range: ResolvedRange, request: Funnel
 }
 
 const TIME = 'toUInt64(toUnixTimestamp64Milli(e.timestamp))'
+/**
+ * What a funnel reads of an event, hashed: summed over the events, the signature of a
+ * kept answer. A sum of hashes, not of the columns: an erasure and a late batch of as
+ * many events of the same visit and minute leave sums of columns alike, not this.
+ */
+const EVENT_HASH = 'cityHash64(e.session_id, e.visitor_id, e.timestamp, e.name, e.page)'
 // Filters hold no time dimension.
 const NO_BUCKETS: TimeBuckets = { interval: 'time:day', firstDay: '1970-01-01', timeZone: 'UTC' }
 
@@ -207,20 +212,20 @@ export function funnelBoundStatement(
   const sql = `SELECT level, countIf(NOT open) AS visitors, countIf(open) AS undecided_visitors,
         groupArrayIf(${Math.max(1, Math.trunc(openLimit))})(
           arrayMap(id -> toString(id), undecided), open) AS pending${
-            signed ? ', toString(sum(n)) AS n, toString(sum(ss)) AS ss, toString(sum(m)) AS m' : ''
+            signed ? ', toString(sum(n)) AS n, toString(sum(h)) AS h' : ''
           }
       FROM (
         SELECT visitor, max(sure) AS level, groupArrayIf(session, undecided_visit) AS undecided,
           length(undecided) > 0 AND level < ${n} AS open${
-            signed ? ', sum(n) AS n, sum(ss) AS ss, sum(m) AS m' : ''
+            signed ? ', sum(n) AS n, sum(h) AS h' : ''
           }
         FROM (
           SELECT session, visitor, ${columns.join(', ')}, ${late} AS late,
             if(lo1 = 0, 0, if(late, 1, toUInt8(${sureLevel}))) AS sure,
-            lo1 > 0 AND (${undecided}) AS undecided_visit${signed ? ', n, ss, m' : ''}
+            lo1 > 0 AND (${undecided}) AS undecided_visit${signed ? ', n, h' : ''}
           FROM (
             SELECT e.session_id AS session, ${aggregates.join(', ')}${
-              signed ? ', count() AS n, sum(e.session_id) AS ss, sum(e.minute) AS m' : ''
+              signed ? `, count() AS n, sum(${EVENT_HASH}) AS h` : ''
             }
             FROM ${events} AS e WHERE ${where}
             GROUP BY e.session_id${signed ? '' : ' HAVING lo1 > 0'}
@@ -249,15 +254,16 @@ function visitsStatement(
 
 /**
  * Answers of funnels over periods that are over, each kept with a signature of the
- * events it was counted from: the number of events of the period that match a step, and
- * the sums of their visit ids and minutes. Events are only ever inserted (a late batch)
- * or deleted (an erasure, retention), never changed in what a funnel reads, so an answer
- * whose events have the same signature is the same answer. A first view is counted with
- * the signature of the events it read, in the same statement; asked again, the signature
- * alone is read (the scan of those events, about a fifth of the count's cost) and the
- * kept answer given if it is the same: a dashboard opened again, or a funnel looked at
- * over the same period by several people. A period that is not over (today's events still come in) is always
- * counted: its signature would change with every event.
+ * events it was counted from: the number of events of the period that match a step (and
+ * the filters), and the sum of a hash of each one's visit, visitor, time, name and path.
+ * Events are only ever inserted (a late batch) or deleted (an erasure, retention), never
+ * changed in what a funnel reads, so an answer whose events have the same signature is
+ * the same answer. A first view is counted with the signature of the events it read, in
+ * the same statement; asked again, the signature alone is read (the scan of those
+ * events, about a third of the count's cost) and the kept answer given if it is the
+ * same: a dashboard opened again, or a funnel looked at over the same period by several
+ * people. A period that is not over (today's events still come in) is always counted:
+ * its signature would change with every event.
  */
 export interface FunnelCache {
   get(key: string): KeptFunnel | undefined
@@ -300,7 +306,7 @@ export function createFunnelCache(limit = FUNNEL_CACHE_SIZE): FunnelCache {
   }
 }
 
-const signatureRow = z.object({ n: z.string(), visits: z.string(), minutes: z.string() })
+const signatureRow = z.object({ n: z.string(), h: z.string() })
 
 /** The signature of the events a funnel counts (see {@link FunnelCache}). */
 export function funnelSignatureStatement(
@@ -310,8 +316,7 @@ export function funnelSignatureStatement(
   request: FunnelRequest,
 ): { sql: string; params: Record<string, unknown> } {
   const { params, where, events } = parts(store, site, range, request)
-  const sql = `SELECT toString(count()) AS n, toString(sum(e.session_id)) AS visits,
-        toString(sum(e.minute)) AS minutes
+  const sql = `SELECT toString(count()) AS n, toString(sum(${EVENT_HASH})) AS h
       FROM ${events} AS e WHERE ${where}`
   return { sql, params: params.values }
 }
@@ -358,7 +363,7 @@ async function furthestLevels(
   if (hit !== undefined) {
     const statement = funnelSignatureStatement(store, site, range, request)
     const [row] = await runQuery(store, statement.sql, statement.params, signatureRow)
-    if (row !== undefined && hit.signature === `${row.n}:${row.visits}:${row.minutes}`) {
+    if (row !== undefined && hit.signature === `${row.n}:${row.h}`) {
       options.onPath?.('kept')
       return new Map(hit.levels)
     }
@@ -428,15 +433,13 @@ async function countLevels(
 /** The signature of a signed bounded statement's rows, as funnelSignatureStatement reads it. */
 function signatureOf(rows: readonly z.infer<typeof boundRow>[]): string {
   let n = 0n
-  let visits = 0n
-  let minutes = 0n
+  let h = 0n
   for (const row of rows) {
     n += BigInt(row.n ?? 0)
-    visits += BigInt(row.ss ?? 0)
-    minutes += BigInt(row.m ?? 0)
+    h += BigInt(row.h ?? 0)
   }
   // The engine's sums of UInt64 wrap around.
-  return `${n}:${BigInt.asUintN(64, visits)}:${BigInt.asUintN(64, minutes)}`
+  return `${n}:${BigInt.asUintN(64, h)}`
 }
 
 const countRow = z.object({ n: z.coerce.number() })

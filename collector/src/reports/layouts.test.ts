@@ -390,6 +390,23 @@ const QUERIES: Record<string, unknown>[] = [
     dimensions: ['event:page'],
     filters: [['has_not_done', ['is', 'event:goal', ['Signup']]]],
   },
+  // …under not and or: events without a visit (F, opted out) are in neither.
+  {
+    metrics: ['visitors', 'pageviews', 'events'],
+    filters: [['not', ['has_done', ['is', 'event:page', ['/pricing']]]]],
+  },
+  {
+    metrics: ['visitors', 'pageviews', 'events'],
+    filters: [
+      [
+        'or',
+        [
+          ['has_done', ['is', 'event:page', ['/pricing']]],
+          ['is', 'event:page', ['/docs']],
+        ],
+      ],
+    ],
+  },
 ]
 
 async function answer(site: string, body: Record<string, unknown>, with_ = deps) {
