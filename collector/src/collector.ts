@@ -39,6 +39,7 @@ import { createSaltKeeper, type SaltSource } from './store/salts.js'
 import { listSites, registerSites } from './store/sites.js'
 import { loadDashboardAssets } from './dashboard-assets.js'
 import { createGoalStore } from './reports/goals-store.js'
+import { createSegmentStore } from './reports/segments.js'
 import { createDailyRollup, ROLLUP_INTERVAL_MS } from './reports/rollup.js'
 import { createShareStore } from './share/store.js'
 import { createThirdPartyDoor } from './share/third-party.js'
@@ -312,6 +313,7 @@ export async function createCollector(
   usageTimer.unref()
 
   const goals = createGoalStore(store, now)
+  const segments = createSegmentStore(store, now)
   const timeZoneOf = (site: string) => sites.get(site)?.timezone
   const shares = createShareStore(store, now)
   const reportDeps = { store, now, timeZoneOf, goals: (site: string) => goals.list(site) }
@@ -366,6 +368,7 @@ export async function createCollector(
       store,
       now,
       goals,
+      segments,
       timeZoneOf,
       authorize: (c, site) => accessOf(c.get('principal'), site),
       authorizeAdmin: (c) => adminAccessOf(c.get('principal')),

@@ -495,3 +495,81 @@ describe('behavioral filters keep the visits that did (or did not do) something'
     }
   })
 })
+
+describe('segments: saved filters a query names', () => {
+  const admin = (method: string, path: string, body?: unknown) =>
+    requestJson(collector, method, `/api/admin/sites/example.com/segments${path}`, body, TOKEN)
+  const save = async (name: string, filters: unknown[]) => {
+    const response = await admin('POST', '', { name, filters })
+    expect(response.status).toBe(201)
+    return (await response.json()) as { id: number; name: string; filters: unknown[] }
+  }
+
+  it('answers a query on a segment as on its filters, and echoes them', async () => {
+    const googleOrNl = [['is', 'visit:source', ['Google', 'nl']]]
+    const segment = await save('Google or nl', googleOrNl)
+    expect(Number.isInteger(segment.id)).toBe(true)
+    const body = await answer({
+      metrics: ['visitors', 'pageviews'],
+      filters: [['is', 'segment', [segment.id]]],
+    })
+    expect(body.results).toEqual([{ dimensions: [], metrics: [2, 3] }])
+    expect(body.query.filters).toEqual(googleOrNl)
+    // With other filters, all hold; a behavioral filter in a segment too.
+    const signedUp = await save('signed up', [['has_done', ['is', 'event:name', ['Signup']]]])
+    const both = await answer({
+      filters: [
+        ['is', 'segment', [segment.id]],
+        ['is', 'segment', [signedUp.id]],
+      ],
+    })
+    expect(both.results).toEqual([{ dimensions: [], metrics: [1] }])
+    // Several ids: any of the segments.
+    const zz = await save('zz', [['is', 'visit:source', ['zz']]])
+    const any = await answer({ filters: [['is', 'segment', [signedUp.id, zz.id]]] })
+    expect(any.results).toEqual([{ dimensions: [], metrics: [3] }])
+    const listed = await admin('GET', '')
+    const { segments } = (await listed.json()) as { segments: { id: number }[] }
+    expect(segments.map((s) => s.id)).toEqual(
+      expect.arrayContaining([segment.id, signedUp.id, zz.id]),
+    )
+  })
+
+  it('is changed and removed; a query on a segment that is gone is refused', async () => {
+    const segment = await save('nl', [['is', 'visit:source', ['nl']]])
+    const renamed = await admin('PATCH', `/${segment.id}`, {
+      name: 'zz now',
+      filters: [['is', 'visit:source', ['zz']]],
+    })
+    expect(renamed.status).toBe(200)
+    expect(((await renamed.json()) as { name: string }).name).toBe('zz now')
+    const body = await answer({ filters: [['is', 'segment', [segment.id]]] })
+    expect(body.results).toEqual([{ dimensions: [], metrics: [2] }])
+    expect((await admin('DELETE', `/${segment.id}`)).status).toBe(204)
+    expect((await admin('DELETE', `/${segment.id}`)).status).toBe(404)
+    expect(await refusal({ filters: [['is', 'segment', [segment.id]]] })).toBe(
+      `Invalid filters. Segment with id ${segment.id} was not found.`,
+    )
+  })
+
+  it('refuses segments below the top level, and filters a query would refuse', async () => {
+    expect(await refusal({ filters: [['not', ['is', 'segment', [1]]]] })).toBe(
+      'Invalid filters. Segments can only be used at the top level.',
+    )
+    expect(await refusal({ filters: [['is', 'segment', ['one']]] })).toContain(
+      'a segment filter is ["is", "segment", [id, …]]',
+    )
+    for (const filters of [[], [['is', 'visit:nope', ['x']]], [['is', 'segment', [1]]]]) {
+      const response = await admin('POST', '', { name: 'bad', filters })
+      expect(response.status, JSON.stringify(filters)).toBe(400)
+    }
+    const unknownGoal = await admin('POST', '', {
+      name: 'bad',
+      filters: [
+        ['has_done', ['is', 'event:name', ['x']]],
+        ['is', 'visit:source', [1]],
+      ],
+    })
+    expect(unknownGoal.status).toBe(400)
+  })
+})

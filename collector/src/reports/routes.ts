@@ -22,6 +22,12 @@ import {
   runFunnel,
 } from './funnel.js'
 import { goalInputSchema, goalName, type Goal } from './goals.js'
+import {
+  expandSegments,
+  segmentInputSchema,
+  segmentPatchSchema,
+  type SegmentStore,
+} from './segments.js'
 import type { GoalStore } from './goals-store.js'
 import { PeriodError, resolvePeriod } from './periods.js'
 import { queryRequestSchema } from './model.js'
@@ -32,6 +38,7 @@ export type Access = 'full' | 'anonymized' | 'forbidden' | 'unauthenticated'
 
 export interface ReportsDeps extends Omit<ReportDeps, 'goals'> {
   goals: GoalStore
+  segments: SegmentStore
   authorize: (c: Context, site: string) => Access | Promise<Access>
   /** Whether the request comes from an administrator. */
   authorizeAdmin: (
@@ -135,6 +142,60 @@ const refusals = {
 }
 
 /** The reports API in the OpenAPI document. */
+const segmentJson = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  filters: z.array(z.unknown()),
+  created_at: z.string(),
+  updated_at: z.string(),
+})
+
+const segmentDocs: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/api/admin/sites/{site}/segments',
+    tag: 'admin',
+    summary: 'A site\'s segments: saved filters, used in a query as ["is", "segment", [id]].',
+    security: 'admin',
+    responses: {
+      200: { description: 'The segments.', schema: z.object({ segments: z.array(segmentJson) }) },
+    },
+  },
+  {
+    method: 'post',
+    path: '/api/admin/sites/{site}/segments',
+    tag: 'admin',
+    summary: 'Save a segment: a name and Stats API filters (checked as a query would be).',
+    security: 'admin',
+    body: segmentInputSchema,
+    responses: {
+      201: { description: 'The segment, with its id.', schema: segmentJson },
+      400: { description: 'Invalid body or filters.' },
+    },
+  },
+  {
+    method: 'patch',
+    path: '/api/admin/sites/{site}/segments/{id}',
+    tag: 'admin',
+    summary: "Change a segment's name or filters.",
+    security: 'admin',
+    body: segmentPatchSchema,
+    responses: {
+      200: { description: 'The segment.', schema: segmentJson },
+      400: { description: 'Invalid body or filters.' },
+      404: { description: 'No such segment.' },
+    },
+  },
+  {
+    method: 'delete',
+    path: '/api/admin/sites/{site}/segments/{id}',
+    tag: 'admin',
+    summary: 'Remove a segment.',
+    security: 'admin',
+    responses: { 204: { description: 'Removed.' }, 404: { description: 'No such segment.' } },
+  },
+]
+
 export const reportRouteDocs: RouteDoc[] = [
   {
     method: 'post',
@@ -201,6 +262,7 @@ export const reportRouteDocs: RouteDoc[] = [
     security: 'admin',
     responses: { 204: { description: 'Removed.' }, 404: { description: 'No such goal.' } },
   },
+  ...segmentDocs,
 ]
 
 export function createReportsApp(deps: ReportsDeps): Hono {
@@ -241,7 +303,17 @@ export function createReportsApp(deps: ReportsDeps): Hono {
       return door.query(c, { ...body.value, site_id: named })
     const site = await siteFor(c, body.value.site_id)
     if (typeof site !== 'string') return site
-    const outcome = await runReport({ ...body.value, site_id: site }, runnerDeps)
+    // Saved segments become their filters before the query is read.
+    const filters = await expandSegments(body.value.filters, site, deps.segments)
+    if (!filters.ok) return errorResponse(c, 400, 'invalid_query', filters.message)
+    const outcome = await runReport(
+      {
+        ...body.value,
+        site_id: site,
+        ...(filters.filters === undefined ? {} : { filters: filters.filters }),
+      },
+      runnerDeps,
+    )
     if (!outcome.ok) return errorResponse(c, outcome.status, outcome.code, outcome.message)
     return c.json(outcome.body)
   })
@@ -303,6 +375,46 @@ export function createReportsApp(deps: ReportsDeps): Hono {
     const body = await readJsonBody(c, goalInputSchema)
     if (!body.ok) return body.response
     return c.json(goalView(await deps.goals.add(site, body.value)), 201)
+  })
+
+  app.get('/admin/sites/:site/segments', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    return c.json({ segments: await deps.segments.list(site) })
+  })
+
+  app.post('/admin/sites/:site/segments', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    const body = await readJsonBody(c, segmentInputSchema)
+    if (!body.ok) return body.response
+    return c.json(await deps.segments.add(site, body.value), 201)
+  })
+
+  /** A segment id from the path, or undefined. */
+  const segmentId = (c: Context): number | undefined => {
+    const id = Number(c.req.param('id'))
+    return Number.isInteger(id) && id > 0 && id < 2 ** 31 ? id : undefined
+  }
+
+  app.patch('/admin/sites/:site/segments/:id', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    const body = await readJsonBody(c, segmentPatchSchema)
+    if (!body.ok) return body.response
+    const id = segmentId(c)
+    const segment = id === undefined ? undefined : await deps.segments.update(site, id, body.value)
+    if (segment === undefined) return errorResponse(c, 404, 'not_found', 'No such segment.')
+    return c.json(segment)
+  })
+
+  app.delete('/admin/sites/:site/segments/:id', async (c) => {
+    const site = await adminSite(c)
+    if (typeof site !== 'string') return site
+    const id = segmentId(c)
+    if (id === undefined || !(await deps.segments.remove(site, id)))
+      return errorResponse(c, 404, 'not_found', 'No such segment.')
+    return c.body(null, 204)
   })
 
   app.delete('/admin/sites/:site/goals/:id', async (c) => {

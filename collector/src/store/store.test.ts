@@ -44,6 +44,7 @@ describe('migrations', () => {
       'login_sessions',
       'salts',
       'schema_migrations',
+      'segments',
       'sessions',
       'sessions_mv',
       'shares',

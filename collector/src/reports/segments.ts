@@ -1,0 +1,224 @@
+/**
+ * Segments: a site's saved sets of Stats API filters (table `segments`, migration 018),
+ * named and kept so a query can say `["is", "segment", [id]]` instead of repeating them,
+ * as in Plausible's API. A query's segment filters are replaced by the segments' own
+ * filters before it is parsed, so they are checked and answered as any filters, and the
+ * echoed query shows them (as Plausible's does). A segment's filters are checked when it
+ * is saved, as a query's would be.
+ */
+import { randomInt } from 'node:crypto'
+import { z } from 'zod'
+import type { Store } from '../store/client.js'
+import { defineQuery } from '../store/query.js'
+import { toClickHouseTime } from '../time.js'
+import { parseQueryRequest } from './runner.js'
+
+export interface Segment {
+  id: number
+  name: string
+  /** The filters as saved (the Stats API's shape). */
+  filters: unknown[]
+  created_at: string
+  updated_at: string
+}
+
+/** Why a segment's filters cannot be saved, in the words a query would get; or undefined. */
+function filtersProblem(filters: unknown[]): string | undefined {
+  const parsed = parseQueryRequest({
+    site_id: 'segment',
+    metrics: ['visitors'],
+    date_range: 'day',
+    filters,
+  })
+  return parsed.ok ? undefined : parsed.message
+}
+
+const segmentFilters = z
+  .array(z.unknown())
+  .min(1, 'A segment holds at least one filter.')
+  .max(50)
+  .superRefine((filters, ctx) => {
+    const problem = filtersProblem(filters)
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem })
+  })
+
+export const segmentInputSchema = z
+  .object({ name: z.string().trim().min(1).max(255), filters: segmentFilters })
+  .strict()
+export type SegmentInput = z.infer<typeof segmentInputSchema>
+
+export const segmentPatchSchema = z
+  .object({
+    name: z.string().trim().min(1).max(255).optional(),
+    filters: segmentFilters.optional(),
+  })
+  .strict()
+  .refine((patch) => patch.name !== undefined || patch.filters !== undefined, {
+    message: 'Nothing to change: give a name or filters.',
+  })
+export type SegmentPatch = z.infer<typeof segmentPatchSchema>
+
+const readSegments = defineQuery({
+  sql: (store) =>
+    `SELECT id, name, filters, toString(created_at) AS created_at, toString(updated_at) AS updated_at
+     FROM ${store.table('segments')} FINAL
+     WHERE site_id = {site:String} AND NOT deleted ORDER BY created_at, id`,
+  params: z.object({ site: z.string() }),
+  row: z.object({
+    id: z.coerce.number(),
+    name: z.string(),
+    filters: z.string(),
+    created_at: z.string(),
+    updated_at: z.string(),
+  }),
+})
+
+export interface SegmentStore {
+  list(site: string): Promise<Segment[]>
+  add(site: string, input: SegmentInput): Promise<Segment>
+  update(site: string, id: number, patch: SegmentPatch): Promise<Segment | undefined>
+  remove(site: string, id: number): Promise<boolean>
+}
+
+const CACHE_MS = 5_000
+/** Ids are what a query names: small positive integers, as Plausible's. */
+const MAX_ID = 2 ** 31 - 1
+
+const parseFilters = (text: string): unknown[] => {
+  const value: unknown = JSON.parse(text)
+  return Array.isArray(value) ? value : []
+}
+
+export function createSegmentStore(store: Store, now: () => number = Date.now): SegmentStore {
+  const cache = new Map<string, { at: number; segments: Promise<Segment[]> }>()
+  const load = async (site: string): Promise<Segment[]> =>
+    (await readSegments(store, { site })).map((row) => ({
+      ...row,
+      filters: parseFilters(row.filters),
+    }))
+  const list = (site: string): Promise<Segment[]> => {
+    const hit = cache.get(site)
+    if (hit !== undefined && now() - hit.at < CACHE_MS) return hit.segments
+    const segments = load(site)
+    cache.set(site, { at: now(), segments })
+    segments.catch(() => cache.delete(site))
+    return segments
+  }
+  const write = async (site: string, segment: Segment, deleted: boolean) => {
+    await store.client.insert({
+      table: store.table('segments'),
+      values: [
+        {
+          site_id: site,
+          id: segment.id,
+          name: segment.name,
+          filters: JSON.stringify(segment.filters),
+          created_at: segment.created_at,
+          updated_at: segment.updated_at,
+          deleted,
+        },
+      ],
+      format: 'JSONEachRow',
+    })
+    cache.delete(site)
+  }
+  return {
+    list,
+    async add(site, input) {
+      const taken = new Set((await list(site)).map((s) => s.id))
+      let id = randomInt(1, MAX_ID)
+      while (taken.has(id)) id = randomInt(1, MAX_ID)
+      const at = toClickHouseTime(now())
+      const segment = {
+        id,
+        name: input.name,
+        filters: input.filters,
+        created_at: at,
+        updated_at: at,
+      }
+      await write(site, segment, false)
+      return segment
+    },
+    async update(site, id, patch) {
+      const segment = (await list(site)).find((s) => s.id === id)
+      if (segment === undefined) return undefined
+      const next = {
+        ...segment,
+        ...(patch.name === undefined ? {} : { name: patch.name }),
+        ...(patch.filters === undefined ? {} : { filters: patch.filters }),
+        updated_at: toClickHouseTime(now()),
+      }
+      await write(site, next, false)
+      return next
+    },
+    async remove(site, id) {
+      const segment = (await list(site)).find((s) => s.id === id)
+      if (segment === undefined) return false
+      await write(site, { ...segment, updated_at: toClickHouseTime(now()) }, true)
+      return true
+    },
+  }
+}
+
+const isSegmentFilter = (value: unknown): value is [string, 'segment', unknown, ...unknown[]] =>
+  Array.isArray(value) && value[1] === 'segment'
+
+/** Whether a filter tree (as sent) names a segment below its top level. */
+function nestedSegment(value: unknown, depth: number): boolean {
+  if (!Array.isArray(value)) return false
+  if (depth > 0 && isSegmentFilter(value)) return true
+  return value.some((item) => nestedSegment(item, depth + 1))
+}
+
+/**
+ * A query's filters (as sent) with each `["is", "segment", [id, …]]` replaced by the
+ * segments' filters: one segment's filters join the others (all must hold); several
+ * segments are any of them. Anything else is left for the query's own checks.
+ */
+export async function expandSegments(
+  filters: unknown,
+  site: string,
+  segments: SegmentStore,
+): Promise<{ ok: true; filters: unknown } | { ok: false; message: string }> {
+  if (!Array.isArray(filters) || !filters.some(isSegmentFilter)) {
+    if (Array.isArray(filters) && filters.some((f) => nestedSegment(f, 1)))
+      return { ok: false, message: 'Invalid filters. Segments can only be used at the top level.' }
+    return { ok: true, filters }
+  }
+  const saved = await segments.list(site)
+  const expanded: unknown[] = []
+  for (const filter of filters) {
+    if (!isSegmentFilter(filter)) {
+      if (nestedSegment(filter, 1))
+        return {
+          ok: false,
+          message: 'Invalid filters. Segments can only be used at the top level.',
+        }
+      expanded.push(filter)
+      continue
+    }
+    const [op, , ids, ...rest] = filter
+    if (
+      op !== 'is' ||
+      rest.length > 0 ||
+      !Array.isArray(ids) ||
+      ids.length === 0 ||
+      !ids.every((id) => Number.isInteger(id))
+    )
+      return {
+        ok: false,
+        message: `Invalid filter '${JSON.stringify(filter)}': a segment filter is ["is", "segment", [id, …]].`,
+      }
+    const found: Segment[] = []
+    for (const id of ids as number[]) {
+      const segment = saved.find((s) => s.id === id)
+      if (segment === undefined)
+        return { ok: false, message: `Invalid filters. Segment with id ${id} was not found.` }
+      found.push(segment)
+    }
+    const [only] = found
+    if (found.length === 1 && only !== undefined) expanded.push(...only.filters)
+    else expanded.push(['or', found.map((segment) => ['and', segment.filters])])
+  }
+  return { ok: true, filters: expanded }
+}
