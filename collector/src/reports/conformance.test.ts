@@ -5,6 +5,7 @@
  * `meta`) and the date ranges and `time` intervals Plausible's API reads.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { createSegmentStore, expandSegments } from './segments.js'
 import {
   at,
   dayOf,
@@ -550,6 +551,37 @@ describe('segments: saved filters a query names', () => {
     expect(await refusal({ filters: [['is', 'segment', [segment.id]]] })).toBe(
       `Invalid filters. Segment with id ${segment.id} was not found.`,
     )
+  })
+
+  it('reads a filter value "segment" as a value, and refuses filters nested too deep with a 400', async () => {
+    const body = await answer({ filters: [['is', 'event:page', ['/x', 'segment']]] })
+    expect(body.results).toEqual([{ dimensions: [], metrics: [0] }])
+    // Sent as text: too deep for JSON.stringify, not for the collector's parser.
+    const deep = `[${'["not",'.repeat(20_000)}["is","event:page",["/"]]${']'.repeat(20_000)}]`
+    const response = await collector.app.request('/api/v2/query', {
+      method: 'POST',
+      headers: { Authorization: `Bearer ${TOKEN}`, 'Content-Type': 'application/json' },
+      body: `{"site_id":"example.com","metrics":["visitors"],"date_range":"day","filters":${deep}}`,
+    })
+    expect(response.status).toBe(400)
+  })
+
+  it('is seen at once by another collector: a new segment, a change, a removal', async () => {
+    const a = createSegmentStore(collector.store)
+    const b = createSegmentStore(collector.store)
+    expect(await b.list('example.com')).toBeDefined() // b's cache holds the list now
+    const segment = await a.add('example.com', {
+      name: 'nl',
+      filters: [['is', 'visit:source', ['nl']]],
+    })
+    const expanded = await expandSegments([['is', 'segment', [segment.id]]], 'example.com', b)
+    expect(expanded).toEqual({ ok: true, filters: [['is', 'visit:source', ['nl']]] })
+    await a.update('example.com', segment.id, { filters: [['is', 'visit:source', ['zz']]] })
+    const renamed = await b.update('example.com', segment.id, { name: 'renamed' })
+    expect(renamed?.filters).toEqual([['is', 'visit:source', ['zz']]])
+    expect(await a.remove('example.com', segment.id)).toBe(true)
+    expect(await b.update('example.com', segment.id, { name: 'again' })).toBeUndefined()
+    expect((await b.list('example.com', true)).some((s) => s.id === segment.id)).toBe(false)
   })
 
   it('refuses segments below the top level, and filters a query would refuse', async () => {

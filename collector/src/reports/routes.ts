@@ -30,7 +30,7 @@ import {
 } from './segments.js'
 import type { GoalStore } from './goals-store.js'
 import { PeriodError, resolvePeriod } from './periods.js'
-import { queryRequestSchema } from './model.js'
+import { queryRequestSchema, walkFilters } from './model.js'
 import { normalizeFilters, runReport, type ReportDeps } from './runner.js'
 
 /** What a request may do with a site's reports. */
@@ -141,7 +141,6 @@ const refusals = {
   404: { description: 'No such site, or no access to it (site_not_found).' },
 }
 
-/** The reports API in the OpenAPI document. */
 const segmentJson = z.object({
   id: z.number().int(),
   name: z.string(),
@@ -196,6 +195,7 @@ const segmentDocs: RouteDoc[] = [
   },
 ]
 
+/** The reports API in the OpenAPI document. */
 export const reportRouteDocs: RouteDoc[] = [
   {
     method: 'post',
@@ -206,7 +206,10 @@ export const reportRouteDocs: RouteDoc[] = [
     body: queryRequestSchema,
     responses: {
       200: { description: 'Results, meta and the normalized query.', schema: resultJson },
-      400: { description: 'An invalid query (invalid_query), with the reason.' },
+      400: {
+        description:
+          'An invalid query (invalid_query), with the reason; also a segment filter (["is", "segment", [id]]) naming no segment of the site.',
+      },
       ...refusals,
     },
   },
@@ -340,7 +343,9 @@ export function createReportsApp(deps: ReportsDeps): Hono {
       throw error
     }
     const filters = normalizeFilters(body.value.filters ?? [])
-    if (filters.length > 0 && (await holdsUnstampedEvents(deps.store, site, range)))
+    // Visit dimensions are read from the events (behavioral filters need only visit ids).
+    const onVisits = [...walkFilters(filters)].length > 0
+    if (onVisits && (await holdsUnstampedEvents(deps.store, site, range)))
       return errorResponse(
         c,
         400,

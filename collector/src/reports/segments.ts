@@ -11,6 +11,7 @@ import { z } from 'zod'
 import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
 import { toClickHouseTime } from '../time.js'
+import { MAX_FILTER_DEPTH } from './model.js'
 import { parseQueryRequest } from './runner.js'
 
 export interface Segment {
@@ -74,7 +75,8 @@ const readSegments = defineQuery({
 })
 
 export interface SegmentStore {
-  list(site: string): Promise<Segment[]>
+  /** The site's segments, read through a cache of a few seconds unless `fresh`. */
+  list(site: string, fresh?: boolean): Promise<Segment[]>
   add(site: string, input: SegmentInput): Promise<Segment>
   update(site: string, id: number, patch: SegmentPatch): Promise<Segment | undefined>
   remove(site: string, id: number): Promise<boolean>
@@ -96,9 +98,9 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
       ...row,
       filters: parseFilters(row.filters),
     }))
-  const list = (site: string): Promise<Segment[]> => {
+  const list = (site: string, fresh = false): Promise<Segment[]> => {
     const hit = cache.get(site)
-    if (hit !== undefined && now() - hit.at < CACHE_MS) return hit.segments
+    if (!fresh && hit !== undefined && now() - hit.at < CACHE_MS) return hit.segments
     const segments = load(site)
     cache.set(site, { at: now(), segments })
     segments.catch(() => cache.delete(site))
@@ -125,7 +127,7 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
   return {
     list,
     async add(site, input) {
-      const taken = new Set((await list(site)).map((s) => s.id))
+      const taken = new Set((await list(site, true)).map((s) => s.id))
       let id = randomInt(1, MAX_ID)
       while (taken.has(id)) id = randomInt(1, MAX_ID)
       const at = toClickHouseTime(now())
@@ -139,8 +141,10 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
       await write(site, segment, false)
       return segment
     },
+    // A change starts from the store itself, not the cache: another collector may have
+    // changed or removed the segment within the cache's time.
     async update(site, id, patch) {
-      const segment = (await list(site)).find((s) => s.id === id)
+      const segment = (await list(site, true)).find((s) => s.id === id)
       if (segment === undefined) return undefined
       const next = {
         ...segment,
@@ -152,7 +156,7 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
       return next
     },
     async remove(site, id) {
-      const segment = (await list(site)).find((s) => s.id === id)
+      const segment = (await list(site, true)).find((s) => s.id === id)
       if (segment === undefined) return false
       await write(site, { ...segment, updated_at: toClickHouseTime(now()) }, true)
       return true
@@ -163,11 +167,21 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
 const isSegmentFilter = (value: unknown): value is [string, 'segment', unknown, ...unknown[]] =>
   Array.isArray(value) && value[1] === 'segment'
 
-/** Whether a filter tree (as sent) names a segment below its top level. */
-function nestedSegment(value: unknown, depth: number): boolean {
-  if (!Array.isArray(value)) return false
-  if (depth > 0 && isSegmentFilter(value)) return true
-  return value.some((item) => nestedSegment(item, depth + 1))
+/**
+ * Whether a filter (as sent) names a segment within it: the operands of `not`, `and`,
+ * `or` and behavioral filters are walked, never a simple filter's values, and no deeper
+ * than a query may nest (the parser refuses deeper filters itself).
+ */
+function segmentWithin(filter: unknown, depth = 0): boolean {
+  if (!Array.isArray(filter) || depth > MAX_FILTER_DEPTH) return false
+  const [op, operand] = filter as unknown[]
+  const operands =
+    op === 'not' || op === 'has_done' || op === 'has_not_done'
+      ? [operand]
+      : (op === 'and' || op === 'or') && Array.isArray(operand)
+        ? operand
+        : []
+  return operands.some((item) => isSegmentFilter(item) || segmentWithin(item, depth + 1))
 }
 
 /**
@@ -180,20 +194,14 @@ export async function expandSegments(
   site: string,
   segments: SegmentStore,
 ): Promise<{ ok: true; filters: unknown } | { ok: false; message: string }> {
-  if (!Array.isArray(filters) || !filters.some(isSegmentFilter)) {
-    if (Array.isArray(filters) && filters.some((f) => nestedSegment(f, 1)))
-      return { ok: false, message: 'Invalid filters. Segments can only be used at the top level.' }
-    return { ok: true, filters }
-  }
-  const saved = await segments.list(site)
+  if (!Array.isArray(filters)) return { ok: true, filters }
+  if (filters.some((filter) => segmentWithin(filter)))
+    return { ok: false, message: 'Invalid filters. Segments can only be used at the top level.' }
+  if (!filters.some(isSegmentFilter)) return { ok: true, filters }
+  let saved = await segments.list(site)
   const expanded: unknown[] = []
   for (const filter of filters) {
     if (!isSegmentFilter(filter)) {
-      if (nestedSegment(filter, 1))
-        return {
-          ok: false,
-          message: 'Invalid filters. Segments can only be used at the top level.',
-        }
       expanded.push(filter)
       continue
     }
@@ -211,6 +219,8 @@ export async function expandSegments(
       }
     const found: Segment[] = []
     for (const id of ids as number[]) {
+      // Saved on another collector within the cache's time: read the store again.
+      if (!saved.some((s) => s.id === id)) saved = await segments.list(site, true)
       const segment = saved.find((s) => s.id === id)
       if (segment === undefined)
         return { ok: false, message: `Invalid filters. Segment with id ${id} was not found.` }
