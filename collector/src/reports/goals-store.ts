@@ -5,6 +5,7 @@ import type { Store } from '../store/client.js'
 import { defineQuery } from '../store/query.js'
 import { toClickHouseTime } from '../time.js'
 import type { Goal, GoalInput } from './goals.js'
+import { createSiteCache } from './site-cache.js'
 
 const readGoals = defineQuery({
   sql: (store) =>
@@ -20,16 +21,16 @@ export interface GoalStore {
   remove(site: string, id: string): Promise<boolean>
 }
 
-const CACHE_MS = 5_000
-
 export function createGoalStore(store: Store, now: () => number = Date.now): GoalStore {
-  const cache = new Map<string, { at: number; goals: Promise<Goal[]> }>()
-  const load = async (site: string): Promise<Goal[]> =>
-    (await readGoals(store, { site })).map((row): Goal =>
-      row.type === 'page'
-        ? { id: row.id, site, type: 'page', path: row.value }
-        : { id: row.id, site, type: 'event', name: row.value },
-    )
+  const cache = createSiteCache(
+    async (site): Promise<Goal[]> =>
+      (await readGoals(store, { site })).map((row): Goal =>
+        row.type === 'page'
+          ? { id: row.id, site, type: 'page', path: row.value }
+          : { id: row.id, site, type: 'event', name: row.value },
+      ),
+    now,
+  )
   const write = async (site: string, id: string, type: string, value: string, deleted: boolean) => {
     const at = toClickHouseTime(now())
     await store.client.insert({
@@ -37,16 +38,9 @@ export function createGoalStore(store: Store, now: () => number = Date.now): Goa
       values: [{ site_id: site, id, type, value, created_at: at, updated_at: at, deleted }],
       format: 'JSONEachRow',
     })
-    cache.delete(site)
+    cache.drop(site)
   }
-  const list = (site: string): Promise<Goal[]> => {
-    const hit = cache.get(site)
-    if (hit !== undefined && now() - hit.at < CACHE_MS) return hit.goals
-    const goals = load(site)
-    cache.set(site, { at: now(), goals })
-    goals.catch(() => cache.delete(site))
-    return goals
-  }
+  const list = (site: string): Promise<Goal[]> => cache.get(site)
   return {
     list,
     async add(site, input) {

@@ -13,6 +13,7 @@ import { defineQuery } from '../store/query.js'
 import { toClickHouseTime } from '../time.js'
 import { MAX_FILTER_DEPTH } from './model.js'
 import { parseQueryRequest } from './runner.js'
+import { createSiteCache } from './site-cache.js'
 
 export interface Segment {
   id: number
@@ -82,7 +83,6 @@ export interface SegmentStore {
   remove(site: string, id: number): Promise<boolean>
 }
 
-const CACHE_MS = 5_000
 /** Ids are what a query names: small positive integers, as Plausible's. */
 const MAX_ID = 2 ** 31 - 1
 
@@ -92,20 +92,15 @@ const parseFilters = (text: string): unknown[] => {
 }
 
 export function createSegmentStore(store: Store, now: () => number = Date.now): SegmentStore {
-  const cache = new Map<string, { at: number; segments: Promise<Segment[]> }>()
-  const load = async (site: string): Promise<Segment[]> =>
-    (await readSegments(store, { site })).map((row) => ({
-      ...row,
-      filters: parseFilters(row.filters),
-    }))
-  const list = (site: string, fresh = false): Promise<Segment[]> => {
-    const hit = cache.get(site)
-    if (!fresh && hit !== undefined && now() - hit.at < CACHE_MS) return hit.segments
-    const segments = load(site)
-    cache.set(site, { at: now(), segments })
-    segments.catch(() => cache.delete(site))
-    return segments
-  }
+  const cache = createSiteCache(
+    async (site): Promise<Segment[]> =>
+      (await readSegments(store, { site })).map((row) => ({
+        ...row,
+        filters: parseFilters(row.filters),
+      })),
+    now,
+  )
+  const list = (site: string, fresh = false): Promise<Segment[]> => cache.get(site, fresh)
   const write = async (site: string, segment: Segment, deleted: boolean) => {
     await store.client.insert({
       table: store.table('segments'),
@@ -122,7 +117,7 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
       ],
       format: 'JSONEachRow',
     })
-    cache.delete(site)
+    cache.drop(site)
   }
   return {
     list,
