@@ -23,6 +23,7 @@ import {
   labelledIsSql,
   NOT_SET,
   NOT_SET_DIMENSIONS,
+  notSetIfEmpty,
   SESSION_AGGREGATES,
   sessionColumnsIn,
   SKIP_EMPTY,
@@ -629,9 +630,7 @@ function rolledSql(
     }
     if (!isTimeDimension(d))
       // Days summed before empty values read NOT_SET hold them as ''.
-      return NOT_SET_DIMENSIONS.has(d)
-        ? `if(r.value = '', '${NOT_SET}', r.value) AS ${alias(i)}`
-        : `r.value AS ${alias(i)}`
+      return `${NOT_SET_DIMENSIONS.has(d) ? notSetIfEmpty('r.value') : 'r.value'} AS ${alias(i)}`
     if (buckets.interval === 'time:week')
       return `toString(greatest(toMonday(r.day), ${first})) AS ${alias(i)}`
     if (buckets.interval === 'time:month')

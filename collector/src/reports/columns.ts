@@ -28,7 +28,8 @@ export const NOT_SET = '(not set)'
 const unknownIfEmpty = (column: string) =>
   `if(${column} = '', '${UNKNOWN_PLACE}', toString(${column}))`
 const directIfEmpty = (column: string) => `if(${column} = '', '${DIRECT}', ${column})`
-const notSetIfEmpty = (column: string) => `if(${column} = '', '${NOT_SET}', ${column})`
+/** An expression that reads {@link NOT_SET} where `value` is empty. */
+export const notSetIfEmpty = (value: string) => `if(${value} = '', '${NOT_SET}', ${value})`
 
 type PlaceDimension = Extract<VisitorDimension, `visit:${'country' | 'region' | 'city'}${string}`>
 
@@ -58,11 +59,11 @@ const placeSql = (t: string, dimension: PlaceDimension) =>
 
 /** Place and device columns, by dimension; `t` is the table alias. */
 const VISITOR_COLUMNS: Record<VisitorDimension, (t: string) => string> = {
-  'visit:device': (t) => notSetIfEmpty(`${t}.device`),
-  'visit:browser': (t) => notSetIfEmpty(`${t}.browser`),
-  'visit:browser_version': (t) => notSetIfEmpty(`${t}.browser_version`),
-  'visit:os': (t) => notSetIfEmpty(`${t}.os`),
-  'visit:os_version': (t) => notSetIfEmpty(`${t}.os_version`),
+  'visit:device': (t) => `${t}.device`,
+  'visit:browser': (t) => `${t}.browser`,
+  'visit:browser_version': (t) => `${t}.browser_version`,
+  'visit:os': (t) => `${t}.os`,
+  'visit:os_version': (t) => `${t}.os_version`,
   'visit:country': (t) => placeSql(t, 'visit:country'),
   'visit:country_name': (t) => placeSql(t, 'visit:country_name'),
   'visit:region': (t) => placeSql(t, 'visit:region'),
@@ -78,11 +79,11 @@ const SESSION_COLUMNS: Record<SessionDimension, string> = {
   'visit:source': directIfEmpty('s.referrer_source'),
   'visit:referrer': directIfEmpty('s.referrer'),
   'visit:channel': 's.channel',
-  'visit:utm_medium': notSetIfEmpty('s.utm_medium'),
-  'visit:utm_source': notSetIfEmpty('s.utm_source'),
-  'visit:utm_campaign': notSetIfEmpty('s.utm_campaign'),
-  'visit:utm_content': notSetIfEmpty('s.utm_content'),
-  'visit:utm_term': notSetIfEmpty('s.utm_term'),
+  'visit:utm_medium': 's.utm_medium',
+  'visit:utm_source': 's.utm_source',
+  'visit:utm_campaign': 's.utm_campaign',
+  'visit:utm_content': 's.utm_content',
+  'visit:utm_term': 's.utm_term',
 }
 
 /** Visit columns as every event carries them (stamped layout); no exit page. */
@@ -91,11 +92,11 @@ const STAMPED_SESSION_COLUMNS: Record<Exclude<SessionDimension, 'visit:exit_page
   'visit:source': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:source']),
   'visit:referrer': directIfEmpty(STAMPED_SOURCE_COLUMNS['visit:referrer']),
   'visit:channel': 'e.visit_channel',
-  'visit:utm_medium': notSetIfEmpty('e.visit_utm_medium'),
-  'visit:utm_source': notSetIfEmpty('e.visit_utm_source'),
-  'visit:utm_campaign': notSetIfEmpty('e.visit_utm_campaign'),
-  'visit:utm_content': notSetIfEmpty('e.visit_utm_content'),
-  'visit:utm_term': notSetIfEmpty('e.visit_utm_term'),
+  'visit:utm_medium': 'e.visit_utm_medium',
+  'visit:utm_source': 'e.visit_utm_source',
+  'visit:utm_campaign': 'e.visit_utm_campaign',
+  'visit:utm_content': 'e.visit_utm_content',
+  'visit:utm_term': 'e.visit_utm_term',
 }
 
 /** Whether the stamped layout can answer a dimension (the exit page needs the visit table). */
@@ -246,7 +247,8 @@ export function dimensionSql(
   stamped = false,
   pagePrefixDepth?: number,
 ): string {
-  const sql = rawDimensionSql(dimension, side, params, buckets, stamped)
+  const raw = rawDimensionSql(dimension, side, params, buckets, stamped)
+  const sql = NOT_SET_DIMENSIONS.has(dimension) ? notSetIfEmpty(raw) : raw
   return pagePrefixDepth !== undefined && PAGE_DIMENSIONS.has(dimension)
     ? pagePrefixSql(sql, pagePrefixDepth, params)
     : sql

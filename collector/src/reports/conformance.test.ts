@@ -566,7 +566,7 @@ describe('segments: saved filters a query names', () => {
     expect(response.status).toBe(400)
   })
 
-  it('is seen at once by another collector: a new segment, a change, a removal', async () => {
+  it('is found at once by another collector, where a change starts from the store', async () => {
     const a = createSegmentStore(collector.store)
     const b = createSegmentStore(collector.store)
     expect(await b.list('example.com')).toBeDefined() // b's cache holds the list now

@@ -25,6 +25,7 @@ import { goalInputSchema, goalName, type Goal } from './goals.js'
 import {
   expandSegments,
   segmentInputSchema,
+  SEGMENT_ID_LIMIT,
   segmentPatchSchema,
   type SegmentStore,
 } from './segments.js'
@@ -399,7 +400,7 @@ export function createReportsApp(deps: ReportsDeps): Hono {
   /** A segment id from the path, or undefined. */
   const segmentId = (c: Context): number | undefined => {
     const id = Number(c.req.param('id'))
-    return Number.isInteger(id) && id > 0 && id < 2 ** 31 ? id : undefined
+    return Number.isInteger(id) && id > 0 && id < SEGMENT_ID_LIMIT ? id : undefined
   }
 
   app.patch('/admin/sites/:site/segments/:id', async (c) => {

@@ -83,8 +83,8 @@ export interface SegmentStore {
   remove(site: string, id: number): Promise<boolean>
 }
 
-/** Ids are what a query names: small positive integers, as Plausible's. */
-const MAX_ID = 2 ** 31 - 1
+/** Ids are what a query names: positive integers below this, as Plausible's. */
+export const SEGMENT_ID_LIMIT = 2 ** 31
 
 const parseFilters = (text: string): unknown[] => {
   const value: unknown = JSON.parse(text)
@@ -123,8 +123,8 @@ export function createSegmentStore(store: Store, now: () => number = Date.now): 
     list,
     async add(site, input) {
       const taken = new Set((await list(site, true)).map((s) => s.id))
-      let id = randomInt(1, MAX_ID)
-      while (taken.has(id)) id = randomInt(1, MAX_ID)
+      let id = randomInt(1, SEGMENT_ID_LIMIT)
+      while (taken.has(id)) id = randomInt(1, SEGMENT_ID_LIMIT)
       const at = toClickHouseTime(now())
       const segment = {
         id,
